@@ -1,0 +1,26 @@
+"""Shared test configuration: hypothesis profiles.
+
+Under ``CI=true`` the derandomized ``ci`` profile is loaded, so that CI explores the same
+examples on every run; locally the ``dev`` profile explores fresh ones each run.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "dev",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev")
