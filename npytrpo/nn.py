@@ -1,0 +1,278 @@
+"""A tanh multilayer perceptron on a flat float64 parameter vector, with hand-written derivatives.
+
+Layout of θ (DESIGN.md, "Parameter layout"): for layer sizes ``[d_in, h_1, ..., h_k, d_out]``,
+layer by layer, the weight ``W`` of shape ``(fan_in, fan_out)`` in row-major order (applied as
+``x @ W``), then the bias ``b`` of shape ``(fan_out,)``. Hidden layers use tanh; the output layer
+is affine. A linear model is the MLP with ``hidden=()``. This module is the only one that knows
+how θ is laid out.
+
+Derivatives, for a batch of N inputs with outputs ``o_n = f_θ(x_n)`` and ``J_n = ∂o_n/∂θ``:
+
+=================  =============================  ===========================
+function           computes                       shape
+=================  =============================  ===========================
+``forward``        ``o_n`` and a cache            ``(N, d_out)``
+``jvp``            ``J_n v`` (forward mode)       ``(N, d_out)``
+``vjp``            ``Σ_n J_nᵀ u_n`` (backprop)    ``(P,)``
+``jacobian``       ``J_n`` for every n            ``(N, d_out, P)``
+=================  =============================  ===========================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["MLP", "MLPCache", "orthogonal"]
+
+
+def orthogonal(shape: tuple[int, int], gain: float, rng: np.random.Generator) -> np.ndarray:
+    """Orthogonal matrix initialisation (Saxe et al. 2014).
+
+    Parameters
+    ----------
+    shape : tuple (fan_in, fan_out)
+    gain : float
+        Scale applied to the semi-orthogonal matrix.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    W : ndarray of shape (fan_in, fan_out)
+        ``gain · Q`` where Q has orthonormal rows or columns (whichever are fewer), taken from the
+        QR decomposition of a standard-normal matrix with the signs of R's diagonal folded in so
+        that Q is Haar-distributed.
+
+    Examples
+    --------
+    >>> W = orthogonal((4, 3), 1.0, np.random.default_rng(0))
+    >>> bool(np.allclose(W.T @ W, np.eye(3)))
+    True
+    """
+    rows, cols = shape
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    d = np.sign(np.diag(r))
+    d[d == 0] = 1.0
+    q = q * d
+    if rows < cols:
+        q = q.T
+    return gain * q[:rows, :cols]
+
+
+@dataclass
+class MLPCache:
+    """What ``forward`` keeps for ``jvp``, ``vjp`` and ``jacobian``.
+
+    Attributes
+    ----------
+    inputs : list of ndarray
+        ``inputs[i]`` is the input of layer i, shape (N, fan_in_i); ``inputs[0]`` is x and
+        ``inputs[i + 1] = tanh(inputs[i] @ W_i + b_i)`` for hidden layers.
+    weights : list of ndarray
+        Views into θ of every layer's W (shape (fan_in, fan_out)).
+    """
+
+    inputs: list[np.ndarray]
+    weights: list[np.ndarray]
+    _dtanh: list[np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def dtanh(self) -> list[np.ndarray]:
+        """``1 − h²`` for every hidden layer's output h (tanh' at the pre-activation)."""
+        if self._dtanh is None:
+            self._dtanh = [1.0 - h * h for h in self.inputs[1:]]
+        return self._dtanh
+
+    @property
+    def batch_size(self) -> int:
+        return self.inputs[0].shape[0]
+
+
+class MLP:
+    """Tanh MLP ``f_θ : R^{d_in} → R^{d_out}`` on a flat parameter vector.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``[d_in, h_1, ..., h_k, d_out]``; at least two entries, all ≥ 1.
+
+    Examples
+    --------
+    >>> net = MLP([3, 8, 2])
+    >>> net.num_params  # 3*8 + 8 + 8*2 + 2
+    50
+    >>> theta = net.init(np.random.default_rng(0), output_gain=0.01)
+    >>> out, cache = net.forward(theta, np.ones((5, 3)))
+    >>> out.shape
+    (5, 2)
+    """
+
+    def __init__(self, sizes: Sequence[int]):
+        sizes = tuple(sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must have at least 2 entries (d_in, d_out), got {sizes}")
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+                raise ValueError(f"sizes must be positive integers, got {sizes}")
+        self.sizes = tuple(int(s) for s in sizes)
+        self.n_layers = len(self.sizes) - 1
+        # (start, stop) slices of W and b for every layer, in the DESIGN layout.
+        self._slices: list[tuple[slice, slice]] = []
+        start = 0
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
+            w = slice(start, start + fan_in * fan_out)
+            start = w.stop
+            b = slice(start, start + fan_out)
+            start = b.stop
+            self._slices.append((w, b))
+        self.num_params = start
+
+    @property
+    def d_in(self) -> int:
+        return self.sizes[0]
+
+    @property
+    def d_out(self) -> int:
+        return self.sizes[-1]
+
+    def unpack(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Views ``[(W_0, b_0), ...]`` into θ (no copies); W_i has shape (fan_in, fan_out)."""
+        layers = []
+        for (w, b), fan_in, fan_out in zip(
+            self._slices, self.sizes[:-1], self.sizes[1:], strict=True
+        ):
+            layers.append((theta[w].reshape(fan_in, fan_out), theta[b]))
+        return layers
+
+    def init(self, rng: np.random.Generator, *, output_gain: float = 0.01) -> np.ndarray:
+        """Orthogonal weights, zero biases.
+
+        Gain √2 on hidden layers (tanh), ``output_gain`` on the output layer: 0.01 for a policy
+        (near-uniform / near-zero-mean start), 1.0 for a value function.
+
+        Returns
+        -------
+        theta : ndarray of shape (P,)
+        """
+        theta = np.zeros(self.num_params)
+        for i, ((w, _), fan_in, fan_out) in enumerate(
+            zip(self._slices, self.sizes[:-1], self.sizes[1:], strict=True)
+        ):
+            gain = output_gain if i == self.n_layers - 1 else np.sqrt(2.0)
+            theta[w] = orthogonal((fan_in, fan_out), gain, rng).ravel()
+        return theta
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, theta: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, MLPCache]:
+        """Network output and the cache the derivatives need.
+
+        .. math:: h_0 = x,\\quad h_{i+1} = \\tanh(h_i W_i + b_i),\\quad o = h_k W_k + b_k
+
+        Parameters
+        ----------
+        theta : ndarray of shape (P,)
+        x : ndarray of shape (N, d_in)
+
+        Returns
+        -------
+        out : ndarray of shape (N, d_out)
+        cache : MLPCache
+        """
+        layers = self.unpack(theta)
+        inputs = [x]
+        h = x
+        for W, b in layers[:-1]:
+            h = np.tanh(h @ W + b)
+            inputs.append(h)
+        W, b = layers[-1]
+        out = h @ W + b
+        return out, MLPCache(inputs=inputs, weights=[W for W, _ in layers])
+
+    # ------------------------------------------------------------------ forward mode
+    def jvp(self, cache: MLPCache, v: np.ndarray) -> np.ndarray:
+        """Forward-mode Jacobian-vector product ``J_n v`` for every sample.
+
+        Tangent propagation (ḣ_0 = 0 because x does not depend on θ):
+
+        .. math:: \\dot z_i = \\dot h_i W_i + h_i \\dot W_i + \\dot b_i,\\quad
+                  \\dot h_{i+1} = (1 - h_{i+1}^2) \\odot \\dot z_i,\\quad \\dot o = \\dot z_k
+
+        Parameters
+        ----------
+        cache : MLPCache from ``forward`` at θ
+        v : ndarray of shape (P,)
+            Tangent in parameter space.
+
+        Returns
+        -------
+        Jv : ndarray of shape (N, d_out)
+        """
+        vlayers = self.unpack(v)
+        dtanh = cache.dtanh
+        dh = None
+        for i, (dW, db) in enumerate(vlayers):
+            dz = cache.inputs[i] @ dW + db
+            if dh is not None:
+                dz += dh @ cache.weights[i]
+            if i < self.n_layers - 1:
+                dh = dtanh[i] * dz
+            else:
+                return dz
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ reverse mode
+    def vjp(self, cache: MLPCache, u: np.ndarray) -> np.ndarray:
+        """Batched vector-Jacobian product (backprop) ``Σ_n J_nᵀ u_n``.
+
+        With δ_k = u at the output and δ_{i} = (δ_{i+1} W_{i+1}ᵀ) ⊙ (1 − h_{i+1}²) below:
+
+        .. math:: \\partial W_i = h_iᵀ δ_i,\\quad \\partial b_i = \\textstyle\\sum_n δ_{i,n}
+
+        Parameters
+        ----------
+        cache : MLPCache from ``forward`` at θ
+        u : ndarray of shape (N, d_out)
+            Cotangent for every sample's output.
+
+        Returns
+        -------
+        grad : ndarray of shape (P,)
+        """
+        grad = np.empty(self.num_params)
+        dtanh = cache.dtanh
+        delta = u
+        for i in range(self.n_layers - 1, -1, -1):
+            w, b = self._slices[i]
+            grad[w] = (cache.inputs[i].T @ delta).ravel()
+            grad[b] = delta.sum(axis=0)
+            if i > 0:
+                delta = (delta @ cache.weights[i].T) * dtanh[i - 1]
+        return grad
+
+    def jacobian(self, cache: MLPCache) -> np.ndarray:
+        """Per-sample Jacobians ``J_n = ∂o_n/∂θ``.
+
+        Backprop of each output coordinate separately, keeping the sample axis: the weight
+        block of J_n[k] is the outer product ``h_{i,n} ⊗ δ_{i,n}^{(k)}``. Costs O(N·d_out·P)
+        memory; meant for exact dense Fisher matrices of small networks and for tests.
+
+        Returns
+        -------
+        J : ndarray of shape (N, d_out, P)
+        """
+        N = cache.batch_size
+        J = np.empty((N, self.d_out, self.num_params))
+        dtanh = cache.dtanh
+        # delta[n, k, :] : sensitivity of output k of sample n to layer i's pre-activation.
+        delta = np.broadcast_to(np.eye(self.d_out), (N, self.d_out, self.d_out))
+        for i in range(self.n_layers - 1, -1, -1):
+            w, b = self._slices[i]
+            h = cache.inputs[i]  # (N, fan_in)
+            J[:, :, w] = (delta[:, :, None, :] * h[:, None, :, None]).reshape(N, self.d_out, -1)
+            J[:, :, b] = delta
+            if i > 0:
+                delta = (delta @ cache.weights[i].T) * dtanh[i - 1][:, None, :]
+        return J
