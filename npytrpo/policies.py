@@ -183,6 +183,20 @@ class Policy:
         p, q = (old, new) if direction == "old_new" else (new, old)
         return float(np.mean(self._kl_out(*p, *q)))
 
+    def _trial(self, theta, obs, actions, out_old, theta_old, direction, with_entropy=False):
+        """One forward pass at a trial θ: (log π_θ(a_n|s_n) (N,), mean KL, mean entropy or 0).
+
+        The line search's evaluation; ``out_old`` is the network output at θ_old.
+        """
+        out, _ = self._forward(theta, obs)
+        extra = self._split(theta)[1]
+        logp = self._logp_out(out, extra, actions)
+        old, new = (out_old, self._split(theta_old)[1]), (out, extra)
+        p, q = (old, new) if direction == "old_new" else (new, old)
+        kl = float(np.mean(self._kl_out(*p, *q)))
+        H = float(np.mean(self._entropy_out(out, extra))) if with_entropy else 0.0
+        return logp, kl, H
+
     def surrogate(
         self,
         theta: np.ndarray,
