@@ -15,6 +15,7 @@ import os
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
 
@@ -34,9 +35,16 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--sizes", default="256,1024,4096")
     ap.add_argument("--dense-max-n", type=int, default=1024, help="skip dense F above this N")
+    ap.add_argument("--blas-threads", type=int, default=1, help="0: leave BLAS threads alone")
     args = ap.parse_args(argv)
+    if args.blas_threads > 0:
+        threadpool_limits(limits=args.blas_threads, user_api="blas")
     rng = np.random.default_rng(0)
-    print(f"numpy {np.__version__}, {os.cpu_count()} cores; best of {args.repeats} runs, ms")
+    print(
+        f"numpy {np.__version__}, {os.cpu_count()} cores, "
+        f"BLAS threads {args.blas_threads or 'default'}"
+        f"; best of {args.repeats} runs, ms"
+    )
     header = (
         f"{'policy':<26}{'N':>6}{'grad':>9}{'op build':>10}{'F·v':>9}"
         f"{'F·v/grad':>10}{'dense F':>10}{'grad/N µs':>11}"

@@ -323,6 +323,25 @@ class Policy:
         out, _ = self._forward(theta, obs)
         return self._sample_out(out, self._split(theta)[1], rng)
 
+    def _make_sampler(self, theta: np.ndarray, *, deterministic: bool = False):
+        """A fast ``(obs (N, obs_dim), rng) -> actions`` for the rollout loop.
+
+        Unpacks θ once and runs a cache-free forward pass; no validation. θ must not be
+        mutated while the sampler is in use (it holds views into it).
+        """
+        net_theta, extra = self._split(theta)
+        layers = self.net.unpack(net_theta)
+        hidden_layers, (W_out, b_out) = layers[:-1], layers[-1]
+
+        def forward(x):
+            for W, b in hidden_layers:
+                x = np.tanh(x @ W + b)
+            return x @ W_out + b_out
+
+        if deterministic:
+            return lambda obs, rng=None: self._mode_out(forward(obs))
+        return lambda obs, rng: self._sample_out(forward(obs), extra, rng)
+
     def mode(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """The most probable action for each state (argmax / mean)."""
         theta = self.check_theta(theta)

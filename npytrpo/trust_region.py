@@ -39,6 +39,7 @@ __all__ = [
     "StepResult",
     "trpo_step",
     "npg_step",
+    "vpg_step",
     "dense_natural_step",
     "STATUSES",
 ]
@@ -46,7 +47,7 @@ __all__ = [
 #: Every status a step can end with; ``success`` is True only for the first two.
 STATUSES = (
     "accepted",  # trpo_step: the line search accepted a trial step
-    "full_step",  # npg_step: the full natural step was taken
+    "full_step",  # npg_step / vpg_step: the full step was taken
     "line_search_failed",  # no trial step met the acceptance rule; θ kept
     "zero_advantages",  # every advantage is 0 (and no entropy bonus): g = 0, nothing to do
     "zero_gradient",  # g = 0 exactly
@@ -501,6 +502,72 @@ def npg_step(
         status="full_step",
         message="took the full natural-gradient step βx",
         **d,
+    )
+
+
+def vpg_step(
+    policy: Policy,
+    theta: np.ndarray,
+    obs: np.ndarray,
+    actions: np.ndarray,
+    advantages: np.ndarray,
+    *,
+    lr: float,
+    kl_direction: str = "old_new",
+    normalize_advantages: bool = False,
+    entropy_coef: float = 0.0,
+    **_ignored,
+) -> StepResult:
+    """Vanilla policy gradient ascent θ ← θ + lr·g (Williams 1992), as a ``StepResult``.
+
+    No Fisher, no trust region: the baseline of the step-size study. ``x`` = g, β = lr,
+    ``full_step`` = lr·g; ``kl`` and ``surrogate_after`` are measured at the new θ. Options
+    of the natural step (δ, damping, CG) are accepted and ignored, so callers can pass the same
+    keywords to every update rule. A zero or non-finite g returns θ unchanged.
+    """
+    lr = _real(lr, "lr", low=0.0, low_open=True)
+    opts = dict(
+        delta=1.0,
+        damping=0.0,
+        cg_iters=1,
+        cg_tol=0.0,
+        backtrack_coeff=0.5,
+        max_backtracks=1,
+        kl_direction=kl_direction,
+        accept="kl_and_improve",
+        fvp_subsample=1,
+        normalize_advantages=normalize_advantages,
+        entropy_coef=entropy_coef,
+    )
+    prep, o = _prepare(policy, theta, obs, actions, advantages, opts)
+    g = prep.g
+    if not np.all(np.isfinite(g)):
+        return _no_step(prep, "nonfinite_gradient", "the gradient g has NaN/inf entries")
+    if not np.any(g):
+        status = (
+            "zero_advantages" if not np.any(prep.adv) and entropy_coef == 0 else "zero_gradient"
+        )
+        return _no_step(prep, status, "g = 0: no step")
+    step = lr * g
+    kl, gain = _evaluator(policy, prep, o)(step)
+    return StepResult(
+        theta_new=prep.theta + step,
+        g=g,
+        x=g.copy(),
+        step_size=lr,
+        full_step=step,
+        expected_improvement=float(g @ step),
+        xAx=0.0,
+        cg=None,
+        line_search=None,
+        kl=kl,
+        surrogate_before=prep.objective_old,
+        surrogate_after=prep.objective_old + gain,
+        entropy=prep.entropy,
+        n_backtracks=0,
+        success=True,
+        status="full_step",
+        message=f"took the vanilla gradient step lr·g with lr = {lr:g}",
     )
 
 

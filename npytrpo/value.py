@@ -1,0 +1,430 @@
+r"""The value baseline: an MLP ``V_θ(s)`` regressed on returns by L-BFGS-B.
+
+Every TRPO iteration fits ``V_θ`` to the targets ``y_n`` of the batch just collected (discounted
+returns, or GAE advantages plus old values) by minimising, from the previous θ (warm start),
+
+.. math::
+
+    \mathcal{L}(\theta) = \frac{1}{2N} \sum_{n=1}^{N} \bigl(V_\theta(s_n) - y_n\bigr)^2
+        + \frac{\lambda}{2} \sum_{i=0}^{k} \lVert W_i \rVert_F^2
+
+where ``W_0 … W_k`` are the weight matrices of the network and ``λ = l2``. The L2 penalty applies
+to the weights only, never to the biases (the usual weight decay: penalising the output bias
+would pull the predicted mean return towards 0 for no reason). Its gradient is one backprop:
+
+.. math::
+
+    \nabla_\theta \mathcal{L} = \sum_n J_n^\top u_n + \lambda\, m \odot \theta,
+    \qquad u_n = \frac{V_\theta(s_n) - y_n}{N}
+
+with ``J_n = ∂V_θ(s_n)/∂θ`` and ``m`` the 0/1 mask of weight entries in θ.
+
+The network has sizes ``[obs_dim, *hidden, 1]`` in the DESIGN layout and its own flat θ,
+initialised orthogonally with gain √2 on hidden layers and 1.0 on the output layer.
+
+========================  =================================================  =============
+function                  computes                                           shape
+========================  =================================================  =============
+``predict``               ``V_θ(s_n)``                                       (N,)
+``loss_and_grad``         ``L(θ)`` and ``∇L(θ)``                             float, (P,)
+``fit``                   θ after ≤ ``max_iter`` L-BFGS-B iterations         (P,), info
+``explained_variance``    ``1 − Var[y − V] / Var[y]``                        float
+========================  =================================================  =============
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from .nn import MLP
+
+__all__ = ["ValueFunction", "ValueFitInfo", "explained_variance", "value_from_spec"]
+
+
+# ------------------------------------------------------------------------------ validation
+def _int_at_least(value: Any, name: str, minimum: int = 1) -> int:
+    """``value`` as an int ≥ ``minimum``: TypeError for non-ints (and bools), else ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _hidden_sizes(hidden: Any) -> tuple[int, ...]:
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise TypeError(f"hidden must be a sequence of ints such as (64, 64), got {hidden!r}")
+    return tuple(_int_at_least(h, "hidden") for h in hidden)
+
+
+def _l2_coefficient(l2: Any) -> float:
+    real = (int, float, np.integer, np.floating)
+    if isinstance(l2, (bool, np.bool_)) or not isinstance(l2, real):
+        raise TypeError(f"l2 must be a real number, got {type(l2).__name__} {l2!r}")
+    if not (np.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2 must be finite and >= 0, got {l2!r}")
+    return float(l2)
+
+
+def _real_array(x: Any, name: str, *, allow_int: bool) -> np.ndarray:
+    """A finite float64 view (copy only if the dtype differs) of ``x``, or a clear error."""
+    a = np.asarray(x)
+    ok = np.issubdtype(a.dtype, np.floating) or (
+        allow_int and (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_)
+    )
+    if not ok:
+        kind = "a real" if allow_int else "a floating-point"
+        raise TypeError(f"{name} must be {kind} array, got dtype {a.dtype}")
+    a = a.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(a)):
+        bad = np.count_nonzero(~np.isfinite(a))
+        raise ValueError(f"{name} must be finite, got {bad} NaN/inf entries")
+    return a
+
+
+def explained_variance(targets: np.ndarray, predictions: np.ndarray) -> float:
+    r"""Fraction of the targets' variance that the predictions explain.
+
+    .. math:: \mathrm{EV} = 1 - \frac{\mathrm{Var}[y - V]}{\mathrm{Var}[y]}
+
+    1 for a perfect prediction, 0 for predicting the mean (or any constant), negative when the
+    predictions are worse than a constant. Variances are population variances (``ddof=0``).
+
+    Parameters
+    ----------
+    targets : ndarray of shape (N,)
+    predictions : ndarray of shape (N,)
+
+    Returns
+    -------
+    ev : float
+        ``0.0`` by definition when the targets are constant (``Var[y] = 0``), where the ratio
+        is undefined: no variance to explain, so none is explained. Never NaN for finite input.
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2.0, 3.0])
+    >>> explained_variance(y, y), explained_variance(y, np.full(3, 2.0))
+    (1.0, 0.0)
+    """
+    y = np.asarray(targets, dtype=np.float64)
+    v = np.asarray(predictions, dtype=np.float64)
+    if y.shape != v.shape or y.ndim != 1:
+        raise ValueError(
+            f"targets and predictions must have the same shape (N,), got {y.shape} and {v.shape}"
+        )
+    var_y = float(np.var(y))
+    # Constant targets: Var[y] = 0 exactly; the float variance can round to a tiny positive
+    # number instead (the mean of equal floats need not equal them), hence the min/max test.
+    if y.size == 0 or var_y == 0.0 or y.min() == y.max():
+        return 0.0
+    return 1.0 - float(np.var(y - v)) / var_y
+
+
+# ------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class ValueFitInfo:
+    """Diagnostics of one :meth:`ValueFunction.fit`.
+
+    Attributes
+    ----------
+    loss_before, loss_after : float
+        The objective ``L(θ)`` (squared error and L2 penalty) at the start and at the returned θ.
+    mse_before, mse_after : float
+        ``mean_n (V_θ(s_n) − y_n)²`` at the start and at the returned θ (no penalty, no ½).
+    explained_variance : float
+        Of the predictions *before* the fit against the targets, ``1 − Var[y − V]/Var[y]``
+        (0.0 for constant targets): how well the baseline that produced this batch's advantages
+        predicted its returns.
+    iterations : int
+        L-BFGS-B iterations done (``nit``), at most ``max_iter``.
+    n_evaluations : int
+        Objective-and-gradient evaluations (``nfev``), each one forward and one backprop pass.
+    success : bool
+        The optimizer's own convergence flag, and False if its result was rejected. Stopping at
+        ``max_iter`` is reported as ``success=False`` by L-BFGS-B; in TRPO, where ``max_iter`` is
+        small on purpose, that is the normal outcome and not a failure.
+    message : str
+        The optimizer's message, extended with the reason when its θ was rejected (the old θ is
+        then returned and ``loss_after == loss_before``).
+    """
+
+    loss_before: float
+    loss_after: float
+    mse_before: float
+    mse_after: float
+    explained_variance: float
+    iterations: int
+    n_evaluations: int
+    success: bool
+    message: str
+
+
+# ------------------------------------------------------------------------------ the baseline
+class ValueFunction:
+    r"""State-value baseline ``V_θ(s)``: a tanh MLP with one linear output, fitted by L-BFGS-B.
+
+    Parameters
+    ----------
+    obs_dim : int, ≥ 1
+        Observation dimension.
+    hidden : sequence of int, default (64, 64)
+        Hidden layer widths; ``()`` gives a linear baseline ``V(s) = sᵀw + b``.
+    l2 : float, default 1e-3, ≥ 0
+        Weight-decay coefficient λ of the objective (module docstring); weights only, not biases.
+    max_iter : int, default 25, ≥ 1
+        Default L-BFGS-B iteration budget of :meth:`fit`.
+
+    Attributes
+    ----------
+    net : MLP
+        Sizes ``[obs_dim, *hidden, 1]``.
+    num_params : int
+        P, the length of θ.
+
+    Examples
+    --------
+    >>> vf = ValueFunction(3, hidden=(16,))
+    >>> theta = vf.init(0)
+    >>> obs = np.random.default_rng(1).standard_normal((64, 3))
+    >>> y = obs @ np.array([1.0, -2.0, 0.5])
+    >>> theta, info = vf.fit(theta, obs, y, max_iter=50)
+    >>> bool(info.mse_after < 0.1 * info.mse_before), info.iterations <= 50
+    (True, True)
+    >>> vf.predict(theta, obs).shape
+    (64,)
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        hidden: Sequence[int] = (64, 64),
+        *,
+        l2: float = 1e-3,
+        max_iter: int = 25,
+    ):
+        self.obs_dim = _int_at_least(obs_dim, "obs_dim")
+        self.hidden = _hidden_sizes(hidden)
+        self.l2 = _l2_coefficient(l2)
+        self.max_iter = _int_at_least(max_iter, "max_iter")
+        self.net = MLP([self.obs_dim, *self.hidden, 1])
+        self.num_params = self.net.num_params
+        # m in the gradient: 1 on weight entries, 0 on biases. Built through ``unpack`` (views
+        # into the vector) so that only nn.py knows the layout.
+        mask = np.zeros(self.num_params)
+        for W, _ in self.net.unpack(mask):
+            W[...] = 1.0
+        self._weight_mask = mask
+
+    # ---------------------------------------------------------------- parameters
+    def init(self, rng: None | int | np.random.Generator = None) -> np.ndarray:
+        """A fresh θ of shape (P,): orthogonal weights (gain √2 hidden, 1.0 out), zero biases."""
+        return self.net.init(np.random.default_rng(rng), output_gain=1.0)
+
+    def spec(self) -> dict:
+        """A JSON-serialisable description from which :func:`value_from_spec` rebuilds this."""
+        return {
+            "obs_dim": self.obs_dim,
+            "hidden": list(self.hidden),
+            "l2": self.l2,
+            "max_iter": self.max_iter,
+        }
+
+    # ---------------------------------------------------------------- validation
+    def check_theta(self, theta: Any, name: str = "theta") -> np.ndarray:
+        """θ as a finite float64 array of shape (P,), or a clear error."""
+        t = _real_array(theta, name, allow_int=False)
+        if t.shape != (self.num_params,):
+            raise ValueError(f"{name} must have shape ({self.num_params},), got {t.shape}")
+        return t
+
+    def check_obs(self, obs: Any, name: str = "obs") -> np.ndarray:
+        """Observations as a finite float64 array of shape (N, obs_dim), N ≥ 1."""
+        o = _real_array(obs, name, allow_int=True)
+        if o.ndim != 2 or o.shape[1] != self.obs_dim or o.shape[0] < 1:
+            raise ValueError(
+                f"{name} must have shape (N, {self.obs_dim}) with N >= 1, got {o.shape}"
+            )
+        return o
+
+    def check_targets(self, targets: Any, n: int, name: str = "targets") -> np.ndarray:
+        """Targets as a finite float64 array of shape (n,)."""
+        y = _real_array(targets, name, allow_int=True)
+        if y.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},) to match obs, got {y.shape}")
+        return y
+
+    # ---------------------------------------------------------------- objective
+    def predict(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
+        """Values ``V_θ(s_n)``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (P,)
+        obs : ndarray of shape (N, obs_dim)
+
+        Returns
+        -------
+        values : ndarray of shape (N,)
+        """
+        theta = self.check_theta(theta)
+        obs = self.check_obs(obs)
+        out, _ = self.net.forward(theta, obs)
+        return out.reshape(-1)
+
+    def loss_and_grad(
+        self, theta: np.ndarray, obs: np.ndarray, targets: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """The objective ``L(θ)`` of the module docstring and its gradient.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (P,)
+        obs : ndarray of shape (N, obs_dim)
+        targets : ndarray of shape (N,)
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of shape (P,)
+        """
+        theta = self.check_theta(theta)
+        obs = self.check_obs(obs)
+        targets = self.check_targets(targets, obs.shape[0])
+        return self._loss_and_grad(theta, obs, targets)
+
+    def _penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(λ/2)‖m ⊙ θ‖²`` and ``m ⊙ θ`` (the weights, biases zeroed)."""
+        w = theta * self._weight_mask
+        return 0.5 * self.l2 * float(w @ w), w
+
+    def _loss_and_grad(
+        self, theta: np.ndarray, obs: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Unvalidated ``loss_and_grad``: one forward and one backprop pass, nothing cached."""
+        N = obs.shape[0]
+        out, cache = self.net.forward(theta, obs)
+        r = out.reshape(-1) - y  # V_n − y_n
+        penalty, w = self._penalty(theta)
+        loss = 0.5 * float(r @ r) / N + penalty  # L(θ)
+        r /= N  # u_n = (V_n − y_n)/N, in place
+        grad = self.net.vjp(cache, r.reshape(N, 1))  # Σ_n J_nᵀ u_n
+        if self.l2 != 0.0:
+            w *= self.l2
+            grad += w  # + λ m ⊙ θ
+        return loss, grad
+
+    def _evaluate(
+        self, theta: np.ndarray, obs: np.ndarray, y: np.ndarray
+    ) -> tuple[float, float, np.ndarray]:
+        """Loss, MSE and predictions at θ: forward only."""
+        V = self.net.forward(theta, obs)[0].reshape(-1)
+        r = V - y
+        mse = float(r @ r) / obs.shape[0]
+        return 0.5 * mse + self._penalty(theta)[0], mse, V
+
+    # ---------------------------------------------------------------- fit
+    def fit(
+        self,
+        theta: np.ndarray,
+        obs: np.ndarray,
+        targets: np.ndarray,
+        *,
+        max_iter: int | None = None,
+    ) -> tuple[np.ndarray, ValueFitInfo]:
+        """Minimise ``L`` by L-BFGS-B from ``theta`` (warm start).
+
+        ``scipy.optimize.minimize(..., jac=True, method="L-BFGS-B")`` with ``maxiter=max_iter``
+        and SciPy's default tolerances (``ftol ≈ 2.2e-9``, ``gtol = 1e-5``); it stops at the
+        first of: the iteration budget, a relative decrease of L below ``ftol``, or a projected
+        gradient below ``gtol``. Deterministic: the same inputs give a bit-identical θ.
+
+        If the optimizer returns a non-finite θ or one with a higher loss than ``theta`` (neither
+        should happen: every L-BFGS-B step passes a sufficient-decrease test), ``theta`` is kept
+        and the message says so.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (P,)
+            Starting point; not modified.
+        obs : ndarray of shape (N, obs_dim)
+        targets : ndarray of shape (N,)
+            Regression targets ``y_n`` (e.g. returns or λ-returns).
+        max_iter : int ≥ 1, optional
+            L-BFGS-B iteration budget; defaults to the constructor's ``max_iter``.
+
+        Returns
+        -------
+        theta_new : ndarray of shape (P,)
+            A fresh array, never ``theta`` itself.
+        info : ValueFitInfo
+        """
+        theta = self.check_theta(theta)
+        obs = self.check_obs(obs)
+        y = self.check_targets(targets, obs.shape[0])
+        max_iter = self.max_iter if max_iter is None else _int_at_least(max_iter, "max_iter")
+
+        loss_before, mse_before, V_before = self._evaluate(theta, obs, y)
+        ev = explained_variance(y, V_before)
+
+        res = optimize.minimize(
+            self._loss_and_grad,
+            theta,
+            args=(obs, y),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter},
+        )
+        message = res.message.decode() if isinstance(res.message, bytes) else str(res.message)
+        success = bool(res.success)
+        theta_new = np.asarray(res.x, dtype=np.float64)
+        rejected = None
+        if theta_new.shape != theta.shape or not np.all(np.isfinite(theta_new)):
+            rejected = "the optimizer returned a non-finite theta"
+        else:
+            loss_after, mse_after, _ = self._evaluate(theta_new, obs, y)
+            if not loss_after <= loss_before:  # also catches a NaN loss
+                rejected = (
+                    f"the optimizer's theta has a higher loss ({loss_after!r} > {loss_before!r})"
+                )
+        if rejected is not None:
+            theta_new, loss_after, mse_after = theta.copy(), loss_before, mse_before
+            message = f"{message}; {rejected}: kept the starting theta"
+            success = False
+        elif theta_new is theta:  # pragma: no cover - SciPy returns its own array
+            theta_new = theta.copy()
+
+        info = ValueFitInfo(
+            loss_before=loss_before,
+            loss_after=loss_after,
+            mse_before=mse_before,
+            mse_after=mse_after,
+            explained_variance=ev,
+            iterations=int(res.nit),
+            n_evaluations=int(res.nfev),
+            success=success,
+            message=message,
+        )
+        return theta_new, info
+
+
+def value_from_spec(spec: Mapping[str, Any]) -> ValueFunction:
+    """Rebuild a :class:`ValueFunction` from :meth:`ValueFunction.spec` (as in checkpoints).
+
+    Examples
+    --------
+    >>> vf = value_from_spec(ValueFunction(4, (8,), l2=0.0).spec())
+    >>> vf.hidden, vf.l2, vf.num_params
+    ((8,), 0.0, 49)
+    """
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"spec must be a mapping, got {type(spec).__name__}")
+    missing = [k for k in ("obs_dim", "hidden", "l2", "max_iter") if k not in spec]
+    if missing:
+        raise ValueError(f"spec is missing keys {missing}; found keys {sorted(spec)}")
+    return ValueFunction(spec["obs_dim"], spec["hidden"], l2=spec["l2"], max_iter=spec["max_iter"])
