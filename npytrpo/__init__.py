@@ -1,3 +1,62 @@
-"""npytrpo: Trust Region Policy Optimization in pure NumPy."""
+"""npytrpo: Trust Region Policy Optimization in pure NumPy, every derivative derived by hand.
+
+Public API (see the module docstrings for shapes and equations):
+
+- ``nn.MLP`` — tanh MLP on a flat θ with ``forward``, ``jvp``, ``vjp``, ``jacobian``.
+- ``CategoricalPolicy``, ``GaussianPolicy`` — log-probs, KL, surrogate and its gradient, exact
+  and matrix-free Fisher, empirical Fisher, sampling.
+- ``conjugate_gradient``, ``backtracking_line_search`` — generic solvers.
+- ``trpo_step``, ``npg_step``, ``vpg_step``, ``dense_natural_step`` — the policy updates.
+- ``gae``, ``ValueFunction``, ``ObservationNormalizer``, ``RewardScaler`` — the agent's parts.
+- ``TRPO`` — the agent: ``learn``, ``predict``, ``evaluate``, ``save``, ``load``.
+"""
+
+from .advantages import gae
+from .cg import CGResult, conjugate_gradient
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .linesearch import ACCEPTANCE_RULES, LineSearchResult, backtracking_line_search
+from .nn import MLP
+from .normalize import ObservationNormalizer, RewardScaler, RunningMeanStd
+from .policies import CategoricalPolicy, GaussianPolicy, Policy, policy_from_spec
+from .trust_region import StepResult, dense_natural_step, npg_step, trpo_step, vpg_step
+from .value import ValueFunction
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The agent imports gymnasium; load it only when asked for, so that the math layers stay
+    # importable (and fast to import) without touching gymnasium.
+    if name == "TRPO":
+        from .agent import TRPO
+
+        return TRPO
+    raise AttributeError(f"module 'npytrpo' has no attribute {name!r}")
+
+
+__all__ = [
+    "ACCEPTANCE_RULES",
+    "CGResult",
+    "CategoricalPolicy",
+    "CheckpointError",
+    "GaussianPolicy",
+    "LineSearchResult",
+    "MLP",
+    "ObservationNormalizer",
+    "Policy",
+    "RewardScaler",
+    "RunningMeanStd",
+    "StepResult",
+    "TRPO",
+    "ValueFunction",
+    "backtracking_line_search",
+    "conjugate_gradient",
+    "dense_natural_step",
+    "gae",
+    "load_checkpoint",
+    "npg_step",
+    "policy_from_spec",
+    "save_checkpoint",
+    "trpo_step",
+    "vpg_step",
+]

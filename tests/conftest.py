@@ -7,6 +7,11 @@ examples on every run; locally the ``dev`` profile explores fresh ones each run.
 import os
 
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
+
+# NumPy and SciPy each bundle an OpenBLAS whose idle threads spin; on the small matrices of
+# these tests two pools fighting over 2 cores make some calls 30x slower. One thread is fastest.
+threadpool_limits(limits=1, user_api="blas")
 
 settings.register_profile(
     "ci",
