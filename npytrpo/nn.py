@@ -83,7 +83,12 @@ class MLPCache:
     def dtanh(self) -> list[np.ndarray]:
         """``1 − h²`` for every hidden layer's output h (tanh' at the pre-activation)."""
         if self._dtanh is None:
-            self._dtanh = [1.0 - h * h for h in self.inputs[1:]]
+            d = []
+            for h in self.inputs[1:]:
+                t = np.multiply(h, h)
+                np.subtract(1.0, t, out=t)  # in place: one allocation per layer
+                d.append(t)
+            self._dtanh = d
         return self._dtanh
 
     @property
@@ -246,10 +251,12 @@ class MLP:
         delta = u
         for i in range(self.n_layers - 1, -1, -1):
             w, b = self._slices[i]
-            grad[w] = (cache.inputs[i].T @ delta).ravel()
-            grad[b] = delta.sum(axis=0)
+            fan_in, fan_out = self.sizes[i], self.sizes[i + 1]
+            np.dot(cache.inputs[i].T, delta, out=grad[w].reshape(fan_in, fan_out))  # h_iᵀ δ_i
+            delta.sum(axis=0, out=grad[b])
             if i > 0:
-                delta = (delta @ cache.weights[i].T) * dtanh[i - 1]
+                delta = delta @ cache.weights[i].T
+                delta *= dtanh[i - 1]  # δ_{i-1} = (δ_i W_iᵀ) ⊙ (1 − h_i²)
         return grad
 
     def jacobian(self, cache: MLPCache) -> np.ndarray:
