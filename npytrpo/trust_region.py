@@ -288,6 +288,12 @@ def _evaluator(policy: Policy, prep: _Prepared, o: dict):
     c = o["entropy_coef"]
 
     def evaluate(step: np.ndarray) -> tuple[float, float]:
+        # A far trial point can overflow (e.g. exp(−ℓ) for a huge step in ℓ): the KL or gain is
+        # then inf/NaN, which the line search rejects by name; no warning is needed for it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return _evaluate(step)
+
+    def _evaluate(step: np.ndarray) -> tuple[float, float]:
         logp, kl, H = policy._trial(
             prep.theta + step,
             prep.obs,
