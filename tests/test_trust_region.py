@@ -602,15 +602,10 @@ def test_wrong_shapes_name_the_argument(name):
 
 def test_far_trial_points_overflow_without_warnings():
     """A trial step whose log-std overflows exp is rejected by name, with no RuntimeWarning."""
-    import warnings
-
-    from npytrpo.policies import GaussianPolicy as _G
-    from npytrpo.trust_region import trpo_step as _step
-
-    pi = _G(2, 1, ())
+    pi = GaussianPolicy(2, 1, ())
     th = pi.init(0)
     obs = np.random.default_rng(1).standard_normal((8, 2))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        res = _step(pi, th, obs, pi.mode(th, obs), np.ones(8), delta=1e6, max_backtracks=3)
+        res = trpo_step(pi, th, obs, pi.mode(th, obs), np.ones(8), delta=1e6, max_backtracks=3)
     assert res.status == "line_search_failed" and np.array_equal(res.theta_new, th)
