@@ -2,8 +2,9 @@
 
 Bit-identical resume needs the environments mid-episode exactly as they were: each
 sub-environment's own random generator (``unwrapped.np_random``), its dynamic state (for the
-classic-control environments: the numeric attributes of the unwrapped env, e.g. CartPole's
-``state`` and ``steps_beyond_terminated``) and every ``TimeLimit``'s elapsed-step counter.
+classic-control environments: the numeric attributes of the unwrapped env — arrays, scalars and
+tuples/lists of numbers — e.g. CartPole's ``state`` and ``steps_beyond_terminated``, or
+MountainCar's tuple ``state``) and every ``TimeLimit``'s elapsed-step counter.
 
 Only environments whose whole state is such numbers can be captured exactly: gymnasium's
 classic-control family (CartPole, Acrobot, MountainCar, MountainCarContinuous, Pendulum) and
@@ -28,6 +29,10 @@ EXACT_MODULES = ["gymnasium.envs.classic_control"]
 def _exact(env: gym.Env) -> bool:
     mod = type(env.unwrapped).__module__
     return any(mod.startswith(prefix) for prefix in EXACT_MODULES)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
 def _scalar(v):
@@ -57,6 +62,10 @@ def snapshot(vec: gym.vector.VectorEnv) -> tuple[dict[str, np.ndarray], dict]:
             if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":
                 arrays[f"{i}/{k}"] = v.copy()
                 m["arrays"].append(k)
+            elif isinstance(v, (tuple, list)) and v and all(_is_number(x) for x in v):
+                # e.g. MountainCar keeps its state as a tuple of floats after the first step
+                arrays[f"{i}/{k}"] = np.array([_scalar(x) for x in v])
+                m.setdefault("sequences", []).append([k, type(v).__name__])
             elif v is None or isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
                 m["scalars"][k] = _scalar(v)
         w, depth = e, 0
@@ -88,6 +97,9 @@ def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict
             setattr(u, k, v)
         for k in m["arrays"]:
             setattr(u, k, np.array(arrays[f"{i}/{k}"]))
+        for k, kind in m.get("sequences", []):
+            values = [_scalar(x) for x in arrays[f"{i}/{k}"]]
+            setattr(u, k, tuple(values) if kind == "tuple" else values)
         for depth, steps in m["elapsed"]:
             w = e
             for _ in range(depth):
