@@ -133,6 +133,28 @@ def _final_obs(info: dict, done: np.ndarray, fallback: np.ndarray) -> np.ndarray
     return out
 
 
+def _track_episodes(tracker, rewards, done, valid, ep_returns, ep_lengths) -> None:
+    """Close the episodes that ended in this rollout; carry the rest in ``tracker``.
+
+    Per env, the running return/length continue from the tracker; at each done step the
+    episode's undiscounted return and length are recorded and the counters restart.
+    """
+    finished = []  # (end step, env, return, length), sorted into chronological order below
+    for i in range(rewards.shape[1]):
+        start = 0
+        for e in np.flatnonzero(done[:, i]):
+            seg = slice(start, e + 1)
+            ret = float(tracker.returns[i] + rewards[seg, i].sum())
+            finished.append((e, i, ret, int(tracker.lengths[i] + valid[seg, i].sum())))
+            tracker.returns[i], tracker.lengths[i] = 0.0, 0
+            start = e + 1
+        tracker.returns[i] += rewards[start:, i].sum()
+        tracker.lengths[i] += valid[start:, i].sum()
+    for _, _, ret, length in sorted(finished):
+        ep_returns.append(ret)
+        ep_lengths.append(length)
+
+
 def collect(
     env: gym.vector.VectorEnv,
     policy: Policy,
@@ -189,41 +211,28 @@ def collect(
     ep_returns: list[float] = []
     ep_lengths: list[int] = []
 
+    same_step = mode == AutoresetMode.SAME_STEP
     obs = np.asarray(last_obs, dtype=np.float64).reshape(n_envs, obs_dim)
     for t in range(n_steps):
         raw[t] = obs
         obs_in = obs_normalizer.normalize(obs, update=False) if obs_normalizer else obs
         a = act(obs_in, rng)
         actions[t] = a
-        env_a = np.clip(a, low, high) if box else a
-        nxt, r, te, tr, info = env.step(env_a)
-        nxt = np.asarray(nxt, dtype=np.float64).reshape(n_envs, obs_dim)
-        r = np.asarray(r, dtype=np.float64)
-        te = np.asarray(te, dtype=bool)
-        tr = np.asarray(tr, dtype=bool)
-        done = te | tr
-        if mode == AutoresetMode.SAME_STEP:
-            next_raw[t] = _final_obs(info, done, nxt) if done.any() else nxt
-        else:
-            next_raw[t] = nxt
-            if pending.any():  # reset steps: not transitions, not counted in episodes
-                valid[t, pending] = False
-                r = np.where(pending, 0.0, r)
-                te = te & ~pending
-                tr = tr & ~pending
-                done = te | tr
+        nxt, r, te, tr, info = env.step(np.clip(a, low, high) if box else a)
+        obs = np.asarray(nxt, dtype=np.float64).reshape(n_envs, obs_dim)
         raw_rewards[t], term[t], trunc[t] = r, te, tr
-        live = valid[t]
-        tracker.returns += np.where(live, r, 0.0)
-        tracker.lengths += live
-        for i in np.flatnonzero(done):
-            ep_returns.append(float(tracker.returns[i]))
-            ep_lengths.append(int(tracker.lengths[i]))
-            tracker.returns[i] = 0.0
-            tracker.lengths[i] = 0
-        if mode == AutoresetMode.NEXT_STEP:
-            pending = done.copy()
-        obs = nxt
+        done = term[t] | trunc[t]
+        if same_step:
+            next_raw[t] = _final_obs(info, done, obs) if done.any() else obs
+        else:
+            next_raw[t] = obs
+            if pending.any():  # reset steps: not transitions, not counted in episodes
+                valid[t] = ~pending
+                raw_rewards[t, pending] = 0.0
+                term[t, pending] = trunc[t, pending] = False
+                done = term[t] | trunc[t]
+            pending = done
+    _track_episodes(tracker, raw_rewards, term | trunc, valid, ep_returns, ep_lengths)
 
     if reward_scaler is not None:
         for t in range(n_steps):
