@@ -41,6 +41,7 @@ __all__ = [
     "npg_step",
     "vpg_step",
     "dense_natural_step",
+    "standardize_advantages",
     "STATUSES",
 ]
 
@@ -161,8 +162,15 @@ def _check_options(opts: dict) -> dict:
     return out
 
 
-def _normalize(adv: np.ndarray) -> np.ndarray:
-    """(Â − mean)/std; a batch with std = 0 (all equal, or N = 1) becomes all zeros."""
+def standardize_advantages(adv: np.ndarray) -> np.ndarray:
+    """``(Â − mean Â) / std Â`` (population std); a batch with std = 0 (all equal, or N = 1)
+    becomes all zeros. What ``normalize_advantages=True`` applies.
+
+    Examples
+    --------
+    >>> standardize_advantages(np.array([1.0, 3.0]))
+    array([-1.,  1.])
+    """
     centred = adv - adv.mean()
     std = centred.std()
     return centred / std if std > 0 else np.zeros_like(adv)
@@ -318,7 +326,7 @@ def _prepare(policy, theta, obs, actions, advantages, opts):
     actions = policy.check_actions(actions, obs.shape[0])
     adv = policy.check_vector(advantages, obs.shape[0], "advantages")
     if o["normalize_advantages"]:
-        adv = _normalize(adv)
+        adv = standardize_advantages(adv)
     prep = _gradient(policy, theta, obs, actions, adv, o["entropy_coef"])
     return prep, o
 
