@@ -10,13 +10,12 @@ deterministic evaluation. The same run from the command line:
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import os
 from dataclasses import dataclass
 
 from npytrpo.agent import TRPO
 from npytrpo.presets import get_preset
+from npytrpo.scripting import parse_dataclass_args, try_plot
 
 
 @dataclass
@@ -27,7 +26,7 @@ class Args:
     """environment steps to train for (default: the preset's budget)"""
     seed: int = 0
     """seeds the networks, the action sampling and the environments"""
-    out: str = "runs/demo-mountain_car"
+    out: str = "runs/demo-mountain-car"
     """directory for progress.csv, model.npz and curve.png"""
     eval_episodes: int = 10
     """episodes of the final deterministic evaluation"""
@@ -35,36 +34,17 @@ class Args:
     """show a progress bar (--no-progress to hide it)"""
 
 
-def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for f in dataclasses.fields(Args):
-        flag = "--" + f.name.replace("_", "-")
-        if isinstance(f.default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
-        else:
-            parser.add_argument(flag, type=type(f.default), default=f.default)
-    return Args(**vars(parser.parse_args()))
-
-
-args = parse_args()
+args = parse_dataclass_args(Args, description=__doc__.splitlines()[0])
 hyper = get_preset(args.env_id)  # TRPO keyword arguments (+ the default budget)
 hyper.pop("timesteps", None)
 
 agent = TRPO(args.env_id, seed=args.seed, log_dir=args.out, **hyper)
 agent.learn(args.timesteps, progress_bar=args.progress)
 result = agent.evaluate(args.eval_episodes)
-
 os.makedirs(args.out, exist_ok=True)
 agent.save(os.path.join(args.out, "model.npz"))
-try:
-    from npytrpo.plotting import plot_runs
-
-    if agent.history:  # progress.csv has a row per iteration
-        plot_runs([os.path.join(args.out, "progress.csv")], os.path.join(args.out, "curve.png"))
-except ImportError as exc:  # matplotlib is the optional extra "plot"
-    print(f"no curve.png: {exc}")
-
+print(try_plot([os.path.join(args.out, "progress.csv")], os.path.join(args.out, "curve.png")))
 print(
-    f"{args.env_id}: {agent.num_timesteps} steps, evaluation over {args.eval_episodes} episodes: "
-    f"{result['mean_return']:.1f} ± {result['std_return']:.1f}  (outputs in {args.out})"
+    f"{args.env_id}: {agent.num_timesteps} steps, evaluation over {args.eval_episodes} "
+    f"episodes: {result['mean_return']:.1f} ± {result['std_return']:.1f} (in {args.out})"
 )

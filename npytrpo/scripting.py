@@ -1,0 +1,64 @@
+"""Small helpers shared by the demo scripts: arguments from a dataclass, an optional curve.
+
+Demos are flat scripts (CleanRL style) with a typed ``Args`` dataclass on top; these helpers
+keep the mechanical parts — turning the dataclass into command-line flags, and plotting only
+when the optional matplotlib extra is installed — out of every script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+from typing import TypeVar
+
+__all__ = ["parse_dataclass_args", "try_plot"]
+
+T = TypeVar("T")
+
+
+def parse_dataclass_args(cls: type[T], argv: Sequence[str] | None = None, description=None) -> T:
+    """Build ``cls`` (a dataclass with defaults) from ``--field-name value`` flags.
+
+    Booleans become ``--flag/--no-flag``; other fields are parsed with the type of their
+    default (so ``int``, ``float`` and ``str`` fields work; a ``tuple``/``list`` default takes
+    comma-separated values of its first element's type).
+
+    Examples
+    --------
+    >>> @dataclasses.dataclass
+    ... class Args:
+    ...     seed: int = 0
+    ...     rates: tuple = (0.1, 0.2)
+    ...     plot: bool = True
+    >>> parse_dataclass_args(Args, ["--seed", "3", "--rates", "1,2", "--no-plot"])
+    Args(seed=3, rates=(1.0, 2.0), plot=False)
+    """
+    parser = argparse.ArgumentParser(description=description)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif isinstance(default, (tuple, list)):
+            item = type(default[0]) if default else str
+            kind = type(default)
+
+            def parse_seq(text, item=item, kind=kind):
+                return kind(item(t) for t in text.split(",") if t)
+
+            parser.add_argument(flag, type=parse_seq, default=default)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
+    return cls(**vars(parser.parse_args(argv)))
+
+
+def try_plot(csv_paths: Sequence[str], png_path: str, **kwargs) -> str:
+    """``plotting.plot_runs`` when matplotlib is installed; a one-line outcome either way."""
+    try:
+        from .plotting import plot_runs
+
+        plot_runs(list(csv_paths), png_path, **kwargs)
+    except ImportError as exc:  # matplotlib is the optional extra "plot"
+        return f"no {png_path}: {exc}"
+    return f"wrote {png_path}"
