@@ -218,21 +218,7 @@ class TRPO:
         self.hyper = {k: v for k, v in locals().items() if k in _HYPER}
         self.hyper["hidden"] = list(hidden)
         self.hyper["value_hidden"] = list(value_hidden)
-        self._trpo_opts = _check_options(
-            dict(
-                delta=delta,
-                damping=damping,
-                cg_iters=cg_iters,
-                cg_tol=cg_tol,
-                backtrack_coeff=backtrack_coeff,
-                max_backtracks=max_backtracks,
-                kl_direction=kl_direction,
-                accept=accept,
-                fvp_subsample=fvp_subsample,
-                normalize_advantages=normalize_advantages,
-                entropy_coef=entropy_coef,
-            )
-        )
+        self._trpo_opts = _check_options(self.hyper)  # the trust-region step's options
         self.gamma = _unit_interval(gamma, "gamma")
         self.gae_lambda = _unit_interval(gae_lambda, "gae_lambda")
         self.n_steps = _count(n_steps, "n_steps")

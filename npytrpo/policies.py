@@ -34,40 +34,12 @@ from typing import Any
 import numpy as np
 
 from . import distributions as D
+from ._validate import hidden_sizes, int_at_least, real_array
 from .nn import MLP, MLPCache
 
 __all__ = ["Policy", "CategoricalPolicy", "GaussianPolicy", "policy_from_spec", "KL_DIRECTIONS"]
 
 KL_DIRECTIONS = ("old_new", "new_old")
-
-
-# ------------------------------------------------------------------------------ validation
-def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _hidden_sizes(hidden: Any) -> tuple[int, ...]:
-    if isinstance(hidden, (int, np.integer)) or not isinstance(hidden, Sequence):
-        raise TypeError(f"hidden must be a sequence of ints such as (64, 64), got {hidden!r}")
-    return tuple(_positive_int(h, "hidden") for h in hidden)
-
-
-def _float_array(x: Any, name: str, *, allow_int: bool) -> np.ndarray:
-    a = np.asarray(x)
-    if a.dtype == object or not (
-        np.issubdtype(a.dtype, np.floating)
-        or (allow_int and (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_))
-    ):
-        kind = "a real" if allow_int else "a floating-point"
-        raise TypeError(f"{name} must be {kind} array, got dtype {a.dtype}")
-    a = a.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite, got {np.count_nonzero(~np.isfinite(a))} NaN/inf")
-    return a
 
 
 class Policy:
@@ -76,8 +48,8 @@ class Policy:
     kind: str = ""
 
     def __init__(self, obs_dim: int, out_dim: int, hidden: Sequence[int]):
-        self.obs_dim = _positive_int(obs_dim, "obs_dim")
-        self.hidden = _hidden_sizes(hidden)
+        self.obs_dim = int_at_least(obs_dim, "obs_dim")
+        self.hidden = hidden_sizes(hidden)
         self.net = MLP([self.obs_dim, *self.hidden, out_dim])
         self.num_extra = 0  # parameters after the network's (the Gaussian's log-std)
 
@@ -101,14 +73,14 @@ class Policy:
     # ---------------------------------------------------------------- validation
     def check_theta(self, theta: Any, name: str = "theta") -> np.ndarray:
         """θ as a finite float64 array of shape (P,), or a clear error."""
-        t = _float_array(theta, name, allow_int=False)
+        t = real_array(theta, name, allow_int=False)
         if t.shape != (self.num_params,):
             raise ValueError(f"{name} must have shape ({self.num_params},), got {t.shape}")
         return t
 
     def check_obs(self, obs: Any, name: str = "obs") -> np.ndarray:
         """Observations as a finite float64 array of shape (N, obs_dim), N ≥ 1."""
-        o = _float_array(obs, name, allow_int=True)
+        o = real_array(obs, name, allow_int=True)
         if o.ndim != 2 or o.shape[1] != self.obs_dim or o.shape[0] < 1:
             raise ValueError(
                 f"{name} must have shape (N, {self.obs_dim}) with N >= 1, got {o.shape}"
@@ -117,7 +89,7 @@ class Policy:
 
     def check_vector(self, v: Any, n: int, name: str) -> np.ndarray:
         """A finite float64 vector of shape (n,)."""
-        a = _float_array(v, name, allow_int=True)
+        a = real_array(v, name, allow_int=True)
         if a.shape != (n,):
             raise ValueError(f"{name} must have shape ({n},), got {a.shape}")
         return a
@@ -379,7 +351,7 @@ class CategoricalPolicy(Policy):
     kind = "categorical"
 
     def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)):
-        self.n_actions = _positive_int(n_actions, "n_actions", minimum=2)
+        self.n_actions = int_at_least(n_actions, "n_actions", minimum=2)
         super().__init__(obs_dim, self.n_actions, hidden)
 
     def spec(self) -> dict:
@@ -480,7 +452,7 @@ class GaussianPolicy(Policy):
         log_std_init: float = 0.0,
         kl_reduction: str = "sum",
     ):
-        self.act_dim = _positive_int(act_dim, "act_dim")
+        self.act_dim = int_at_least(act_dim, "act_dim")
         if isinstance(log_std_init, bool) or not isinstance(log_std_init, (int, float, np.number)):
             raise TypeError(f"log_std_init must be a float, got {log_std_init!r}")
         if not np.isfinite(log_std_init):

@@ -136,8 +136,26 @@ def _integer(value, name: str, *, low: int) -> int:
     return int(value)
 
 
-def _check_options(opts: dict) -> dict:
-    """Validate the keyword options shared by ``trpo_step`` and ``npg_step``."""
+#: The keyword options of the steps, with their defaults (DESIGN.md, "Defaults").
+STEP_DEFAULTS = {
+    "delta": 0.01,
+    "damping": 0.1,
+    "cg_iters": 10,
+    "cg_tol": 1e-10,
+    "backtrack_coeff": 0.5,
+    "max_backtracks": 10,
+    "kl_direction": "old_new",
+    "accept": "kl_and_improve",
+    "fvp_subsample": 1,
+    "normalize_advantages": False,
+    "entropy_coef": 0.0,
+}
+
+
+def _check_options(given: dict) -> dict:
+    """Validate the steps' keyword options (the keys of ``given`` that are options), filling
+    in ``STEP_DEFAULTS`` for the ones a step does not take."""
+    opts = {**STEP_DEFAULTS, **{k: v for k, v in given.items() if k in STEP_DEFAULTS}}
     out = dict(opts)
     out["delta"] = _real(opts["delta"], "delta", low=0.0, low_open=True)
     out["damping"] = _real(opts["damping"], "damping", low=0.0, low_open=False)
@@ -412,20 +430,7 @@ def trpo_step(
     >>> res.success, res.kl <= 0.01, res.improvement > 0
     (True, True, True)
     """
-    opts = dict(
-        delta=delta,
-        damping=damping,
-        cg_iters=cg_iters,
-        cg_tol=cg_tol,
-        backtrack_coeff=backtrack_coeff,
-        max_backtracks=max_backtracks,
-        kl_direction=kl_direction,
-        accept=accept,
-        fvp_subsample=fvp_subsample,
-        normalize_advantages=normalize_advantages,
-        entropy_coef=entropy_coef,
-    )
-    prep, o = _prepare(policy, theta, obs, actions, advantages, opts)
+    prep, o = _prepare(policy, theta, obs, actions, advantages, locals())
     d = _direction(policy, prep, o)
     if isinstance(d, StepResult):
         return d
@@ -486,20 +491,7 @@ def npg_step(
     ``surrogate_after`` are measured at the new θ for diagnosis (no check is made on them).
     Degenerate cases (zero or non-finite g, non-positive curvature) return θ unchanged.
     """
-    opts = dict(
-        delta=delta,
-        damping=damping,
-        cg_iters=cg_iters,
-        cg_tol=cg_tol,
-        backtrack_coeff=0.5,
-        max_backtracks=1,
-        kl_direction=kl_direction,
-        accept="kl_and_improve",
-        fvp_subsample=fvp_subsample,
-        normalize_advantages=normalize_advantages,
-        entropy_coef=entropy_coef,
-    )
-    prep, o = _prepare(policy, theta, obs, actions, advantages, opts)
+    prep, o = _prepare(policy, theta, obs, actions, advantages, locals())
     d = _direction(policy, prep, o)
     if isinstance(d, StepResult):
         return d
@@ -540,20 +532,7 @@ def vpg_step(
     keywords to every update rule. A zero or non-finite g returns θ unchanged.
     """
     lr = _real(lr, "lr", low=0.0, low_open=True)
-    opts = dict(
-        delta=1.0,
-        damping=0.0,
-        cg_iters=1,
-        cg_tol=0.0,
-        backtrack_coeff=0.5,
-        max_backtracks=1,
-        kl_direction=kl_direction,
-        accept="kl_and_improve",
-        fvp_subsample=1,
-        normalize_advantages=normalize_advantages,
-        entropy_coef=entropy_coef,
-    )
-    prep, o = _prepare(policy, theta, obs, actions, advantages, opts)
+    prep, o = _prepare(policy, theta, obs, actions, advantages, locals())
     g = prep.g
     if not np.all(np.isfinite(g)):
         return _no_step(prep, "nonfinite_gradient", "the gradient g has NaN/inf entries")

@@ -41,25 +41,13 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from ._validate import hidden_sizes, int_at_least, real_array
 from .nn import MLP
 
 __all__ = ["ValueFunction", "ValueFitInfo", "explained_variance", "value_from_spec"]
 
 
 # ------------------------------------------------------------------------------ validation
-def _int_at_least(value: Any, name: str, minimum: int = 1) -> int:
-    """``value`` as an int ≥ ``minimum``: TypeError for non-ints (and bools), else ValueError."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _hidden_sizes(hidden: Any) -> tuple[int, ...]:
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-        raise TypeError(f"hidden must be a sequence of ints such as (64, 64), got {hidden!r}")
-    return tuple(_int_at_least(h, "hidden") for h in hidden)
 
 
 def _l2_coefficient(l2: Any) -> float:
@@ -69,22 +57,6 @@ def _l2_coefficient(l2: Any) -> float:
     if not (np.isfinite(l2) and l2 >= 0):
         raise ValueError(f"l2 must be finite and >= 0, got {l2!r}")
     return float(l2)
-
-
-def _real_array(x: Any, name: str, *, allow_int: bool) -> np.ndarray:
-    """A finite float64 view (copy only if the dtype differs) of ``x``, or a clear error."""
-    a = np.asarray(x)
-    ok = np.issubdtype(a.dtype, np.floating) or (
-        allow_int and (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_)
-    )
-    if not ok:
-        kind = "a real" if allow_int else "a floating-point"
-        raise TypeError(f"{name} must be {kind} array, got dtype {a.dtype}")
-    a = a.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(a)):
-        bad = np.count_nonzero(~np.isfinite(a))
-        raise ValueError(f"{name} must be finite, got {bad} NaN/inf entries")
-    return a
 
 
 def explained_variance(targets: np.ndarray, predictions: np.ndarray) -> float:
@@ -208,10 +180,10 @@ class ValueFunction:
         l2: float = 1e-3,
         max_iter: int = 25,
     ):
-        self.obs_dim = _int_at_least(obs_dim, "obs_dim")
-        self.hidden = _hidden_sizes(hidden)
+        self.obs_dim = int_at_least(obs_dim, "obs_dim")
+        self.hidden = hidden_sizes(hidden)
         self.l2 = _l2_coefficient(l2)
-        self.max_iter = _int_at_least(max_iter, "max_iter")
+        self.max_iter = int_at_least(max_iter, "max_iter")
         self.net = MLP([self.obs_dim, *self.hidden, 1])
         self.num_params = self.net.num_params
         # m in the gradient: 1 on weight entries, 0 on biases. Built through ``unpack`` (views
@@ -238,14 +210,14 @@ class ValueFunction:
     # ---------------------------------------------------------------- validation
     def check_theta(self, theta: Any, name: str = "theta") -> np.ndarray:
         """θ as a finite float64 array of shape (P,), or a clear error."""
-        t = _real_array(theta, name, allow_int=False)
+        t = real_array(theta, name, allow_int=False)
         if t.shape != (self.num_params,):
             raise ValueError(f"{name} must have shape ({self.num_params},), got {t.shape}")
         return t
 
     def check_obs(self, obs: Any, name: str = "obs") -> np.ndarray:
         """Observations as a finite float64 array of shape (N, obs_dim), N ≥ 1."""
-        o = _real_array(obs, name, allow_int=True)
+        o = real_array(obs, name, allow_int=True)
         if o.ndim != 2 or o.shape[1] != self.obs_dim or o.shape[0] < 1:
             raise ValueError(
                 f"{name} must have shape (N, {self.obs_dim}) with N >= 1, got {o.shape}"
@@ -254,7 +226,7 @@ class ValueFunction:
 
     def check_targets(self, targets: Any, n: int, name: str = "targets") -> np.ndarray:
         """Targets as a finite float64 array of shape (n,)."""
-        y = _real_array(targets, name, allow_int=True)
+        y = real_array(targets, name, allow_int=True)
         if y.shape != (n,):
             raise ValueError(f"{name} must have shape ({n},) to match obs, got {y.shape}")
         return y
@@ -367,7 +339,7 @@ class ValueFunction:
         theta = self.check_theta(theta)
         obs = self.check_obs(obs)
         y = self.check_targets(targets, obs.shape[0])
-        max_iter = self.max_iter if max_iter is None else _int_at_least(max_iter, "max_iter")
+        max_iter = self.max_iter if max_iter is None else int_at_least(max_iter, "max_iter")
 
         loss_before, mse_before, V_before = self._evaluate(theta, obs, y)
         ev = explained_variance(y, V_before)

@@ -1,0 +1,45 @@
+"""Argument checks shared at the library's boundaries; errors name the argument and the value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def int_at_least(value: Any, name: str, minimum: int = 1) -> int:
+    """``value`` as an int ≥ ``minimum``: TypeError for non-ints (and bools), else ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def hidden_sizes(hidden: Any) -> tuple[int, ...]:
+    """Hidden-layer widths as a tuple of positive ints (``()`` for a linear model)."""
+    if isinstance(hidden, (str, bytes, int, np.integer)) or not isinstance(hidden, Sequence):
+        raise TypeError(f"hidden must be a sequence of ints such as (64, 64), got {hidden!r}")
+    return tuple(int_at_least(h, "hidden") for h in hidden)
+
+
+def real_array(x: Any, name: str, *, allow_int: bool) -> np.ndarray:
+    """A finite float64 array (copied only if the dtype differs), or a clear error.
+
+    Floating dtypes always pass; integer and bool ones only with ``allow_int``; object arrays
+    never (TypeError). NaN/inf entries give ValueError.
+    """
+    a = np.asarray(x)
+    ok = a.dtype != object and (
+        np.issubdtype(a.dtype, np.floating)
+        or (allow_int and (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_))
+    )
+    if not ok:
+        kind = "a real" if allow_int else "a floating-point"
+        raise TypeError(f"{name} must be {kind} array, got dtype {a.dtype}")
+    a = a.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(a)):
+        bad = np.count_nonzero(~np.isfinite(a))
+        raise ValueError(f"{name} must be finite, got {bad} NaN/inf entries")
+    return a
