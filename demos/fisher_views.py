@@ -22,13 +22,12 @@ matrix — E[ssᵀ] is F only when the actions come from π_θ itself.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from npytrpo import CategoricalPolicy, GaussianPolicy, Policy
-from npytrpo.scripting import parse_dataclass_args
+from npytrpo.scripting import figure_path, parse_dataclass_args
 
 
 @dataclass
@@ -249,23 +248,11 @@ def plot(result: dict, path: str) -> None:
     plt.close(fig)
 
 
-def figure_path(out: str, default_name: str) -> str:
-    """``out`` if it names a file; ``out/default_name`` for a directory; next to this script
-    when empty."""
-    if not out:
-        return os.path.join(os.path.dirname(os.path.abspath(__file__)), default_name)
-    if os.path.isdir(out) or out.endswith(os.sep):
-        os.makedirs(out, exist_ok=True)
-        return os.path.join(out, default_name)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    return out
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     result = run(args)
     if args.plot:
-        path = figure_path(args.out, "fisher_views.png")
+        path = figure_path(args.out, "fisher_views.png", __file__)
         plot(result, path)
         print(f"figure: {path}")
     return result

@@ -23,14 +23,13 @@ The value network is 32×32 (the agent's default is 64×64) to fit the time budg
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from npytrpo.scripting import parse_dataclass_args
+from npytrpo.scripting import figure_path, parse_dataclass_args
 
 
 @dataclass
@@ -183,23 +182,11 @@ def plot(result: dict, args: Args, path: str) -> None:
     plt.close(fig)
 
 
-def figure_path(out: str, default_name: str) -> str:
-    """``out`` if it names a file; ``out/default_name`` for a directory; next to this script
-    when empty."""
-    if not out:
-        return os.path.join(os.path.dirname(os.path.abspath(__file__)), default_name)
-    if os.path.isdir(out) or out.endswith(os.sep):
-        os.makedirs(out, exist_ok=True)
-        return os.path.join(out, default_name)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    return out
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     result = run(args)
     if args.plot:
-        path = figure_path(args.out, "step_sizes.png")
+        path = figure_path(args.out, "step_sizes.png", __file__)
         plot(result, args, path)
         print(f"figure: {path}")
     return result

@@ -42,7 +42,6 @@ guarantees J(π̃) ≥ J(π) — and shows how small that bound's steps are.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +50,7 @@ import scipy.optimize
 from npytrpo import CategoricalPolicy, backtracking_line_search, dense_natural_step
 from npytrpo import distributions as D
 from npytrpo.linesearch import make_acceptance_rule
-from npytrpo.scripting import parse_dataclass_args
+from npytrpo.scripting import figure_path, parse_dataclass_args
 
 
 @dataclass
@@ -423,23 +422,11 @@ def plot(result: dict, path: str) -> None:
     plt.close(fig)
 
 
-def figure_path(out: str, default_name: str) -> str:
-    """``out`` if it names a file; ``out/default_name`` for a directory; next to this script
-    when empty."""
-    if not out:
-        return os.path.join(os.path.dirname(os.path.abspath(__file__)), default_name)
-    if os.path.isdir(out) or out.endswith(os.sep):
-        os.makedirs(out, exist_ok=True)
-        return os.path.join(out, default_name)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    return out
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     result = run(args)
     if args.plot:
-        path = figure_path(args.out, "tabular_monotonic.png")
+        path = figure_path(args.out, "tabular_monotonic.png", __file__)
         plot(result, path)
         print(f"\nfigure: {path}")
     return result

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from collections.abc import Sequence
 from typing import TypeVar
 
-__all__ = ["parse_dataclass_args", "try_plot"]
+__all__ = ["figure_path", "parse_dataclass_args", "try_plot"]
 
 T = TypeVar("T")
 
@@ -62,3 +63,15 @@ def try_plot(csv_paths: Sequence[str], png_path: str, **kwargs) -> str:
     except ImportError as exc:  # matplotlib is the optional extra "plot"
         return f"no {png_path}: {exc}"
     return f"wrote {png_path}"
+
+
+def figure_path(out: str, default_name: str, script: str) -> str:
+    """Where a demo writes its figure: ``out`` if it names a file, ``out/default_name`` for a
+    directory (created), or next to ``script`` (pass ``__file__``) when ``out`` is empty."""
+    if not out:
+        return os.path.join(os.path.dirname(os.path.abspath(script)), default_name)
+    if os.path.isdir(out) or out.endswith(os.sep):
+        os.makedirs(out, exist_ok=True)
+        return os.path.join(out, default_name)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    return out

@@ -263,7 +263,7 @@ def test_step_sizes_kl_claims(steps):
 def test_step_sizes_figure(steps, tmp_path):
     """The figure is written where --out says."""
     demo, args, res = steps
-    path = demo.figure_path(str(tmp_path), "step_sizes.png")
+    path = demo.figure_path(str(tmp_path), "step_sizes.png", demo.__file__)
     demo.plot(res, args, path)
     assert os.path.getsize(path) > 10_000
 
