@@ -17,6 +17,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from npytrpo.memory import keep_freed_memory
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
 
 
@@ -36,13 +37,17 @@ def main(argv=None) -> None:
     ap.add_argument("--sizes", default="256,1024,4096")
     ap.add_argument("--dense-max-n", type=int, default=1024, help="skip dense F above this N")
     ap.add_argument("--blas-threads", type=int, default=1, help="0: leave BLAS threads alone")
+    ap.add_argument(
+        "--no-malloc-tuning", action="store_true", help="leave glibc's malloc thresholds alone"
+    )
     args = ap.parse_args(argv)
+    malloc_tuned = False if args.no_malloc_tuning else keep_freed_memory()
     if args.blas_threads > 0:
         threadpool_limits(limits=args.blas_threads, user_api="blas")
     rng = np.random.default_rng(0)
     print(
         f"numpy {np.__version__}, {os.cpu_count()} cores, "
-        f"BLAS threads {args.blas_threads or 'default'}"
+        f"BLAS threads {args.blas_threads or 'default'}, malloc tuned {malloc_tuned}"
         f"; best of {args.repeats} runs, ms"
     )
     header = (

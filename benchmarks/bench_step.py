@@ -19,9 +19,9 @@ of R timed runs (after one warm-up run) of:
   line search: validation, normalisation, bookkeeping, and timing noise.
 
 The figures move a lot with other load on the machine (the load average is printed); the best
-of R is the least disturbed. On a loaded 2-core machine OpenBLAS's worker threads wait on
-each other and single products can take 100× longer; ``OPENBLAS_NUM_THREADS=1 python
-benchmarks/bench_step.py`` then gives stable figures (the setting is printed).
+of R is the least disturbed. BLAS runs on one thread by default (``--blas-threads``, as in the
+agent): on a loaded 2-core machine OpenBLAS's worker threads wait on each other and single
+products can take 100× longer (``--blas-threads 0`` leaves the library's default).
 
 Target (issue): ≤ 14 ms per step at N = 1024, a third of the 41 ms that sb3-contrib's PyTorch
 actor update takes at this size on a 2-core machine. Nothing is asserted: this prints figures.
@@ -34,10 +34,12 @@ import os
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from npytrpo import trust_region as tr
 from npytrpo.cg import conjugate_gradient
 from npytrpo.linesearch import backtracking_line_search, make_acceptance_rule
+from npytrpo.memory import keep_freed_memory
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
 
 TARGET_MS = 14.0
@@ -127,13 +129,21 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=30, help="timed runs per figure (R)")
     ap.add_argument("--n", type=int, default=1024, help="batch size N")
+    ap.add_argument("--blas-threads", type=int, default=1, help="0: leave BLAS threads alone")
+    ap.add_argument(
+        "--no-malloc-tuning", action="store_true", help="leave glibc's malloc thresholds alone"
+    )
     args = ap.parse_args(argv)
+    malloc_tuned = False if args.no_malloc_tuning else keep_freed_memory()
+    if args.blas_threads > 0:
+        threadpool_limits(limits=args.blas_threads, user_api="blas")
     rng = np.random.default_rng(0)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    threads = args.blas_threads or os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(
         f"numpy {np.__version__}, {os.cpu_count()} cores, load average {load}, "
-        f"OPENBLAS_NUM_THREADS {threads}; {args.repeats} timed runs after 1 warm-up"
+        f"BLAS threads {threads}, malloc tuned {malloc_tuned}; "
+        f"{args.repeats} timed runs after 1 warm-up"
     )
     print("default options: δ = 0.01, λ = 0.1, ≤ 10 CG iterations (rᵀr < 1e-10), 10 backtracks")
     policies = [

@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from . import envstate
 from .advantages import gae
 from .checkpoint import load_checkpoint, rng_from_state, rng_state, save_checkpoint
+from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
 from .policies import CategoricalPolicy, GaussianPolicy, Policy
 from .rollout import EpisodeTracker, collect, make_vector_env
@@ -100,6 +101,7 @@ _HYPER = (
     "update",
     "pg_lr",
     "blas_threads",
+    "tune_malloc",
 )
 
 #: Policy-update rules: TRPO, natural gradient without line search, vanilla gradient ascent.
@@ -165,6 +167,10 @@ class TRPO:
         BLAS threads while learning/evaluating. NumPy and SciPy each bundle an OpenBLAS whose
         idle threads spin; on small matrices two pools fight over the cores and an iteration
         can become 30× slower. One thread is fastest at these sizes; None leaves BLAS alone.
+    tune_malloc : bool, default True
+        Keep freed memory in the C heap (``memory.keep_freed_memory``, Linux/glibc) so the
+        large temporaries of every iteration do not page-fault afresh (2× faster Fisher
+        products on a VM). Process-wide; numbers are unaffected.
     seed : int or None
         Seeds everything; None draws one (recorded in ``self.seed``).
     log_dir : str or None
@@ -212,6 +218,7 @@ class TRPO:
         update: str = "trpo",
         pg_lr: float = 0.01,
         blas_threads: int | None = 1,
+        tune_malloc: bool = True,
         seed: int | None = None,
         log_dir: str | None = None,
     ):
@@ -232,6 +239,10 @@ class TRPO:
         if blas_threads is not None:
             blas_threads = _count(blas_threads, "blas_threads")
         self.blas_threads = blas_threads
+        if not isinstance(tune_malloc, bool):
+            raise TypeError(f"tune_malloc must be a bool, got {tune_malloc!r}")
+        if tune_malloc:
+            keep_freed_memory()
         for name, flag in (
             ("normalize_obs", normalize_obs),
             ("normalize_reward", normalize_reward),

@@ -9,9 +9,13 @@ import os
 from hypothesis import HealthCheck, settings
 from threadpoolctl import threadpool_limits
 
+from npytrpo.memory import keep_freed_memory
+
 # NumPy and SciPy each bundle an OpenBLAS whose idle threads spin; on the small matrices of
 # these tests two pools fighting over 2 cores make some calls 30x slower. One thread is fastest.
 threadpool_limits(limits=1, user_api="blas")
+# Keep freed memory in the heap: fresh pages for every large temporary cost more than the math.
+keep_freed_memory()
 
 settings.register_profile(
     "ci",
