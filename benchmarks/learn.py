@@ -58,7 +58,8 @@ def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overri
     from npytrpo.presets import get_preset
 
     kw = get_preset(env_id)
-    budget = int(kw.pop("timesteps", 100_000)) if timesteps is None else timesteps
+    preset_budget = int(kw.pop("timesteps", 100_000))
+    budget = preset_budget if timesteps is None else timesteps
     kw.pop("note", None)
     kw.update(overrides)
     t0 = time.perf_counter()
