@@ -43,3 +43,19 @@ def real_array(x: Any, name: str, *, allow_int: bool) -> np.ndarray:
         bad = np.count_nonzero(~np.isfinite(a))
         raise ValueError(f"{name} must be finite, got {bad} NaN/inf entries")
     return a
+
+
+def params_vector(theta: Any, num_params: int, name: str = "theta") -> np.ndarray:
+    """A parameter vector: finite float64 of shape (num_params,); ints are refused."""
+    t = real_array(theta, name, allow_int=False)
+    if t.shape != (num_params,):
+        raise ValueError(f"{name} must have shape ({num_params},), got {t.shape}")
+    return t
+
+
+def obs_batch(obs: Any, obs_dim: int, name: str = "obs") -> np.ndarray:
+    """A batch of observations: finite float64 of shape (N, obs_dim) with N ≥ 1."""
+    o = real_array(obs, name, allow_int=True)
+    if o.ndim != 2 or o.shape[1] != obs_dim or o.shape[0] < 1:
+        raise ValueError(f"{name} must have shape (N, {obs_dim}) with N >= 1, got {o.shape}")
+    return o

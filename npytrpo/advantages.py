@@ -31,8 +31,10 @@ def _as_float_array(name: str, x: object) -> np.ndarray:
         raise ValueError(f"{name} must be a real (integer or float) array, got dtype {a.dtype}")
     a = a.astype(np.float64, copy=False)
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must contain only finite values, got {np.sum(~np.isfinite(a))} "
-                         "non-finite entries")
+        raise ValueError(
+            f"{name} must contain only finite values, got {np.sum(~np.isfinite(a))} "
+            "non-finite entries"
+        )
     return a
 
 
@@ -140,10 +142,10 @@ def gae(
     lam = _check_unit_interval("lam", lam)
 
     if r.ndim not in (1, 2) or r.size == 0:
-        raise ValueError(f"rewards must have shape (T, n_envs) or (T,) with T, n_envs >= 1, "
-                         f"got shape {r.shape}")
-    for name, a in (("values", v), ("next_values", nv), ("terminated", term),
-                    ("truncated", trunc)):
+        raise ValueError(
+            f"rewards must have shape (T, n_envs) or (T,) with T, n_envs >= 1, got shape {r.shape}"
+        )
+    for name, a in (("values", v), ("next_values", nv), ("terminated", term), ("truncated", trunc)):
         if a.shape != r.shape:
             raise ValueError(f"{name} must have the shape of rewards {r.shape}, got {a.shape}")
 

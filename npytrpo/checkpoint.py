@@ -44,9 +44,19 @@ _CONFIG_KEY = "__config__"
 # zipfile report damage through many types (bad magic -> ValueError, truncation -> EOFError or
 # BadZipFile, a bad seek in a cut central directory -> OSError, an unknown compression method
 # -> NotImplementedError, a broken header -> ValueError/SyntaxError/UnicodeError).
-_CORRUPTION_ERRORS = (ValueError, EOFError, OSError, zipfile.BadZipFile, zlib.error,
-                      struct.error, KeyError, UnicodeError, SyntaxError, NotImplementedError,
-                      OverflowError)
+_CORRUPTION_ERRORS = (
+    ValueError,
+    EOFError,
+    OSError,
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    KeyError,
+    UnicodeError,
+    SyntaxError,
+    NotImplementedError,
+    OverflowError,
+)
 
 # Bit generators rng_from_state can rebuild, by the name their state reports.
 _BIT_GENERATORS = {
@@ -86,8 +96,10 @@ def _validated_members(arrays: Mapping[str, Any], config: Mapping[str, Any]) -> 
             raise ValueError(f"array key {_CONFIG_KEY!r} is reserved for the configuration")
         a = np.asarray(value)
         if a.dtype.hasobject:
-            raise TypeError(f"array {key!r} has object dtype {a.dtype}; checkpoints store "
-                            "numeric and string arrays only (no pickles)")
+            raise TypeError(
+                f"array {key!r} has object dtype {a.dtype}; checkpoints store "
+                "numeric and string arrays only (no pickles)"
+            )
         members[key] = a
     if "format" in config:
         raise ValueError("config key 'format' is reserved for the checkpoint format version")
@@ -126,8 +138,9 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def save_checkpoint(path: str | os.PathLike, arrays: Mapping[str, np.ndarray],
-                    config: Mapping[str, Any]) -> None:
+def save_checkpoint(
+    path: str | os.PathLike, arrays: Mapping[str, np.ndarray], config: Mapping[str, Any]
+) -> None:
     """Atomically write arrays and a JSON configuration to one ``.npz`` file.
 
     Parameters
@@ -191,8 +204,10 @@ def _read_member(path: str, npz: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
         a = npz[key]
     except ValueError as e:
         if "allow_pickle" in str(e):
-            raise CheckpointError(f"{path}: array {key!r} is an object array; checkpoints hold "
-                                  "no pickled data and it was not loaded") from e
+            raise CheckpointError(
+                f"{path}: array {key!r} is an object array; checkpoints hold "
+                "no pickled data and it was not loaded"
+            ) from e
         raise
     if not isinstance(a, np.ndarray):  # NpzFile returns a member without .npy magic as bytes
         raise CheckpointError(f"{path}: member {key!r} is not a .npy array")
@@ -202,23 +217,29 @@ def _read_member(path: str, npz: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
 def _read_config(path: str, npz: np.lib.npyio.NpzFile) -> dict:
     """Parse and check the ``__config__`` member; return the config without ``format``."""
     if _CONFIG_KEY not in npz.files:
-        raise CheckpointError(f"{path}: no {_CONFIG_KEY!r} entry (found {sorted(npz.files)}); "
-                              f"expected a {CHECKPOINT_FORMAT!r} checkpoint")
+        raise CheckpointError(
+            f"{path}: no {_CONFIG_KEY!r} entry (found {sorted(npz.files)}); "
+            f"expected a {CHECKPOINT_FORMAT!r} checkpoint"
+        )
     raw = _read_member(path, npz, _CONFIG_KEY)
     if raw.dtype.kind != "U" or raw.ndim != 0:
-        raise CheckpointError(f"{path}: {_CONFIG_KEY!r} must be a 0-d unicode array, got "
-                              f"dtype {raw.dtype} shape {raw.shape}")
+        raise CheckpointError(
+            f"{path}: {_CONFIG_KEY!r} must be a 0-d unicode array, got "
+            f"dtype {raw.dtype} shape {raw.shape}"
+        )
     try:
         config = json.loads(str(raw.item()))
     except json.JSONDecodeError as e:
         raise CheckpointError(f"{path}: {_CONFIG_KEY!r} is not valid JSON: {e}") from e
     if not isinstance(config, dict):
-        raise CheckpointError(f"{path}: {_CONFIG_KEY!r} must be a JSON object, got "
-                              f"{type(config).__name__}")
+        raise CheckpointError(
+            f"{path}: {_CONFIG_KEY!r} must be a JSON object, got {type(config).__name__}"
+        )
     found = config.pop("format", None)
     if found != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {found!r}; expected "
-                              f"{CHECKPOINT_FORMAT!r}")
+        raise CheckpointError(
+            f"{path}: unknown checkpoint format {found!r}; expected {CHECKPOINT_FORMAT!r}"
+        )
     return config
 
 
@@ -261,8 +282,9 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         try:
             npz = np.load(f, allow_pickle=False)
         except _CORRUPTION_ERRORS as e:
-            raise CheckpointError(f"{path}: not a readable .npz archive "
-                                  f"({type(e).__name__}: {e})") from e
+            raise CheckpointError(
+                f"{path}: not a readable .npz archive ({type(e).__name__}: {e})"
+            ) from e
         if not isinstance(npz, np.lib.npyio.NpzFile):
             raise CheckpointError(f"{path}: a single .npy array, not an .npz checkpoint")
         with npz:
@@ -306,8 +328,10 @@ def rng_state(rng: np.random.Generator) -> dict:
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     state = rng.bit_generator.state
     if state.get("bit_generator") not in _BIT_GENERATORS:
-        raise ValueError(f"unsupported bit generator {state.get('bit_generator')!r}; "
-                         f"supported: {sorted(_BIT_GENERATORS)}")
+        raise ValueError(
+            f"unsupported bit generator {state.get('bit_generator')!r}; "
+            f"supported: {sorted(_BIT_GENERATORS)}"
+        )
 
     def plain(o):
         if isinstance(o, dict):
@@ -330,8 +354,9 @@ def rng_from_state(state: Mapping[str, Any]) -> np.random.Generator:
         raise TypeError(f"state must be a dict from rng_state, got {type(state).__name__}")
     name = state.get("bit_generator")
     if name not in _BIT_GENERATORS:
-        raise ValueError(f"state['bit_generator'] must be one of {sorted(_BIT_GENERATORS)}, "
-                         f"got {name!r}")
+        raise ValueError(
+            f"state['bit_generator'] must be one of {sorted(_BIT_GENERATORS)}, got {name!r}"
+        )
     bit_generator = _BIT_GENERATORS[name]()
     try:
         bit_generator.state = dict(state)

@@ -130,8 +130,9 @@ class RunningMeanStd:
         x = x.astype(np.float64, copy=False)
         self.update_from_moments(x.mean(axis=0), x.var(axis=0), x.shape[0])
 
-    def update_from_moments(self, batch_mean: np.ndarray, batch_var: np.ndarray,
-                            batch_count: float) -> None:
+    def update_from_moments(
+        self, batch_mean: np.ndarray, batch_var: np.ndarray, batch_count: float
+    ) -> None:
         """Merge a batch given by its mean, population variance and count (Chan et al.)."""
         batch_count = _check_positive("batch_count", batch_count)
         batch_mean = np.asarray(batch_mean, dtype=np.float64)
@@ -149,8 +150,11 @@ class RunningMeanStd:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of ``mean``, ``var`` (shape ``shape``) and ``count`` (0-d), all float64."""
-        return {"mean": self.mean.copy(), "var": self.var.copy(),
-                "count": np.array(self.count, dtype=np.float64)}
+        return {
+            "mean": self.mean.copy(),
+            "var": self.var.copy(),
+            "count": np.array(self.count, dtype=np.float64),
+        }
 
     def load_state_dict(self, d: Mapping[str, np.ndarray]) -> None:
         """Restore the statistics from :meth:`state_dict` output (validated, copied)."""
@@ -208,8 +212,9 @@ class ObservationNormalizer:
     array([5., 0.])
     """
 
-    def __init__(self, shape: int | tuple[int, ...], *, clip: float = 10.0,
-                 epsilon: float = 1e-8) -> None:
+    def __init__(
+        self, shape: int | tuple[int, ...], *, clip: float = 10.0, epsilon: float = 1e-8
+    ) -> None:
         self.rms = RunningMeanStd(shape)
         self.clip = _check_positive("clip", clip)
         self.epsilon = _check_positive("epsilon", epsilon)
@@ -245,7 +250,7 @@ class ObservationNormalizer:
         """
         obs = np.asarray(obs)
         k = len(self.shape)
-        if obs.ndim < k or obs.shape[obs.ndim - k:] != self.shape:
+        if obs.ndim < k or obs.shape[obs.ndim - k :] != self.shape:
             raise ValueError(f"obs must have shape (..., *{self.shape}), got {obs.shape}")
         if update and not self.frozen:
             self.rms.update(obs.reshape((-1, *self.shape)))
@@ -312,8 +317,9 @@ class RewardScaler:
     array([1., 3.])
     """
 
-    def __init__(self, n_envs: int, *, gamma: float = 0.99, clip: float = 10.0,
-                 epsilon: float = 1e-8) -> None:
+    def __init__(
+        self, n_envs: int, *, gamma: float = 0.99, clip: float = 10.0, epsilon: float = 1e-8
+    ) -> None:
         if isinstance(n_envs, bool) or not isinstance(n_envs, int | np.integer) or n_envs < 1:
             raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
         g = _check_positive("gamma", gamma, allow_zero=True)
@@ -336,8 +342,14 @@ class RewardScaler:
             raise ValueError(f"{name} must be a finite real array, got dtype {a.dtype}")
         return a
 
-    def scale(self, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, *,
-              update: bool = True) -> np.ndarray:
+    def scale(
+        self,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        *,
+        update: bool = True,
+    ) -> np.ndarray:
         """Scale one step of rewards.
 
         Parameters
@@ -360,8 +372,7 @@ class RewardScaler:
         self.returns = self.gamma * self.returns + r  # R_t = gamma R_{t-1} + r_t
         if update:
             self.rms.update(self.returns)
-        scaled = np.clip(r / math.sqrt(float(self.rms.var) + self.epsilon), -self.clip,
-                         self.clip)
+        scaled = np.clip(r / math.sqrt(float(self.rms.var) + self.epsilon), -self.clip, self.clip)
         self.returns[term | trunc] = 0.0  # the next step starts a new episode
         return scaled
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import distributions as D
-from ._validate import hidden_sizes, int_at_least, real_array
+from ._validate import hidden_sizes, int_at_least, obs_batch, params_vector, real_array
 from .nn import MLP, MLPCache
 
 __all__ = ["Policy", "CategoricalPolicy", "GaussianPolicy", "policy_from_spec", "KL_DIRECTIONS"]
@@ -73,19 +73,11 @@ class Policy:
     # ---------------------------------------------------------------- validation
     def check_theta(self, theta: Any, name: str = "theta") -> np.ndarray:
         """θ as a finite float64 array of shape (P,), or a clear error."""
-        t = real_array(theta, name, allow_int=False)
-        if t.shape != (self.num_params,):
-            raise ValueError(f"{name} must have shape ({self.num_params},), got {t.shape}")
-        return t
+        return params_vector(theta, self.num_params, name)
 
     def check_obs(self, obs: Any, name: str = "obs") -> np.ndarray:
         """Observations as a finite float64 array of shape (N, obs_dim), N ≥ 1."""
-        o = real_array(obs, name, allow_int=True)
-        if o.ndim != 2 or o.shape[1] != self.obs_dim or o.shape[0] < 1:
-            raise ValueError(
-                f"{name} must have shape (N, {self.obs_dim}) with N >= 1, got {o.shape}"
-            )
-        return o
+        return obs_batch(obs, self.obs_dim, name)
 
     def check_vector(self, v: Any, n: int, name: str) -> np.ndarray:
         """A finite float64 vector of shape (n,)."""

@@ -19,21 +19,15 @@ import numpy as np
 from .. import __version__
 from ..linesearch import ACCEPTANCE_RULES
 from ..policies import KL_DIRECTIONS, Policy, policy_from_spec
+from ..trust_region import STEP_DEFAULTS
 
 CASE_FORMAT = "npytrpo-oracle/1"
 RESULT_FORMAT = "npytrpo-oracle-result/1"
 
-#: Conventions of the step carried in the spec, with DESIGN.md's defaults.
+#: Conventions of the step carried in the spec, with DESIGN.md's defaults (the step's own,
+#: less the options format 1 does not carry: Fisher subsampling and an entropy bonus).
 CONVENTION_DEFAULTS: dict[str, Any] = {
-    "delta": 0.01,
-    "damping": 0.1,
-    "cg_iters": 10,
-    "cg_tol": 1e-10,
-    "backtrack_coeff": 0.5,
-    "max_backtracks": 10,
-    "kl_direction": "old_new",
-    "accept": "kl_and_improve",
-    "normalize_advantages": False,
+    **{k: v for k, v in STEP_DEFAULTS.items() if k not in ("fvp_subsample", "entropy_coef")},
     "gaussian_kl_reduction": "sum",
 }
 CG_STARTS = ("zero",)
