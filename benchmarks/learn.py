@@ -84,6 +84,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--envs", default=DEFAULT_ENVS)
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first..first+S-1")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--timesteps", type=int, default=None)
     ap.add_argument("--episodes", type=int, default=20)
@@ -92,7 +93,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     envs = [e for e in args.envs.split(",") if e]
     overrides = _parse_set(args.set)
-    jobs = [(e, s) for e in envs for s in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(e, s) for e in envs for s in seeds]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [
