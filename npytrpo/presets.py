@@ -66,7 +66,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "MountainCarContinuous-v0": {
         "note": f"{_ZOO} (MountainCarContinuous-v0, tuned with gSDE); n_steps 1024 and "
-        "entropy_coef 0.01 (exploration without gSDE) are ours",
+        "entropy_coef 0.01 are ours (solves 7 of seeds 0-9 at 50k; 6 of 10 without the "
+        "entropy bonus, within noise: without gSDE exploration some seeds never find the goal)",
         "timesteps": 50_000,
         "normalize_obs": True,
         "n_envs": 2,
