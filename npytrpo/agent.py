@@ -30,11 +30,10 @@ import gymnasium as gym
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import envstate
 from .advantages import gae
-from .checkpoint import load_checkpoint, rng_from_state, rng_state, save_checkpoint
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
+from .persist import load_agent, save_agent
 from .policies import CategoricalPolicy, GaussianPolicy, Policy
 from .rollout import EpisodeTracker, collect, make_vector_env
 from .trust_region import _check_options, npg_step, trpo_step, vpg_step
@@ -42,7 +41,6 @@ from .value import ValueFunction
 
 __all__ = ["TRPO", "LOG_FIELDS"]
 
-AGENT_FORMAT = "npytrpo-agent/1"
 
 #: Columns of the per-iteration log (history rows, progress.csv).
 LOG_FIELDS = (
@@ -596,44 +594,11 @@ class TRPO:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str) -> None:
-        """Write one pickle-free ``.npz`` checkpoint atomically (see ``checkpoint.py``).
-
-        It holds θ, the value θ, normaliser and reward-scaler statistics, the unfinished
-        episodes, the last observations, every random state (the agent's and, for synchronous
-        classic-control envs, each sub-env's own state) and the counters, so that ``load`` +
-        ``learn`` continues bit-identically.
-        """
-        arrays: dict[str, np.ndarray] = {
-            "policy_theta": self.theta,
-            "value_theta": self.value_theta,
-            "last_obs": np.asarray(self._last_obs, dtype=np.float64),
-            "autoreset_pending": self._pending,
-        }
-        for k, v in self.tracker.state_dict().items():
-            arrays[f"tracker/{k}"] = v
-        if self.obs_normalizer is not None:
-            for k, v in self.obs_normalizer.state_dict().items():
-                arrays[f"obs_norm/{k}"] = np.asarray(v)
-        if self.reward_scaler is not None:
-            for k, v in self.reward_scaler.state_dict().items():
-                arrays[f"reward_scaler/{k}"] = np.asarray(v)
-        env_arrays, env_meta = envstate.snapshot(self.env)
-        arrays.update({f"env/{k}": v for k, v in env_arrays.items()})
-        config = {
-            "agent_format": AGENT_FORMAT,
-            "env_id": self.env_id,
-            "seed": self.seed,
-            "hyper": self.hyper,
-            "policy_spec": self.policy.spec(),
-            "value_spec": self.value.spec(),
-            "rng": rng_state(self.rng),
-            "env_seed": self._env_seed,
-            "env_state": env_meta,
-            "num_timesteps": self.num_timesteps,
-            "num_episodes": self.num_episodes,
-            "iteration": self.iteration,
-        }
-        save_checkpoint(path, arrays, config)
+        """Write one pickle-free ``.npz`` checkpoint atomically (``persist.save_agent``): θ,
+        value θ, normaliser statistics, unfinished episodes, every random state (including
+        classic-control envs' own) and the counters, so that ``load`` + ``learn`` continues
+        bit-identically."""
+        save_agent(self, path)
 
     @classmethod
     def load(cls, path: str, env: str | gym.Env | gym.vector.VectorEnv | None = None, **kw) -> TRPO:
@@ -641,45 +606,4 @@ class TRPO:
 
         ``env`` defaults to the saved id; ``log_dir`` may be given in ``kw``.
         """
-        arrays, config = load_checkpoint(path)
-        if config.get("agent_format") != AGENT_FORMAT:
-            raise ValueError(
-                f"{path}: not a TRPO agent checkpoint (agent_format "
-                f"{config.get('agent_format')!r}, expected {AGENT_FORMAT!r})"
-            )
-        env = config["env_id"] if env is None else env
-        if env is None:
-            raise ValueError("the checkpoint has no env id: pass env= to load")
-        hyper = dict(config["hyper"])
-        agent = cls(env, seed=config["seed"], log_dir=kw.pop("log_dir", None), **hyper)
-        if agent.policy.spec() != config["policy_spec"]:
-            raise ValueError(
-                f"{path}: the policy in the file ({config['policy_spec']}) does not match the "
-                f"environment's ({agent.policy.spec()})"
-            )
-        agent.theta = agent.policy.check_theta(arrays["policy_theta"], "policy_theta")
-        agent.value_theta = np.array(arrays["value_theta"], dtype=np.float64)
-        agent.rng = rng_from_state(config["rng"])
-        agent.tracker.load_state_dict(
-            {"returns": arrays["tracker/returns"], "lengths": arrays["tracker/lengths"]}
-        )
-        if agent.obs_normalizer is not None:
-            agent.obs_normalizer.load_state_dict(
-                {k[len("obs_norm/") :]: v for k, v in arrays.items() if k.startswith("obs_norm/")}
-            )
-        if agent.reward_scaler is not None:
-            agent.reward_scaler.load_state_dict(
-                {
-                    k[len("reward_scaler/") :]: v
-                    for k, v in arrays.items()
-                    if k.startswith("reward_scaler/")
-                }
-            )
-        env_arrays = {k[len("env/") :]: v for k, v in arrays.items() if k.startswith("env/")}
-        if envstate.restore(agent.env, env_arrays, config["env_state"]):
-            agent._last_obs = np.array(arrays["last_obs"])
-            agent._pending = np.array(arrays["autoreset_pending"], dtype=bool)
-        agent.num_timesteps = int(config["num_timesteps"])
-        agent.num_episodes = int(config["num_episodes"])
-        agent.iteration = int(config["iteration"])
-        return agent
+        return load_agent(cls, path, env, **kw)
