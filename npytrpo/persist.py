@@ -63,7 +63,6 @@ def save_agent(agent, path: str) -> None:
 
 
 def load_agent(cls, path: str, env=None, **kw):
-    """Rebuild a ``cls`` (TRPO) agent from ``save_agent``'s file; see ``TRPO.load``."""
     """Rebuild an agent from ``save``'s checkpoint (never unpickles anything).
 
     ``env`` defaults to the saved id; ``log_dir`` may be given in ``kw``.
