@@ -75,15 +75,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         "entropy_coef": 0.01,
     },
     "LunarLander-v3": {
-        "note": f"{_ZOO} (LunarLander-v3, tuned)",
+        "note": f"{_ZOO} (LunarLander-v3, tuned); normalize_obs is ours (42 ± 95 over seeds "
+        "0-9 at 200k, against -18 without; the zoo's budget is short of solving it)",
         "timesteps": 200_000,
+        "normalize_obs": True,
         "n_envs": 2,
         "n_steps": 512,
         "damping": 0.01,
         "gae_lambda": 0.98,
     },
     "LunarLanderContinuous-v3": {
-        "note": f"{_ZOO} (LunarLanderContinuous-v3, tuned)",
+        "note": f"{_ZOO} (LunarLanderContinuous-v3, tuned); 96 ± 115 over seeds 0-9 at 100k",
         "timesteps": 100_000,
         "normalize_obs": True,
         "n_envs": 2,
