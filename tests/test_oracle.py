@@ -9,7 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -499,6 +499,12 @@ FLOATS = st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True)
         elements=None,
     )
 )
+@example(np.array(-np.nan))  # the sign bit of a NaN (once lost: found by hypothesis)
+@example(  # NaN payloads, quiet and signalling
+    (np.array([np.nan, np.inf]).view(np.uint64) + np.array([1, 1], dtype=np.uint64)).view(
+        np.float64
+    )
+)
 def test_json_round_trip_is_bit_identical(a):
     """Any array (NaN, ±inf, −0.0, subnormals, 0-d, empty; floats and ints) read back from the
     JSON twin has the same dtype, shape and bytes; integers stay integers."""
@@ -509,6 +515,17 @@ def test_json_round_trip_is_bit_identical(a):
     if a.dtype.kind in "iu":
         text = to_json(data).split('"data":')[1]
         assert "." not in text and "e" not in text.lower()  # written as integers
+
+
+def test_json_rejects_a_nan_token_that_is_not_a_nan():
+    """A "NaN:0x…" token whose bits are not a NaN of the dtype is an error naming the array."""
+    text = to_json(OracleData({"format": RESULT_FORMAT}, {"a": np.array([-np.nan])}))
+    assert "NaN:0x" in text
+    bad = text.replace(
+        text[text.index("NaN:0x") : text.index('"', text.index("NaN:0x"))], "NaN:0x1"
+    )
+    with pytest.raises(OracleError, match="'a'"):
+        from_json(bad)
 
 
 def test_json_file_round_trip_npz(tmp_path):

@@ -194,12 +194,30 @@ def _write_npz(f, members: Mapping[str, np.ndarray]) -> None:
 
 
 # ================================================================================ the JSON twin
-def _json_value(v: Any) -> Any:
-    if isinstance(v, list):
-        return [_json_value(u) for u in v]
-    if isinstance(v, float) and not math.isfinite(v):
-        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
-    return v
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _nan_bits(dtype: np.dtype) -> int:
+    """Bit pattern of ``dtype``'s canonical quiet NaN (what ``"NaN"`` reads back as)."""
+    return int(np.array(np.nan, dtype=dtype).view(_UINT[dtype.itemsize]))
+
+
+def _float_token(x: np.floating, bits: int, canonical: int) -> Any:
+    if math.isfinite(x):
+        return float(x)
+    if math.isnan(x):  # any other NaN (sign bit, payload) keeps its exact bits
+        return "NaN" if bits == canonical else f"NaN:0x{bits:x}"
+    return "Infinity" if x > 0 else "-Infinity"
+
+
+def _json_data(a: np.ndarray) -> Any:
+    """Nested-list data of ``a``; non-finite floats as strings (see ``to_json``)."""
+    if a.dtype.kind != "f" or np.isfinite(a).all():
+        return a.tolist()
+    canonical = _nan_bits(a.dtype)
+    bits = a.view(_UINT[a.dtype.itemsize]).ravel().tolist()
+    tokens = [_float_token(x, b, canonical) for x, b in zip(a.ravel(), bits, strict=True)]
+    return np.array(tokens, dtype=object).reshape(a.shape).tolist()
 
 
 def to_json(data: OracleData) -> str:
@@ -207,8 +225,10 @@ def to_json(data: OracleData) -> str:
 
     ``data`` is the nested list of the array (a bare number for 0-d arrays); floats are written
     by ``repr``, the shortest string that reads back to the same double, and the non-finite ones
-    as the strings "NaN", "Infinity", "-Infinity" (JSON has no literal for them). One array per
-    line; the spec's keys are sorted.
+    as the strings "Infinity", "-Infinity" and "NaN" (JSON has no literal for them); a NaN other
+    than the dtype's canonical quiet one (a sign bit or payload) is "NaN:0x<its bits in hex>",
+    so that every array reads back bit-identical. One array per line; the spec's keys are
+    sorted.
     """
     try:
         spec = json.dumps(data.spec, indent=1, sort_keys=True, allow_nan=False)
@@ -216,7 +236,7 @@ def to_json(data: OracleData) -> str:
         for key, a in data.arrays.items():
             a = np.asarray(a)
             _check_stored_dtype(a, key, "to_json")
-            entry = {"dtype": a.dtype.name, "shape": list(a.shape), "data": _json_value(a.tolist())}
+            entry = {"dtype": a.dtype.name, "shape": list(a.shape), "data": _json_data(a)}
             items.append(f"  {json.dumps(key)}: {json.dumps(entry, separators=(',', ':'))}")
     except (TypeError, ValueError) as e:
         raise OracleError(f"cannot write JSON: {e}") from e
@@ -255,19 +275,39 @@ def _decode_array(key: str, entry: Any, source: str) -> np.ndarray:
         raise OracleError(f"{source}: array {key!r} has an invalid shape {shape!r}")
     flat = _flatten(entry["data"], shape, key, source)
     floating = dtype.startswith("float")
-    values = []
+    values, nan_bits = [], {}
     for v in flat:
         if floating and isinstance(v, str) and v in _SPECIAL:
             values.append(_SPECIAL[v])
+        elif floating and isinstance(v, str) and v.startswith("NaN:0x"):
+            nan_bits[len(values)] = _parse_nan(v, np.dtype(dtype), key, source)
+            values.append(math.nan)
         elif _is_int(v) or (floating and isinstance(v, float)):
             values.append(v)
         else:
             want = "numbers" if floating else "integers (written without a decimal point)"
             raise OracleError(f"{source}: array {key!r} ({dtype}) holds {v!r}; expected {want}")
     try:
-        return np.array(values, dtype=dtype).reshape(shape)
+        arr = np.array(values, dtype=dtype)
     except OverflowError as e:
         raise OracleError(f"{source}: array {key!r}: a value does not fit {dtype}") from e
+    if nan_bits:
+        raw = arr.view(_UINT[arr.dtype.itemsize])
+        raw[list(nan_bits)] = list(nan_bits.values())
+    return arr.reshape(shape)
+
+
+def _parse_nan(token: str, dtype: np.dtype, key: str, source: str) -> int:
+    """The bits of a ``"NaN:0x…"`` token, checked to be a NaN of ``dtype``."""
+    try:
+        bits = int(token[len("NaN:0x") :], 16)
+        ok = bits < 2 ** (8 * dtype.itemsize)
+        ok = ok and bool(np.isnan(np.array(bits, dtype=_UINT[dtype.itemsize]).view(dtype)))
+    except ValueError:
+        ok = False
+    if not ok:
+        raise OracleError(f"{source}: array {key!r} ({dtype}): {token!r} is not a NaN of {dtype}")
+    return bits
 
 
 def from_json(text: str, *, source: str = "JSON", require_spec: bool = True) -> OracleData:
