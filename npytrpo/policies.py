@@ -136,14 +136,12 @@ class Policy:
         return self._kl(theta_old, theta, obs, direction)
 
     def _kl(self, theta_old, theta, obs, direction="old_new"):
-        out_old, _ = self._forward(theta_old, obs)
-        return self._kl_from_old(out_old, theta_old, theta, obs, direction)
+        old = (self._forward(theta_old, obs)[0], self._split(theta_old)[1])
+        new = (self._forward(theta, obs)[0], self._split(theta)[1])
+        return self._mean_kl(old, new, direction)
 
-    def _kl_from_old(self, out_old, theta_old, theta, obs, direction):
-        """Mean KL when the old network output is already known (the line search's case)."""
-        out, _ = self._forward(theta, obs)
-        old = (out_old, self._split(theta_old)[1])
-        new = (out, self._split(theta)[1])
+    def _mean_kl(self, old: tuple, new: tuple, direction: str) -> float:
+        """Mean KL from head parameters ``(out, extra)`` of π_old and π_θ, in ``direction``."""
         p, q = (old, new) if direction == "old_new" else (new, old)
         return float(np.mean(self._kl_out(*p, *q)))
 
@@ -155,9 +153,7 @@ class Policy:
         out, _ = self._forward(theta, obs)
         extra = self._split(theta)[1]
         logp = self._logp_out(out, extra, actions)
-        old, new = (out_old, self._split(theta_old)[1]), (out, extra)
-        p, q = (old, new) if direction == "old_new" else (new, old)
-        kl = float(np.mean(self._kl_out(*p, *q)))
+        kl = self._mean_kl((out_old, self._split(theta_old)[1]), (out, extra), direction)
         H = float(np.mean(self._entropy_out(out, extra))) if with_entropy else 0.0
         return logp, kl, H
 
@@ -205,12 +201,39 @@ class Policy:
         w = advantages
         if logp_old is not None:
             w = advantages * np.exp(self._logp_out(out, extra, actions) - logp_old)
+        return self._objective_grad(out, cache, extra, actions, w)
+
+    def _objective_grad(self, out, cache, extra, actions, w, entropy_coef=0.0):
+        """``∇_θ [(1/N) Σ_n w_n log π_θ(a_n|s_n) + c·H̄(θ)]`` from one forward pass (out, cache).
+
+        With w = Â this is g at θ_old (Schulman et al. 2015, eq. 14); the entropy bonus joins
+        the same backprop as an extra output cotangent c·∂H/∂o_n / N.
+        """
+        N = out.shape[0]
         s_out, s_extra = self._score_out(out, extra, actions)
-        N = obs.shape[0]
+        u = s_out * (w[:, None] / N)  # cotangent of the network output
+        g_extra = (w / N) @ s_extra if self.num_extra else None
+        if entropy_coef:
+            h_out, h_extra = self._entropy_grad_out(out, extra)
+            if h_out is not None:
+                u += (entropy_coef / N) * h_out
+            if h_extra is not None:
+                g_extra = g_extra + entropy_coef * h_extra
         g = np.empty(self.num_params)
-        g[: self.net.num_params] = self.net.vjp(cache, s_out * (w[:, None] / N))
+        g[: self.net.num_params] = self.net.vjp(cache, u)
         if self.num_extra:
-            g[self.net.num_params :] = (w / N) @ s_extra
+            g[self.net.num_params :] = g_extra
+        return g
+
+    def _entropy_grad(self, theta, obs):
+        out, cache = self._forward(theta, obs)
+        extra = self._split(theta)[1]
+        h_out, h_extra = self._entropy_grad_out(out, extra)
+        g = np.zeros(self.num_params)
+        if h_out is not None:
+            g[: self.net.num_params] = self.net.vjp(cache, h_out / obs.shape[0])
+        if h_extra is not None:
+            g[self.net.num_params :] = h_extra
         return g
 
     def fisher_operator(
@@ -375,9 +398,8 @@ class CategoricalPolicy(Policy):
     def _entropy_out(self, out, extra):
         return D.categorical_entropy(out)
 
-    def _entropy_grad(self, theta, obs):
-        out, cache = self._forward(theta, obs)
-        return self.net.vjp(cache, D.categorical_entropy_grad(out) / obs.shape[0])
+    def _entropy_grad_out(self, out, extra):
+        return D.categorical_entropy_grad(out), None  # ∂H/∂z per sample; no extra parameters
 
     def _kl_out(self, out_p, extra_p, out_q, extra_q):
         return D.categorical_kl(out_p, out_q)
@@ -490,10 +512,8 @@ class GaussianPolicy(Policy):
     def _entropy_out(self, out, log_std):
         return D.gaussian_entropy(log_std, out.shape[0])
 
-    def _entropy_grad(self, theta, obs):
-        g = np.zeros(self.num_params)
-        g[self.net.num_params :] = 1.0  # ∂H/∂ℓ_i = 1, ∂H/∂μ = 0
-        return g
+    def _entropy_grad_out(self, out, log_std):
+        return None, np.ones(self.act_dim)  # ∂H̄/∂ℓ_i = 1, ∂H/∂μ = 0
 
     def _kl_out(self, mu_p, ls_p, mu_q, ls_q):
         return self._kl_scale * D.gaussian_kl(mu_p, ls_p, mu_q, ls_q).sum(axis=1)

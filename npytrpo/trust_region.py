@@ -214,16 +214,8 @@ def _gradient(policy: Policy, theta, obs, actions, adv, entropy_coef) -> _Prepar
     """g = (1/N) Σ Â_n J_nᵀ ∂log π/∂o_n (+ c ∇H̄), with one forward pass at θ_old."""
     out, cache = policy._forward(theta, obs)
     extra = policy._split(theta)[1]
-    N = obs.shape[0]
-    s_out, s_extra = policy._score_out(out, extra, actions)
-    g = np.empty(policy.num_params)
-    P0 = policy.net.num_params
-    g[:P0] = policy.net.vjp(cache, s_out * (adv[:, None] / N))  # Schulman et al. 2015, eq. 14
-    if policy.num_extra:
-        g[P0:] = (adv / N) @ s_extra
+    g = policy._objective_grad(out, cache, extra, actions, adv, entropy_coef)
     entropy = float(np.mean(policy._entropy_out(out, extra)))
-    if entropy_coef > 0.0:
-        g += entropy_coef * policy._entropy_grad(theta, obs)
     return _Prepared(
         theta=theta,
         obs=obs,
