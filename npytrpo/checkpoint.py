@@ -15,18 +15,16 @@ Random generators are stored in the configuration through :func:`rng_state` /
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
-import struct
-import tempfile
-import zipfile
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from ._files import CORRUPTION_ERRORS, atomic_write
+from ._files import write_npz as _write_npz  # looked up here at call time
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -40,24 +38,6 @@ __all__ = [
 CHECKPOINT_FORMAT = "npytrpo-checkpoint/1"
 _CONFIG_KEY = "__config__"
 
-# Errors that parsing a damaged archive can raise once the file itself is open. np.load and
-# zipfile report damage through many types (bad magic -> ValueError, truncation -> EOFError or
-# BadZipFile, a bad seek in a cut central directory -> OSError, an unknown compression method
-# -> NotImplementedError, a broken header -> ValueError/SyntaxError/UnicodeError).
-_CORRUPTION_ERRORS = (
-    ValueError,
-    EOFError,
-    OSError,
-    zipfile.BadZipFile,
-    zlib.error,
-    struct.error,
-    KeyError,
-    UnicodeError,
-    SyntaxError,
-    NotImplementedError,
-    OverflowError,
-)
-
 # Bit generators rng_from_state can rebuild, by the name their state reports.
 _BIT_GENERATORS = {
     "PCG64": np.random.PCG64,
@@ -70,16 +50,6 @@ _BIT_GENERATORS = {
 
 class CheckpointError(ValueError):
     """A checkpoint file exists but is damaged, of an unknown format, or holds objects."""
-
-
-def _read_umask() -> int:
-    """The process umask (read once at import; os.umask can only be read by setting it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 def _validated_members(arrays: Mapping[str, Any], config: Mapping[str, Any]) -> dict:
@@ -109,33 +79,6 @@ def _validated_members(arrays: Mapping[str, Any], config: Mapping[str, Any]) -> 
         raise TypeError(f"config must be JSON-serialisable: {e}") from e
     members[_CONFIG_KEY] = np.array(text)
     return members
-
-
-def _write_npz(f, members: Mapping[str, np.ndarray]) -> None:
-    """Write ``members`` to the binary file ``f`` as an uncompressed ``.npz`` archive."""
-    # Same format as np.savez, written member by member because np.savez(file, **arrays) takes
-    # its keys as keyword arguments: keys "file" or "allow_pickle" would collide with its
-    # parameters. allow_pickle=False makes write_array refuse object arrays a second time.
-    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for key, a in members.items():
-            with zf.open(key + ".npy", mode="w", force_zip64=True) as member:
-                np.lib.format.write_array(member, a, allow_pickle=False)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make a rename in ``directory`` durable (POSIX); a no-op where directories can't be opened."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_checkpoint(
@@ -181,21 +124,7 @@ def save_checkpoint(
     (array([0., 1., 2.]), {'gamma': 0.99})
     """
     members = _validated_members(arrays, config)
-    target = os.path.abspath(os.fspath(path))
-    directory, name = os.path.split(target)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, members)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
+    atomic_write(path, lambda f: _write_npz(f, members))
 
 
 def _read_member(path: str, npz: np.lib.npyio.NpzFile, key: str) -> np.ndarray:
@@ -281,7 +210,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     with f:
         try:
             npz = np.load(f, allow_pickle=False)
-        except _CORRUPTION_ERRORS as e:
+        except CORRUPTION_ERRORS as e:
             raise CheckpointError(
                 f"{path}: not a readable .npz archive ({type(e).__name__}: {e})"
             ) from e
@@ -296,7 +225,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
                         arrays[key] = _read_member(path, npz, key)
             except CheckpointError:
                 raise
-            except _CORRUPTION_ERRORS as e:
+            except CORRUPTION_ERRORS as e:
                 raise CheckpointError(f"{path}: damaged archive ({type(e).__name__}: {e})") from e
     return arrays, config
 

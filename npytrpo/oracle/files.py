@@ -10,31 +10,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import struct
-import tempfile
-import zipfile
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .._files import CORRUPTION_ERRORS, atomic_write, write_npz
 from .format import CASE_FORMAT, RESULT_FORMAT, OracleData, OracleError, _canonical_json, _is_int
 
-# What np.load / zipfile raise on a damaged archive (see checkpoint.py for the catalogue).
-_CORRUPTION_ERRORS = (
-    ValueError,
-    EOFError,
-    OSError,
-    zipfile.BadZipFile,
-    zlib.error,
-    struct.error,
-    KeyError,
-    UnicodeError,
-    SyntaxError,
-    NotImplementedError,
-    OverflowError,
-)
 _JSON_DTYPES = (
     "float16",
     "float32",
@@ -49,15 +32,6 @@ _JSON_DTYPES = (
     "uint64",
 )
 _SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _read_umask() -> int:
-    mask = os.umask(0o022)  # the umask can only be read by setting it
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 # ================================================================================ reading
@@ -115,7 +89,7 @@ def _npz_members(path: str, require_spec: bool) -> dict[str, np.ndarray]:
     """Every member of the ``.npz`` archive at ``path``, ``spec`` included, never unpickling."""
     try:
         npz = np.load(path, allow_pickle=False)
-    except _CORRUPTION_ERRORS as e:
+    except CORRUPTION_ERRORS as e:
         raise OracleError(f"{path}: not a readable .npz archive ({type(e).__name__}: {e})") from e
     with npz:
         if "spec" not in npz.files and require_spec:
@@ -135,7 +109,7 @@ def _npz_members(path: str, require_spec: bool) -> dict[str, np.ndarray]:
                         "loaded"
                     ) from None
                 raise OracleError(f"{path}: array {key!r} is damaged ({e})") from e
-            except _CORRUPTION_ERRORS as e:
+            except CORRUPTION_ERRORS as e:
                 raise OracleError(
                     f"{path}: array {key!r} is damaged ({type(e).__name__}: {e})"
                 ) from e
@@ -167,30 +141,13 @@ def save(path: str | os.PathLike, data: OracleData) -> None:
         if key == "spec":
             raise OracleError("array name 'spec' is reserved")
         _check_stored_dtype(np.asarray(a), key, "save")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".oracle-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.endswith(".json"):
-                f.write(to_json(data).encode("utf-8"))
-            else:
-                members = {"spec": np.array(_canonical_json(data.spec))}
-                members.update({k: np.asarray(v) for k, v in data.arrays.items()})
-                _write_npz(f, members)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _write_npz(f, members: Mapping[str, np.ndarray]) -> None:
-    """An uncompressed ``.npz`` (what ``np.savez`` writes), member by member, never pickling."""
-    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for key, a in members.items():
-            with zf.open(key + ".npy", mode="w", force_zip64=True) as member:
-                np.lib.format.write_array(member, a, allow_pickle=False)
+    if path.endswith(".json"):
+        text = to_json(data).encode("utf-8")
+        atomic_write(path, lambda f: f.write(text))
+    else:
+        members = {"spec": np.array(_canonical_json(data.spec))}
+        members.update({k: np.asarray(v) for k, v in data.arrays.items()})
+        atomic_write(path, lambda f: write_npz(f, members))
 
 
 # ================================================================================ the JSON twin
