@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -59,3 +60,29 @@ def obs_batch(obs: Any, obs_dim: int, name: str = "obs") -> np.ndarray:
     if o.ndim != 2 or o.shape[1] != obs_dim or o.shape[0] < 1:
         raise ValueError(f"{name} must have shape (N, {obs_dim}) with N >= 1, got {o.shape}")
     return o
+
+
+def real_number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> float:
+    """A finite real number in [low, high] (or (low, high] with ``low_open``); ValueError
+    naming ``name`` and the value otherwise (bools are not numbers)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+    return float(value)
+
+
+def integer(value: Any, name: str, *, low: int) -> int:
+    """An int ≥ ``low``; ValueError naming ``name`` and the value otherwise (bools refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)

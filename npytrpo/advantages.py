@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import real_number
+
 __all__ = ["gae"]
 
 
@@ -44,17 +46,6 @@ def _as_bool_array(name: str, x: object) -> np.ndarray:
     if a.dtype != np.bool_:
         raise ValueError(f"{name} must be a bool array, got dtype {a.dtype}")
     return a
-
-
-def _check_unit_interval(name: str, value: float) -> float:
-    """Return ``value`` as float if it lies in [0, 1], else raise ValueError naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}") from None
-    if not 0.0 <= v <= 1.0:  # also rejects nan
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return v
 
 
 def gae(
@@ -138,8 +129,8 @@ def gae(
     nv = _as_float_array("next_values", next_values)
     term = _as_bool_array("terminated", terminated)
     trunc = _as_bool_array("truncated", truncated)
-    gamma = _check_unit_interval("gamma", gamma)
-    lam = _check_unit_interval("lam", lam)
+    gamma = real_number(gamma, "gamma", low=0.0, high=1.0)
+    lam = real_number(lam, "lam", low=0.0, high=1.0)
 
     if r.ndim not in (1, 2) or r.size == 0:
         raise ValueError(

@@ -24,12 +24,12 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._validate import integer, real_number
 from .advantages import gae
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
@@ -106,18 +106,6 @@ _HYPER = (
 
 #: Policy-update rules: TRPO, natural gradient without line search, vanilla gradient ascent.
 UPDATES = ("trpo", "npg", "vpg")
-
-
-def _unit_interval(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 class TRPO:
@@ -230,10 +218,10 @@ class TRPO:
         self.hyper["hidden"] = list(hidden)
         self.hyper["value_hidden"] = list(value_hidden)
         self._trpo_opts = _check_options(self.hyper)  # the trust-region step's options
-        self.gamma = _unit_interval(gamma, "gamma")
-        self.gae_lambda = _unit_interval(gae_lambda, "gae_lambda")
-        self.n_steps = _count(n_steps, "n_steps")
-        self.vf_iters = _count(vf_iters, "vf_iters")
+        self.gamma = real_number(gamma, "gamma", low=0.0, high=1.0)
+        self.gae_lambda = real_number(gae_lambda, "gae_lambda", low=0.0, high=1.0)
+        self.n_steps = integer(n_steps, "n_steps", low=1)
+        self.vf_iters = integer(vf_iters, "vf_iters", low=1)
         if update not in UPDATES:
             raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
         self.update = update
@@ -241,7 +229,7 @@ class TRPO:
             raise ValueError(f"pg_lr must be a number > 0, got {pg_lr!r}")
         self.pg_lr = float(pg_lr)
         if blas_threads is not None:
-            blas_threads = _count(blas_threads, "blas_threads")
+            blas_threads = integer(blas_threads, "blas_threads", low=1)
         self.blas_threads = blas_threads
         if not isinstance(tune_malloc, bool):
             raise TypeError(f"tune_malloc must be a bool, got {tune_malloc!r}")
@@ -263,7 +251,7 @@ class TRPO:
             raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
         self.seed = int(seed)
 
-        self.env, self.env_id = self._make_env(env, _count(n_envs, "n_envs"), vectorization)
+        self.env, self.env_id = self._make_env(env, integer(n_envs, "n_envs", low=1), vectorization)
         self.n_envs = self.env.num_envs
         self.hyper["n_envs"] = self.n_envs
         obs_space, act_space = self.env.single_observation_space, self.env.single_action_space
@@ -555,7 +543,7 @@ class TRPO:
         ``lengths``. The env is seeded with ``seed`` (default: derived from the agent's seed)
         on its first reset, so evaluation is reproducible.
         """
-        n_episodes = _count(n_episodes, "n_episodes")
+        n_episodes = integer(n_episodes, "n_episodes", low=1)
         own = env is None
         if own:
             if self.env_id is None:

@@ -21,11 +21,12 @@ finds no acceptable step all return θ unchanged (a bit-identical copy) with ``s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.linalg
 
+from ._validate import integer, real_number
 from .cg import NONFINITE, CGResult, conjugate_gradient
 from .linesearch import (
     ACCEPTANCE_RULES,
@@ -120,22 +121,6 @@ class StepResult:
         return self.surrogate_after - self.surrogate_before
 
 
-# ------------------------------------------------------------------------------ validation
-def _real(value, name: str, *, low: float, low_open: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    if value < low or (low_open and value == low):
-        op = ">" if low_open else ">="
-        raise ValueError(f"{name} must be {op} {low}, got {value!r}")
-    return float(value)
-
-
-def _integer(value, name: str, *, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 #: The keyword options of the steps, with their defaults (DESIGN.md, "Defaults").
 STEP_DEFAULTS = {
     "delta": 0.01,
@@ -157,26 +142,26 @@ def _check_options(given: dict) -> dict:
     in ``STEP_DEFAULTS`` for the ones a step does not take."""
     opts = {**STEP_DEFAULTS, **{k: v for k, v in given.items() if k in STEP_DEFAULTS}}
     out = dict(opts)
-    out["delta"] = _real(opts["delta"], "delta", low=0.0, low_open=True)
-    out["damping"] = _real(opts["damping"], "damping", low=0.0, low_open=False)
-    out["cg_iters"] = _integer(opts["cg_iters"], "cg_iters", low=1)
-    out["cg_tol"] = _real(opts["cg_tol"], "cg_tol", low=0.0, low_open=False)
+    out["delta"] = real_number(opts["delta"], "delta", low=0.0, low_open=True)
+    out["damping"] = real_number(opts["damping"], "damping", low=0.0, low_open=False)
+    out["cg_iters"] = integer(opts["cg_iters"], "cg_iters", low=1)
+    out["cg_tol"] = real_number(opts["cg_tol"], "cg_tol", low=0.0, low_open=False)
     c = opts["backtrack_coeff"]
     if isinstance(c, bool) or not isinstance(c, Real) or not 0.0 < c < 1.0:
         raise ValueError(f"backtrack_coeff must be in (0, 1), got {c!r}")
-    out["max_backtracks"] = _integer(opts["max_backtracks"], "max_backtracks", low=1)
+    out["max_backtracks"] = integer(opts["max_backtracks"], "max_backtracks", low=1)
     if opts["kl_direction"] not in KL_DIRECTIONS:
         raise ValueError(
             f"kl_direction must be one of {KL_DIRECTIONS}, got {opts['kl_direction']!r}"
         )
     if opts["accept"] not in ACCEPTANCE_RULES:
         raise ValueError(f"accept must be one of {ACCEPTANCE_RULES}, got {opts['accept']!r}")
-    out["fvp_subsample"] = _integer(opts["fvp_subsample"], "fvp_subsample", low=1)
+    out["fvp_subsample"] = integer(opts["fvp_subsample"], "fvp_subsample", low=1)
     if not isinstance(opts["normalize_advantages"], (bool, np.bool_)):
         raise TypeError(
             f"normalize_advantages must be a bool, got {opts['normalize_advantages']!r}"
         )
-    out["entropy_coef"] = _real(opts["entropy_coef"], "entropy_coef", low=0.0, low_open=False)
+    out["entropy_coef"] = real_number(opts["entropy_coef"], "entropy_coef", low=0.0, low_open=False)
     return out
 
 
@@ -523,7 +508,7 @@ def vpg_step(
     of the natural step (δ, damping, CG) are accepted and ignored, so callers can pass the same
     keywords to every update rule. A zero or non-finite g returns θ unchanged.
     """
-    lr = _real(lr, "lr", low=0.0, low_open=True)
+    lr = real_number(lr, "lr", low=0.0, low_open=True)
     prep, o = _prepare(policy, theta, obs, actions, advantages, locals())
     g = prep.g
     if not np.all(np.isfinite(g)):
@@ -578,8 +563,8 @@ def dense_natural_step(
     beta : float (0.0 when gᵀA⁻¹g = 0)
     step : ndarray of shape (P,)
     """
-    delta = _real(delta, "delta", low=0.0, low_open=True)
-    damping = _real(damping, "damping", low=0.0, low_open=False)
+    delta = real_number(delta, "delta", low=0.0, low_open=True)
+    damping = real_number(damping, "damping", low=0.0, low_open=False)
     F = np.asarray(F, dtype=np.float64)
     g = np.asarray(g, dtype=np.float64)
     if F.ndim != 2 or F.shape[0] != F.shape[1] or g.shape != (F.shape[0],):
