@@ -14,11 +14,12 @@ Public API (see the module docstrings for shapes and equations):
 from .advantages import gae
 from .cg import CGResult, conjugate_gradient
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .closed_form import dense_natural_step
 from .linesearch import ACCEPTANCE_RULES, LineSearchResult, backtracking_line_search
 from .nn import MLP
 from .normalize import ObservationNormalizer, RewardScaler, RunningMeanStd
 from .policies import CategoricalPolicy, GaussianPolicy, Policy, policy_from_spec
-from .trust_region import StepResult, dense_natural_step, npg_step, trpo_step, vpg_step
+from .trust_region import StepResult, npg_step, trpo_step, vpg_step
 from .value import ValueFunction
 
 __version__ = "0.1.0"

@@ -10,7 +10,7 @@ direction              x ≈ A⁻¹g by conjugate gradient                     `
 step size              β = √(2δ / xᵀAx)                                   ``_direction``
 full step              βx; expected improvement gᵀ(βx)                    ``_direction``
 line search            θ_j = θ_old + α^j βx, first accepted j             ``trpo_step``
-closed form (dense)    x* = √(2δ / gᵀA⁻¹g) · A⁻¹g                         ``dense_natural_step``
+closed form (dense)    x* = √(2δ / gᵀA⁻¹g) · A⁻¹g                         ``closed_form.py``
 =====================  =================================================  ====================
 
 Degenerate cases are statuses, never exceptions or NaNs: a zero gradient (or all-zero
@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
-import scipy.linalg
 
 from ._validate import integer, real_number
 from .cg import NONFINITE, CGResult, conjugate_gradient
@@ -41,7 +40,6 @@ __all__ = [
     "trpo_step",
     "npg_step",
     "vpg_step",
-    "dense_natural_step",
     "standardize_advantages",
     "STATUSES",
 ]
@@ -539,42 +537,3 @@ def vpg_step(
         status="full_step",
         message=f"took the vanilla gradient step lr·g with lr = {lr:g}",
     )
-
-
-def dense_natural_step(
-    F: np.ndarray, g: np.ndarray, *, delta: float = 0.01, damping: float = 0.1
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """The closed-form trust-region step with dense SciPy solves (the ground truth for CG).
-
-    .. math:: x^* = A^{-1} g,\\quad β^* = \\sqrt{2δ / gᵀA^{-1}g},\\quad \\text{step} = β^* x^*
-
-    with A = F + λI solved by Cholesky (``scipy.linalg.solve(assume_a="pos")``) when λ > 0, and
-    the pseudo-inverse ``scipy.linalg.pinvh(F)`` when λ = 0 (F may be singular; g lies in its
-    range, so x* = F⁺g is the minimum-norm solution).
-
-    Parameters
-    ----------
-    F : ndarray of shape (P, P), symmetric PSD
-    g : ndarray of shape (P,)
-
-    Returns
-    -------
-    x : ndarray of shape (P,)
-    beta : float (0.0 when gᵀA⁻¹g = 0)
-    step : ndarray of shape (P,)
-    """
-    delta = real_number(delta, "delta", low=0.0, low_open=True)
-    damping = real_number(damping, "damping", low=0.0, low_open=False)
-    F = np.asarray(F, dtype=np.float64)
-    g = np.asarray(g, dtype=np.float64)
-    if F.ndim != 2 or F.shape[0] != F.shape[1] or g.shape != (F.shape[0],):
-        raise ValueError(f"F must be (P, P) and g (P,), got {F.shape} and {g.shape}")
-    if damping > 0.0:
-        x = scipy.linalg.solve(F + damping * np.eye(F.shape[0]), g, assume_a="pos")
-    else:
-        x = scipy.linalg.pinvh(F) @ g
-    gx = float(g @ x)
-    if gx <= 0.0:
-        return x, 0.0, np.zeros_like(x)
-    beta = float(np.sqrt(2.0 * delta / gx))
-    return x, beta, beta * x

@@ -11,9 +11,10 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from npytrpo.cg import CONVERGED
+from npytrpo.closed_form import dense_natural_step
 from npytrpo.linesearch import KL_SLACK_FACTOR, make_acceptance_rule
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
-from npytrpo.trust_region import STATUSES, dense_natural_step, npg_step, trpo_step
+from npytrpo.trust_region import STATUSES, npg_step, trpo_step
 
 EPS = np.finfo(np.float64).eps
 

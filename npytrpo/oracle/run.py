@@ -15,8 +15,9 @@ import numpy as np
 
 from .. import __version__
 from ..cg import CONVERGED, MAXITER, NONFINITE, NONPOSITIVE_CURVATURE, conjugate_gradient
+from ..closed_form import dense_natural_step
 from ..linesearch import EXPECTED_RATIO_THRESHOLD, KL_SLACK_FACTOR
-from ..trust_region import dense_natural_step, standardize_advantages, trpo_step
+from ..trust_region import standardize_advantages, trpo_step
 from .format import (
     INTEGER_KEYS,
     RESULT_FORMAT,
