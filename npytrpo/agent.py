@@ -18,9 +18,7 @@ so that training resumed from it is bit-identical to an uninterrupted run.
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from ._validate import integer, real_number
 from .advantages import gae
+from .logs import append_csv_row, iteration_row
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
 from .persist import load_agent, save_agent
@@ -39,36 +38,8 @@ from .rollout import EpisodeTracker, collect, make_vector_env
 from .trust_region import _check_options, npg_step, trpo_step, vpg_step
 from .value import ValueFunction
 
-__all__ = ["TRPO", "LOG_FIELDS"]
+__all__ = ["TRPO"]
 
-
-#: Columns of the per-iteration log (history rows, progress.csv).
-LOG_FIELDS = (
-    "iteration",
-    "timesteps",
-    "episodes",
-    "ep_return_mean",
-    "ep_return_min",
-    "ep_return_max",
-    "ep_length_mean",
-    "surrogate_gain",
-    "expected_gain",
-    "kl",
-    "step_size",
-    "backtracks",
-    "ls_success",
-    "status",
-    "cg_iterations",
-    "cg_residual",
-    "entropy",
-    "value_loss",
-    "explained_variance",
-    "time_rollout",
-    "time_policy",
-    "time_value",
-    "wall_time",
-    "steps_per_sec",
-)
 
 # Hyperparameters saved with a model and accepted by the constructor (besides env/seed).
 _HYPER = (
@@ -421,37 +392,20 @@ class TRPO:
         self.num_timesteps += ro.num_transitions
         self.num_episodes += len(ro.episode_returns)
         self.iteration += 1
-        rets = np.asarray(ro.episode_returns)
-        nan = float("nan")
-        row = {
-            "iteration": self.iteration,
-            "timesteps": self.num_timesteps,
-            "episodes": self.num_episodes,
-            "ep_return_mean": float(rets.mean()) if rets.size else nan,
-            "ep_return_min": float(rets.min()) if rets.size else nan,
-            "ep_return_max": float(rets.max()) if rets.size else nan,
-            "ep_length_mean": float(np.mean(ro.episode_lengths)) if rets.size else nan,
-            "surrogate_gain": res.improvement,
-            "expected_gain": res.expected_improvement,
-            "kl": res.kl,
-            "step_size": res.step_size,
-            "backtracks": res.n_backtracks,
-            "ls_success": bool(res.success),
-            "status": res.status,
-            "cg_iterations": res.cg.iterations if res.cg is not None else 0,
-            "cg_residual": res.cg.residual_norm if res.cg is not None else nan,
-            "entropy": res.entropy,
-            "value_loss": vinfo.mse_after,
-            "explained_variance": vinfo.explained_variance,
-            "time_rollout": t1 - t0,
-            "time_policy": t_policy,
-            "time_value": t_value,
-            "wall_time": t3 - t_start,
-            "steps_per_sec": ro.num_transitions / (t3 - t0),
-        }
+        row = iteration_row(
+            self,
+            ro,
+            res,
+            vinfo,
+            t_rollout=t1 - t0,
+            t_policy=t_policy,
+            t_value=t_value,
+            wall=t3 - t_start,
+            t_iter=t3 - t0,
+        )
         self.history.append(row)
         if self.log_dir is not None:
-            self._write_csv_row(row)
+            append_csv_row(self.log_dir, row)
         return row
 
     @staticmethod
@@ -491,16 +445,6 @@ class TRPO:
         if self.update == "npg":
             return npg_step(self.policy, self.theta, obs, actions, adv, **kw)
         return vpg_step(self.policy, self.theta, obs, actions, adv, lr=self.pg_lr, **kw)
-
-    def _write_csv_row(self, row: dict) -> None:
-        os.makedirs(self.log_dir, exist_ok=True)
-        path = os.path.join(self.log_dir, "progress.csv")
-        new = not os.path.exists(path) or os.path.getsize(path) == 0
-        with open(path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=LOG_FIELDS)
-            if new:
-                w.writeheader()
-            w.writerow(row)
 
     # ------------------------------------------------------------------ acting
     def _normalize(self, obs: np.ndarray) -> np.ndarray:

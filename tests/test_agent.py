@@ -17,8 +17,9 @@ from toy_envs import CounterEnv, counter_vec
 
 from npytrpo import agent as agent_module
 from npytrpo import checkpoint
-from npytrpo.agent import LOG_FIELDS, TRPO
+from npytrpo.agent import TRPO
 from npytrpo.checkpoint import CheckpointError, save_checkpoint
+from npytrpo.logs import LOG_FIELDS
 
 TIMING = {"time_rollout", "time_policy", "time_value", "wall_time", "steps_per_sec"}
 EVAL_KEYS = {"mean_return", "std_return", "mean_length", "returns", "lengths"}
