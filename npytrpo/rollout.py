@@ -196,6 +196,7 @@ def collect(
     box = isinstance(space, gym.spaces.Box)
     act_shape = (policy.act_dim,) if box else ()
     raw = np.empty((n_steps, n_envs, obs_dim))
+    norm_obs = raw if obs_normalizer is None else np.empty_like(raw)
     next_raw = np.empty((n_steps, n_envs, obs_dim))
     actions = np.empty((n_steps, n_envs, *act_shape), dtype=np.float64 if box else np.int64)
     rewards = np.empty((n_steps, n_envs))
@@ -215,8 +216,9 @@ def collect(
     obs = np.asarray(last_obs, dtype=np.float64).reshape(n_envs, obs_dim)
     for t in range(n_steps):
         raw[t] = obs
-        obs_in = obs_normalizer.normalize(obs, update=False) if obs_normalizer else obs
-        a = act(obs_in, rng)
+        if obs_normalizer is not None:
+            norm_obs[t] = obs_normalizer.normalize(obs, update=False)  # what the policy sees
+        a = act(norm_obs[t], rng)
         actions[t] = a
         nxt, r, te, tr, info = env.step(np.clip(a, low, high) if box else a)
         obs = np.asarray(nxt, dtype=np.float64).reshape(n_envs, obs_dim)
@@ -240,10 +242,9 @@ def collect(
     else:
         rewards[:] = raw_rewards
     if obs_normalizer is not None:
-        norm_obs = obs_normalizer.normalize(raw, update=False)
         norm_next = obs_normalizer.normalize(next_raw, update=False)
     else:
-        norm_obs, norm_next = raw, next_raw
+        norm_next = next_raw
     rollout = Rollout(
         obs=norm_obs,
         actions=actions,
