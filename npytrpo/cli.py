@@ -28,6 +28,7 @@ from typing import Any
 
 from . import __version__
 from .presets import BOX2D_ENVS, PRESETS, get_preset, preset_note, presets_available
+from .scripting import try_plot
 
 __all__ = ["main"]
 
@@ -172,17 +173,10 @@ def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
 
 
 def _write_curve(csv_path: str, png_path: str, title: str) -> None:
-    from .plotting import plot_runs
-
     if not os.path.exists(csv_path):
         print("no iteration ran: no curve.png")
         return
-    try:
-        plot_runs([csv_path], png_path, title=title)
-    except ImportError as exc:
-        print(f"curve.png not written: {exc}")
-        return
-    print(f"curve:  {png_path}")
+    print(try_plot([csv_path], png_path, title=title))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
