@@ -15,19 +15,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._validate import real_number
+
 __all__ = ["RunningMeanStd", "ObservationNormalizer", "RewardScaler"]
-
-
-def _check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
-    """Return ``value`` as float if it is > 0 (or >= 0), else raise ValueError naming it."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    ok = v >= 0.0 if allow_zero else v > 0.0  # both reject nan
-    if not ok:
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    return v
 
 
 def _as_shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
@@ -103,7 +93,7 @@ class RunningMeanStd:
 
     def __init__(self, shape: int | tuple[int, ...] = (), epsilon: float = 1e-4) -> None:
         self.shape = _as_shape(shape)
-        self.epsilon = _check_positive("epsilon", epsilon, allow_zero=True)
+        self.epsilon = real_number(epsilon, "epsilon", low=0.0)
         self.mean = np.zeros(self.shape)
         self.var = np.ones(self.shape)
         self.count = self.epsilon
@@ -134,7 +124,7 @@ class RunningMeanStd:
         self, batch_mean: np.ndarray, batch_var: np.ndarray, batch_count: float
     ) -> None:
         """Merge a batch given by its mean, population variance and count (Chan et al.)."""
-        batch_count = _check_positive("batch_count", batch_count)
+        batch_count = real_number(batch_count, "batch_count", low=0.0, low_open=True)
         batch_mean = np.asarray(batch_mean, dtype=np.float64)
         batch_var = np.asarray(batch_var, dtype=np.float64)
         for name, a in (("batch_mean", batch_mean), ("batch_var", batch_var)):
@@ -216,8 +206,8 @@ class ObservationNormalizer:
         self, shape: int | tuple[int, ...], *, clip: float = 10.0, epsilon: float = 1e-8
     ) -> None:
         self.rms = RunningMeanStd(shape)
-        self.clip = _check_positive("clip", clip)
-        self.epsilon = _check_positive("epsilon", epsilon)
+        self.clip = real_number(clip, "clip", low=0.0, low_open=True)
+        self.epsilon = real_number(epsilon, "epsilon", low=0.0, low_open=True)
         self.frozen = False
 
     @property
@@ -322,13 +312,13 @@ class RewardScaler:
     ) -> None:
         if isinstance(n_envs, bool) or not isinstance(n_envs, int | np.integer) or n_envs < 1:
             raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
-        g = _check_positive("gamma", gamma, allow_zero=True)
+        g = real_number(gamma, "gamma", low=0.0)
         if g > 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
         self.n_envs = int(n_envs)
         self.gamma = g
-        self.clip = _check_positive("clip", clip)
-        self.epsilon = _check_positive("epsilon", epsilon)
+        self.clip = real_number(clip, "clip", low=0.0, low_open=True)
+        self.epsilon = real_number(epsilon, "epsilon", low=0.0, low_open=True)
         self.rms = RunningMeanStd(())
         self.returns = np.zeros(self.n_envs)
 
