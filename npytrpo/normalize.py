@@ -312,9 +312,7 @@ class RewardScaler:
     ) -> None:
         if isinstance(n_envs, bool) or not isinstance(n_envs, int | np.integer) or n_envs < 1:
             raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
-        g = real_number(gamma, "gamma", low=0.0)
-        if g > 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
+        g = real_number(gamma, "gamma", low=0.0, high=1.0)
         self.n_envs = int(n_envs)
         self.gamma = g
         self.clip = real_number(clip, "clip", low=0.0, low_open=True)
