@@ -16,7 +16,7 @@ import hashlib
 import numpy as np
 
 from npytrpo import TRPO
-from npytrpo.presets import get_preset, presets_available
+from npytrpo.tools.presets import get_preset, presets_available
 
 
 def fingerprint(a: np.ndarray) -> str:

@@ -13,34 +13,60 @@ Public API (see the module docstrings for shapes and equations):
 
 from .advantages import gae
 from .cg import CGResult, conjugate_gradient
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .closed_form import dense_natural_step
-from .linesearch import ACCEPTANCE_RULES, LineSearchResult, backtracking_line_search
+from .config import TRPOConfig
+from .distributions import CategoricalHead, GaussianHead
+from .io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .linearize import Linearization
+from .linesearch import (
+    ACCEPTANCE_RULES,
+    AcceptanceTest,
+    LineSearchResult,
+    acceptance_tests,
+    backtracking_line_search,
+    make_acceptance_rule,
+)
 from .nn import MLP
 from .normalize import ObservationNormalizer, RewardScaler, RunningMeanStd
 from .policies import CategoricalPolicy, GaussianPolicy, Policy, policy_from_spec
-from .trust_region import StepResult, npg_step, trpo_step, vpg_step
+from .trust_region import (
+    StepResult,
+    natural_direction,
+    npg_step,
+    standardize_advantages,
+    trpo_step,
+    vpg_step,
+)
 from .value import ValueFunction
 
 __version__ = "0.1.0"
 
 
+_AGENT_NAMES = ("TRPO", "AgentConfig", "AgentState")
+
+
 def __getattr__(name: str):
     # The agent imports gymnasium; load it only when asked for, so that the math layers stay
     # importable (and fast to import) without touching gymnasium.
-    if name == "TRPO":
-        from .agent import TRPO
+    if name in _AGENT_NAMES:
+        from . import agent, agent_config
 
-        return TRPO
+        return getattr(agent if name == "TRPO" else agent_config, name)
     raise AttributeError(f"module 'npytrpo' has no attribute {name!r}")
 
 
 __all__ = [
     "ACCEPTANCE_RULES",
+    "AgentConfig",
+    "AgentState",
+    "AcceptanceTest",
     "CGResult",
+    "CategoricalHead",
     "CategoricalPolicy",
     "CheckpointError",
+    "GaussianHead",
     "GaussianPolicy",
+    "Linearization",
     "LineSearchResult",
     "MLP",
     "ObservationNormalizer",
@@ -49,15 +75,20 @@ __all__ = [
     "RunningMeanStd",
     "StepResult",
     "TRPO",
+    "TRPOConfig",
     "ValueFunction",
+    "acceptance_tests",
     "backtracking_line_search",
     "conjugate_gradient",
     "dense_natural_step",
     "gae",
     "load_checkpoint",
+    "make_acceptance_rule",
+    "natural_direction",
     "npg_step",
     "policy_from_spec",
     "save_checkpoint",
+    "standardize_advantages",
     "trpo_step",
     "vpg_step",
 ]

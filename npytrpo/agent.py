@@ -8,7 +8,10 @@ One iteration (Schulman et al. 2015, with GAE from Schulman et al. 2016):
    (``advantages.gae``);
 4. θ ← ``trust_region.trpo_step`` on the valid transitions;
 5. fit the value function to the targets (``value.ValueFunction.fit``);
-6. log one row (``LOG_FIELDS``) to the history, the CSV file and the progress bar.
+6. log one row (``logs.LOG_FIELDS``) to the history, the CSV file and the progress bar.
+
+The hyperparameters are one ``AgentConfig`` (``agent.config``) and everything that changes while
+learning is one ``AgentState`` (``agent.state``); ``io/persist.py`` saves and restores the two.
 
 Reproducibility: ``seed`` fixes everything (θ inits, action sampling, environment resets); a
 checkpoint stores every random state, including the classic-control environments' own state,
@@ -18,65 +21,38 @@ so that training resumed from it is bit-identical to an uninterrupted run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._validate import integer, real_number
+from ._validate import integer
 from .advantages import gae
+from .agent_config import (
+    AgentConfig,
+    check_log_dir,
+    check_seed,
+    initial_state,
+    make_env,
+    make_policy,
+    obs_dim_of,
+)
+from .io.persist import read_agent, restore_state, save_agent
 from .logs import append_csv_row, iteration_row
 from .memory import keep_freed_memory
-from .normalize import ObservationNormalizer, RewardScaler
-from .persist import load_agent, save_agent
-from .policies import CategoricalPolicy, GaussianPolicy, Policy
-from .rollout import EpisodeTracker, collect, make_vector_env
-from .trust_region import _check_options, npg_step, trpo_step, vpg_step
+from .normalize import ObservationNormalizer
+from .rollout import collect
+from .trust_region import npg_step, trpo_step, vpg_step
 from .value import ValueFunction
 
 __all__ = ["TRPO"]
-
-
-# Hyperparameters saved with a model and accepted by the constructor (besides env/seed).
-_HYPER = (
-    "policy",
-    "hidden",
-    "value_hidden",
-    "n_envs",
-    "n_steps",
-    "gamma",
-    "gae_lambda",
-    "delta",
-    "damping",
-    "cg_iters",
-    "cg_tol",
-    "backtrack_coeff",
-    "max_backtracks",
-    "kl_direction",
-    "accept",
-    "fvp_subsample",
-    "normalize_obs",
-    "normalize_reward",
-    "normalize_advantages",
-    "entropy_coef",
-    "vf_iters",
-    "vf_l2",
-    "log_std_init",
-    "obs_clip",
-    "vectorization",
-    "update",
-    "pg_lr",
-    "blas_threads",
-    "tune_malloc",
-    "parallel_value_fit",
-)
-
-#: Policy-update rules: TRPO, natural gradient without line search, vanilla gradient ascent.
-UPDATES = ("trpo", "npg", "vpg")
 
 
 class TRPO:
@@ -87,6 +63,12 @@ class TRPO:
     env : str, gymnasium.Env or gymnasium.vector.VectorEnv
         An environment id (``n_envs`` copies are made, SAME_STEP autoreset), one environment
         (wrapped in a one-env vector env), or a vector env (used as is).
+    config : AgentConfig, optional
+        All hyperparameters at once; the keyword options below override its fields.
+    **options
+        Any field of ``AgentConfig`` or of its step's ``TRPOConfig``, by name (an unknown name
+        is a TypeError). They are listed here with their meaning; the defaults are stated once,
+        in ``AgentConfig``.
     policy : {"auto", "categorical", "gaussian"}
         ``"auto"``: Discrete actions → categorical, Box → diagonal Gaussian.
     hidden, value_hidden : sequence of int, default (64, 64)
@@ -101,8 +83,8 @@ class TRPO:
         GAE λ.
     delta, damping, cg_iters, cg_tol, backtrack_coeff, max_backtracks, kl_direction, accept,
     fvp_subsample, normalize_advantages, entropy_coef :
-        Passed to ``trust_region.trpo_step`` (see there); defaults δ = 0.01, λ = 0.1, 10 CG
-        iterations, α = 0.5, 10 backtracks, advantage normalisation on.
+        The step's ``TRPOConfig`` fields (see there); the agent turns advantage normalisation
+        on by default.
     normalize_obs : bool, default False
         Running mean/std observation normalisation (frozen during each rollout and evaluation).
     normalize_reward : bool, default False
@@ -152,155 +134,75 @@ class TRPO:
         self,
         env: str | gym.Env | gym.vector.VectorEnv,
         *,
-        policy: str = "auto",
-        hidden: Sequence[int] = (64, 64),
-        value_hidden: Sequence[int] = (64, 64),
-        n_envs: int = 2,
-        n_steps: int = 1024,
-        gamma: float = 0.99,
-        gae_lambda: float = 0.97,
-        delta: float = 0.01,
-        damping: float = 0.1,
-        cg_iters: int = 10,
-        cg_tol: float = 1e-10,
-        backtrack_coeff: float = 0.5,
-        max_backtracks: int = 10,
-        kl_direction: str = "old_new",
-        accept: str = "kl_and_improve",
-        fvp_subsample: int = 1,
-        normalize_obs: bool = False,
-        normalize_reward: bool = False,
-        normalize_advantages: bool = True,
-        entropy_coef: float = 0.0,
-        vf_iters: int = 25,
-        vf_l2: float = 1e-3,
-        log_std_init: float = 0.0,
-        obs_clip: float = 10.0,
-        vectorization: str = "sync",
-        update: str = "trpo",
-        pg_lr: float = 0.01,
-        blas_threads: int | None = 1,
-        tune_malloc: bool = True,
-        parallel_value_fit: bool = True,
+        config: AgentConfig | None = None,
         seed: int | None = None,
-        log_dir: str | None = None,
+        log_dir: str | os.PathLike | None = None,
+        **options: Any,
     ):
-        self.hyper = {k: v for k, v in locals().items() if k in _HYPER}
-        self.hyper["hidden"] = list(hidden)
-        self.hyper["value_hidden"] = list(value_hidden)
-        self._trpo_opts = _check_options(self.hyper)  # the trust-region step's options
-        self.gamma = real_number(gamma, "gamma", low=0.0, high=1.0)
-        self.gae_lambda = real_number(gae_lambda, "gae_lambda", low=0.0, high=1.0)
-        self.n_steps = integer(n_steps, "n_steps", low=1)
-        self.vf_iters = integer(vf_iters, "vf_iters", low=1)
-        if update not in UPDATES:
-            raise ValueError(f"update must be one of {UPDATES}, got {update!r}")
-        self.update = update
-        if isinstance(pg_lr, bool) or not isinstance(pg_lr, (int, float)) or not pg_lr > 0:
-            raise ValueError(f"pg_lr must be a number > 0, got {pg_lr!r}")
-        self.pg_lr = float(pg_lr)
-        if blas_threads is not None:
-            blas_threads = integer(blas_threads, "blas_threads", low=1)
-        self.blas_threads = blas_threads
-        if not isinstance(tune_malloc, bool):
-            raise TypeError(f"tune_malloc must be a bool, got {tune_malloc!r}")
-        if tune_malloc:
+        cfg = AgentConfig.from_options(config, "TRPO", **options)
+        self.seed = check_seed(seed)
+        self.log_dir = check_log_dir(log_dir)
+        if cfg.tune_malloc:
             keep_freed_memory()
-        if not isinstance(parallel_value_fit, bool):
-            raise TypeError(f"parallel_value_fit must be a bool, got {parallel_value_fit!r}")
-        self.parallel_value_fit = parallel_value_fit
-        self._worker: ThreadPoolExecutor | None = None
-        for name, flag in (
-            ("normalize_obs", normalize_obs),
-            ("normalize_reward", normalize_reward),
-        ):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be a bool, got {flag!r}")
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
-        self.seed = int(seed)
-
-        self.env, self.env_id = self._make_env(env, integer(n_envs, "n_envs", low=1), vectorization)
-        self.n_envs = self.env.num_envs
-        self.hyper["n_envs"] = self.n_envs
-        obs_space, act_space = self.env.single_observation_space, self.env.single_action_space
-        if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-            raise ValueError(
-                f"env observation space must be a 1-D Box, got {obs_space}; "
-                "flatten or one-hot it with a gymnasium wrapper first"
-            )
-        obs_dim = int(obs_space.shape[0])
-        self.policy = self._make_policy(policy, obs_dim, act_space, hidden, log_std_init)
-        self.value = ValueFunction(obs_dim, tuple(value_hidden), l2=vf_l2, max_iter=self.vf_iters)
-
-        ss = np.random.SeedSequence(self.seed)
-        s_pi, s_v, s_act, s_env = ss.spawn(4)
-        self.theta = self.policy.init(np.random.default_rng(s_pi))
-        self.value_theta = self.value.init(np.random.default_rng(s_v))
-        self.rng = np.random.default_rng(s_act)
-        self._env_seed = int(s_env.generate_state(1)[0] % (2**31))
-        self.obs_normalizer = (
-            ObservationNormalizer((obs_dim,), clip=obs_clip) if normalize_obs else None
+        self.env, self.env_id = make_env(env, cfg.n_envs, cfg.vectorization)
+        self.config = dataclasses.replace(cfg, n_envs=self.env.num_envs)
+        obs_dim = obs_dim_of(self.env.single_observation_space)
+        self.policy = make_policy(self.config, obs_dim, self.env.single_action_space)
+        self.value = ValueFunction(
+            obs_dim, self.config.value_hidden, l2=self.config.vf_l2, max_iter=self.config.vf_iters
         )
-        self.reward_scaler = (
-            RewardScaler(self.n_envs, gamma=self.gamma) if normalize_reward else None
-        )
-        self.tracker = EpisodeTracker(self.n_envs)
-        self._last_obs, _ = self.env.reset(seed=self._env_seed)
-        self._pending = np.zeros(self.n_envs, dtype=bool)
-        self.num_timesteps = 0
-        self.num_episodes = 0
-        self.iteration = 0
+        self.state = initial_state(self.seed, self.config, self.policy, self.value, self.env)
         self.history: list[dict] = []
-        self.log_dir = log_dir
+        self._worker: ThreadPoolExecutor | None = None
 
-    # ------------------------------------------------------------------ construction helpers
-    @staticmethod
-    def _make_env(env, n_envs: int, vectorization: str):
-        if isinstance(env, str):
-            try:
-                gym.spec(env)
-            except gym.error.Error as exc:
-                raise ValueError(f"env: unknown environment id {env!r} ({exc})") from None
-            return make_vector_env(env, n_envs, vectorization=vectorization), env
-        if isinstance(env, gym.vector.VectorEnv):
-            spec = getattr(env, "spec", None)
-            return env, getattr(spec, "id", None)
-        if isinstance(env, gym.Env):
-            vec = gym.vector.SyncVectorEnv(
-                [lambda: env], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
-            )
-            spec = getattr(env, "spec", None)
-            return vec, getattr(spec, "id", None)
-        raise TypeError(
-            f"env must be an id, a gymnasium Env or VectorEnv, got {type(env).__name__}"
-        )
+    # ------------------------------------------------------------------ views of the state
+    @property
+    def theta(self) -> np.ndarray:
+        """The policy parameters θ (``state.theta``)."""
+        return self.state.theta
 
-    @staticmethod
-    def _make_policy(kind, obs_dim, act_space, hidden, log_std_init) -> Policy:
-        if kind not in ("auto", "categorical", "gaussian"):
-            raise ValueError(f"policy must be 'auto', 'categorical' or 'gaussian', got {kind!r}")
-        if isinstance(act_space, gym.spaces.Discrete) and kind in ("auto", "categorical"):
-            return CategoricalPolicy(obs_dim, int(act_space.n), tuple(hidden))
-        if (
-            isinstance(act_space, gym.spaces.Box)
-            and len(act_space.shape) == 1
-            and kind in ("auto", "gaussian")
-        ):
-            return GaussianPolicy(
-                obs_dim, int(act_space.shape[0]), tuple(hidden), log_std_init=log_std_init
-            )
-        raise ValueError(
-            f"env action space {act_space} is not supported with policy={kind!r}: "
-            "use Discrete (categorical) or a 1-D Box (gaussian)"
-        )
+    @theta.setter
+    def theta(self, value: np.ndarray) -> None:
+        self.state.theta = self.policy.check_theta(value)
+
+    @property
+    def value_theta(self) -> np.ndarray:
+        """The value-function parameters (``state.value_theta``)."""
+        return self.state.value_theta
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return self.state.rng
+
+    @property
+    def obs_normalizer(self) -> ObservationNormalizer | None:
+        return self.state.obs_normalizer
+
+    @property
+    def num_timesteps(self) -> int:
+        return self.state.num_timesteps
+
+    @property
+    def num_episodes(self) -> int:
+        return self.state.num_episodes
+
+    @property
+    def iteration(self) -> int:
+        return self.state.iteration
+
+    @property
+    def n_envs(self) -> int:
+        return self.config.n_envs
+
+    @property
+    def hyper(self) -> dict[str, Any]:
+        """Every hyperparameter by name, flat (``config.as_options()``)."""
+        return self.config.as_options()
 
     @property
     def batch_size(self) -> int:
         """Transitions per iteration, n_envs · n_steps."""
-        return self.n_envs * self.n_steps
+        return self.config.n_envs * self.config.n_steps
 
     # ------------------------------------------------------------------ training
     def learn(
@@ -314,10 +216,9 @@ class TRPO:
         ``callback(agent, row)`` runs after every iteration with its log row; returning
         ``False`` stops training. Returns ``self``.
         """
-        if isinstance(total_timesteps, bool) or not isinstance(total_timesteps, (int, np.integer)):
-            raise TypeError(f"total_timesteps must be an int, got {total_timesteps!r}")
-        if total_timesteps < 0:
-            raise ValueError(f"total_timesteps must be >= 0, got {total_timesteps}")
+        total_timesteps = integer(total_timesteps, "total_timesteps", low=0)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {callback!r}")
         n_iter = math.ceil(total_timesteps / self.batch_size)
         bar = None
         if progress_bar and n_iter > 0:
@@ -327,7 +228,13 @@ class TRPO:
         t_start = time.perf_counter()
         try:
             with self._blas():
-                self._learn_loop(n_iter, callback, bar, t_start)
+                for _ in range(n_iter):
+                    row = self._iterate(t_start)
+                    if bar is not None:
+                        bar.update(self.batch_size)
+                        bar.set_postfix(ret=f"{row['ep_return_mean']:.1f}", kl=f"{row['kl']:.4f}")
+                    if callback is not None and callback(self, row) is False:
+                        break
         finally:
             if bar is not None:
                 bar.close()
@@ -335,89 +242,68 @@ class TRPO:
 
     def _blas(self):
         """Context limiting BLAS threads (see ``blas_threads``)."""
-        if self.blas_threads is None:
+        if self.config.blas_threads is None:
             return contextlib.nullcontext()
-        return threadpool_limits(limits=self.blas_threads, user_api="blas")
-
-    def _learn_loop(self, n_iter, callback, bar, t_start) -> None:
-        for _ in range(n_iter):
-            row = self._iterate(t_start)
-            if bar is not None:
-                bar.update(self.batch_size)
-                bar.set_postfix(ret=f"{row['ep_return_mean']:.1f}", kl=f"{row['kl']:.4f}")
-            if callback is not None and callback(self, row) is False:
-                break
+        return threadpool_limits(limits=self.config.blas_threads, user_api="blas")
 
     def _iterate(self, t_start: float) -> dict:
+        st, cfg = self.state, self.config
         t0 = time.perf_counter()
-        ro, self._last_obs, self._pending = collect(
+        ro, st.last_obs, st.autoreset_pending = collect(
             self.env,
             self.policy,
-            self.theta,
-            self._last_obs,
-            self.n_steps,
-            self.rng,
-            tracker=self.tracker,
-            obs_normalizer=self.obs_normalizer,
-            reward_scaler=self.reward_scaler,
-            autoreset_pending=self._pending,
+            st.theta,
+            st.last_obs,
+            cfg.n_steps,
+            st.rng,
+            tracker=st.tracker,
+            obs_normalizer=st.obs_normalizer,
+            reward_scaler=st.reward_scaler,
+            autoreset_pending=st.autoreset_pending,
         )
-        if self.obs_normalizer is not None:
-            self.obs_normalizer.rms.update(ro.raw_obs[ro.valid])
+        if st.obs_normalizer is not None:
+            st.obs_normalizer.rms.update(ro.raw_obs[ro.valid])
         t1 = time.perf_counter()
 
         T, E = ro.n_steps, ro.n_envs
-        d = self.policy.obs_dim
-        V = self.value.predict(self.value_theta, ro.obs.reshape(-1, d)).reshape(T, E)
-        V_next = self._next_values(ro, V)
+        V = self.value.predict(st.value_theta, ro.obs.reshape(-1, self.policy.obs_dim))
+        V = V.reshape(T, E)
         adv, targets = gae(
             ro.rewards,
             V,
-            V_next,
+            self._next_values(ro, V),
             ro.terminated,
             ro.truncated,
-            gamma=self.gamma,
-            lam=self.gae_lambda,
+            gamma=cfg.gamma,
+            lam=cfg.gae_lambda,
         )
         m = ro.valid
         obs, actions = ro.obs[m], ro.actions[m]
-        # The policy step and the value fit both start from this batch's GAE and share nothing,
-        # so they may run at once (NumPy releases the GIL inside BLAS); each is deterministic.
-        fit = self._start(self._timed, self.value.fit, self.value_theta, obs, targets[m])
-        res, t_policy = self._timed(self._policy_update, obs, actions, adv[m])
-        (self.value_theta, vinfo), t_value = fit()
-        self.theta = res.theta_new
+        # The policy step and the value fit both start from this batch's GAE (computed with V
+        # before the fit) and share nothing, so they may run at once (NumPy releases the GIL
+        # inside BLAS); each is deterministic.
+        fit = self._start(_timed, self.value.fit, st.value_theta, obs, targets[m])
+        res, t_policy = _timed(self._policy_update, obs, actions, adv[m])
+        (st.value_theta, vinfo), t_value = fit()
+        st.theta = res.theta_new
         t3 = time.perf_counter()
 
-        self.num_timesteps += ro.num_transitions
-        self.num_episodes += len(ro.episode_returns)
-        self.iteration += 1
+        st.num_timesteps += ro.num_transitions
+        st.num_episodes += len(ro.episode_returns)
+        st.iteration += 1
         row = iteration_row(
-            self,
-            ro,
-            res,
-            vinfo,
-            t_rollout=t1 - t0,
-            t_policy=t_policy,
-            t_value=t_value,
-            wall=t3 - t_start,
-            t_iter=t3 - t0,
-        )
+            st, ro, res, vinfo, t_rollout=t1 - t0, t_policy=t_policy, t_value=t_value,
+            wall=t3 - t_start, t_iter=t3 - t0,
+        )  # fmt: skip
         self.history.append(row)
         if self.log_dir is not None:
             append_csv_row(self.log_dir, row)
         return row
 
-    @staticmethod
-    def _timed(fn, *args):
-        t = time.perf_counter()
-        out = fn(*args)
-        return out, time.perf_counter() - t
-
     def _start(self, fn, *args):
         """Run ``fn(*args)`` on the agent's worker thread (``parallel_value_fit``), or right
         away; return a callable giving its result."""
-        if not self.parallel_value_fit:
+        if not self.config.parallel_value_fit:
             out = fn(*args)
             return lambda: out
         if self._worker is None:
@@ -432,26 +318,18 @@ class TRPO:
         V_next[:-1] = V[1:]
         fresh = ro.terminated | ro.truncated | ~ro.valid
         fresh[-1] = True
-        V_next[fresh] = self.value.predict(self.value_theta, ro.next_obs[fresh])
+        V_next[fresh] = self.value.predict(self.state.value_theta, ro.next_obs[fresh])
         return V_next
 
     def _policy_update(self, obs, actions, adv):
-        o = self._trpo_opts
-        if self.update == "trpo":
-            return trpo_step(self.policy, self.theta, obs, actions, adv, **o)
-        keys = ("delta", "damping", "cg_iters", "cg_tol", "kl_direction", "fvp_subsample")
-        kw = {k: o[k] for k in keys}
-        kw.update(normalize_advantages=o["normalize_advantages"], entropy_coef=o["entropy_coef"])
-        if self.update == "npg":
-            return npg_step(self.policy, self.theta, obs, actions, adv, **kw)
-        return vpg_step(self.policy, self.theta, obs, actions, adv, lr=self.pg_lr, **kw)
+        cfg, theta = self.config, self.state.theta
+        if cfg.update == "trpo":
+            return trpo_step(self.policy, theta, obs, actions, adv, cfg.step)
+        if cfg.update == "npg":
+            return npg_step(self.policy, theta, obs, actions, adv, cfg.step)
+        return vpg_step(self.policy, theta, obs, actions, adv, cfg.step, lr=cfg.pg_lr)
 
     # ------------------------------------------------------------------ acting
-    def _normalize(self, obs: np.ndarray) -> np.ndarray:
-        if self.obs_normalizer is None:
-            return obs
-        return self.obs_normalizer.normalize(obs, update=False)
-
     def predict(
         self, obs: np.ndarray, deterministic: bool = True, rng: np.random.Generator | None = None
     ) -> np.ndarray:
@@ -462,12 +340,11 @@ class TRPO:
         """
         obs = np.asarray(obs, dtype=np.float64)
         single = obs.ndim == 1
-        obs2 = self.policy.check_obs(obs[None] if single else obs)
-        x = self._normalize(obs2)
-        if deterministic:
-            a = self.policy._mode(self.theta, x)
-        else:
-            a = self.policy._sample(self.theta, x, self.rng if rng is None else rng)
+        x = self.policy.check_obs(obs[None] if single else obs)
+        if self.state.obs_normalizer is not None:
+            x = self.state.obs_normalizer.normalize(x, update=False)
+        act = self.policy.sampler(self.state.theta, deterministic=deterministic)
+        a = act(x, self.state.rng if rng is None else rng)
         space = self.env.single_action_space
         if isinstance(space, gym.spaces.Box):
             a = np.clip(a, space.low, space.high)
@@ -481,7 +358,7 @@ class TRPO:
         seed: int | None = None,
         env: gym.Env | None = None,
     ) -> dict:
-        """Run ``n_episodes`` full episodes on a fresh env (normaliser frozen).
+        """Run ``n_episodes`` full episodes on a fresh env (normaliser frozen, raw rewards).
 
         Returns a dict with ``mean_return``, ``std_return``, ``mean_length``, ``returns`` and
         ``lengths``. The env is seeded with ``seed`` (default: derived from the agent's seed)
@@ -493,11 +370,26 @@ class TRPO:
             if self.env_id is None:
                 raise ValueError("evaluate needs env= when the agent was built without an id")
             env = gym.make(self.env_id)
-        seed = self.seed + 1_000_003 if seed is None else seed
+        seed = self.seed + 1_000_003 if seed is None else check_seed(seed)
         rng = np.random.default_rng(seed)
         returns, lengths = [], []
-        with self._blas():
-            self._run_episodes(env, n_episodes, seed, deterministic, rng, returns, lengths, own)
+        try:
+            with self._blas():
+                obs, _ = env.reset(seed=seed)
+                for _ in range(n_episodes):
+                    total, steps, done = 0.0, 0, False
+                    while not done:
+                        a = self.predict(obs, deterministic=deterministic, rng=rng)
+                        obs, r, term, trunc, _ = env.step(a)
+                        total += float(r)
+                        steps += 1
+                        done = bool(term or trunc)
+                    returns.append(total)
+                    lengths.append(steps)
+                    obs, _ = env.reset()
+        finally:
+            if own:
+                env.close()
         return {
             "mean_return": float(np.mean(returns)),
             "std_return": float(np.std(returns)),
@@ -506,36 +398,50 @@ class TRPO:
             "lengths": lengths,
         }
 
-    def _run_episodes(self, env, n_episodes, seed, deterministic, rng, returns, lengths, own):
-        try:
-            obs, _ = env.reset(seed=seed)
-            for _ in range(n_episodes):
-                total, steps, done = 0.0, 0, False
-                while not done:
-                    a = self.predict(obs, deterministic=deterministic, rng=rng)
-                    obs, r, term, trunc, _ = env.step(a)
-                    total += float(r)
-                    steps += 1
-                    done = bool(term or trunc)
-                returns.append(total)
-                lengths.append(steps)
-                obs, _ = env.reset()
-        finally:
-            if own:
-                env.close()
-
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str) -> None:
-        """Write one pickle-free ``.npz`` checkpoint atomically (``persist.save_agent``): θ,
-        value θ, normaliser statistics, unfinished episodes, every random state (including
-        classic-control envs' own) and the counters, so that ``load`` + ``learn`` continues
-        bit-identically."""
-        save_agent(self, path)
+    def save(self, path: str | os.PathLike) -> None:
+        """Write one pickle-free ``.npz`` checkpoint atomically (``io.persist.save_agent``): the
+        configuration and the whole ``AgentState`` (including, for synchronous classic-control
+        envs, each sub-env's own state), so that ``load`` + ``learn`` continues bit-identically."""
+        save_agent(
+            path,
+            env_id=self.env_id,
+            seed=self.seed,
+            options=self.config.as_options(),
+            policy_spec=self.policy.spec(),
+            value_spec=self.value.spec(),
+            state=self.state,
+            env=self.env,
+        )
 
     @classmethod
-    def load(cls, path: str, env: str | gym.Env | gym.vector.VectorEnv | None = None, **kw) -> TRPO:
+    def load(
+        cls,
+        path: str | os.PathLike,
+        env: str | gym.Env | gym.vector.VectorEnv | None = None,
+        *,
+        log_dir: str | os.PathLike | None = None,
+    ) -> TRPO:
         """Rebuild an agent from ``save``'s checkpoint (never unpickles anything).
 
-        ``env`` defaults to the saved id; ``log_dir`` may be given in ``kw``.
+        ``env`` defaults to the saved id.
         """
-        return load_agent(cls, path, env, **kw)
+        header, arrays = read_agent(path)
+        env = header["env_id"] if env is None else env
+        if env is None:
+            raise ValueError("the checkpoint has no env id: pass env= to load")
+        agent = cls(env, seed=header["seed"], log_dir=log_dir, **header["hyper"])
+        if agent.policy.spec() != header["policy_spec"]:
+            raise ValueError(
+                f"{path}: the policy in the file ({header['policy_spec']}) does not match the "
+                f"environment's ({agent.policy.spec()})"
+            )
+        restore_state(agent.state, header, arrays, agent.env, path=str(path))
+        return agent
+
+
+# ---------------------------------------------------------------------- construction helpers
+def _timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t

@@ -14,12 +14,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
+from ._validate import choice, integer, real_number
+
 __all__ = [
     "ACCEPTANCE_RULES",
+    "AcceptanceTest",
+    "acceptance_tests",
     "ACCEPTED",
     "NO_ACCEPTABLE_STEP",
     "LineSearchResult",
@@ -89,12 +93,8 @@ def _check_search_args(
         raise TypeError(f"evaluate must be callable, got {type(evaluate).__name__}")
     if not callable(accept):
         raise TypeError(f"accept must be callable, got {type(accept).__name__}")
-    if isinstance(coeff, bool) or not isinstance(coeff, Real) or not 0.0 < coeff < 1.0:
-        raise ValueError(f"coeff must be in (0, 1), got {coeff!r}")
-    if isinstance(max_backtracks, bool) or not isinstance(max_backtracks, Integral):
-        raise ValueError(f"max_backtracks must be an integer >= 1, got {max_backtracks!r}")
-    if max_backtracks < 1:
-        raise ValueError(f"max_backtracks must be an integer >= 1, got {max_backtracks!r}")
+    coeff = real_number(coeff, "coeff", low=0.0, high=1.0, low_open=True, high_open=True)
+    max_backtracks = integer(max_backtracks, "max_backtracks", low=1)
     if coeff ** (max_backtracks - 1) == 0.0:
         raise ValueError(
             f"coeff**(max_backtracks - 1) underflows to 0, got coeff={coeff!r}, "
@@ -207,6 +207,95 @@ def backtracking_line_search(
     )
 
 
+@dataclass(frozen=True)
+class AcceptanceTest:
+    """One inequality of an acceptance rule, ``value op threshold``, as evaluated on a trial.
+
+    Attributes
+    ----------
+    quantity : str
+        ``"kl"``, ``"improvement"`` or ``"expected_improvement"``.
+    op : {"<=", "<", ">", ">="}
+    value, threshold : float
+    scale : float
+        What the distance ``|value − threshold|`` is measured against in :attr:`margin` (δ for
+        a KL test, the trial's first-order gain f·gᵀs for an improvement test); 0 for a test that
+        no rounding of the trial's evaluation can flip.
+    """
+
+    quantity: str
+    op: str
+    value: float
+    threshold: float
+    scale: float
+
+    @property
+    def passed(self) -> bool:
+        """Whether ``value op threshold`` holds."""
+        v, t = self.value, self.threshold
+        return {"<=": v <= t, "<": v < t, ">": v > t, ">=": v >= t}[self.op]
+
+    @property
+    def margin(self) -> float:
+        """Relative distance ``|value − threshold| / scale`` from flipping (inf if unflippable)."""
+        return abs(self.value - self.threshold) / self.scale if self.scale > 0 else math.inf
+
+
+def acceptance_tests(
+    rule: str,
+    *,
+    delta: float,
+    fraction: float,
+    kl: float,
+    improvement: float,
+    expected_improvement: float | None = None,
+) -> tuple[AcceptanceTest, ...]:
+    r"""The inequalities a trial must pass under ``rule``; it is accepted iff all pass.
+
+    This is the one statement of the rules: :func:`make_acceptance_rule` decides with it, and
+    the oracle measures how close each decision was from it.
+
+    ===================  ==========================================  ======================
+    rule                 tests                                       used by
+    ===================  ==========================================  ======================
+    ``kl_and_improve``   kl ≤ δ, Δ > 0                               Schulman et al. 2015
+    ``strict``           kl < δ, Δ > 0                               sb3-contrib, Tianshou
+    ``kl_slack``         kl ≤ 1.5 δ, Δ ≥ 0                           OpenAI baselines
+    ``expected_ratio``   gᵀs > 0, Δ > 0.1 · f · gᵀs, Δ > 0           modular_rl
+    ===================  ==========================================  ======================
+
+    Δ is the improvement, f the fraction and gᵀs the full step's first-order gain
+    (``expected_improvement``); Δ / (f·gᵀs) > 0.1 is evaluated without a division.
+
+    Examples
+    --------
+    >>> [t.passed for t in acceptance_tests("strict", delta=0.01, fraction=1.0, kl=0.01,
+    ...                                     improvement=0.5)]
+    [False, True]
+    """
+    expected = expected_improvement
+    # An improvement test is measured against this trial's first-order gain f·gᵀs.
+    scale = fraction * abs(expected) if expected else (abs(improvement) or 1.0)
+    if rule in ("kl_and_improve", "strict", "kl_slack"):
+        kl_max = KL_SLACK_FACTOR * delta if rule == "kl_slack" else delta
+        return (
+            AcceptanceTest("kl", "<" if rule == "strict" else "<=", kl, kl_max, kl_max),
+            AcceptanceTest(
+                "improvement", ">=" if rule == "kl_slack" else ">", improvement, 0.0, scale
+            ),
+        )
+    if rule != "expected_ratio":
+        raise ValueError(f"rule must be one of {ACCEPTANCE_RULES}, got {rule!r}")
+    expected = _check_expected_improvement(expected)
+    if not expected > 0.0:  # no predicted gain: the ratio is meaningless, every trial fails
+        return (AcceptanceTest("expected_improvement", ">", expected, 0.0, 0.0),)
+    threshold = EXPECTED_RATIO_THRESHOLD * fraction * expected
+    return (
+        AcceptanceTest("improvement", ">", improvement, threshold, scale),
+        AcceptanceTest("improvement", ">", improvement, 0.0, scale),
+    )
+
+
 def make_acceptance_rule(
     name: str = "kl_and_improve",
     *,
@@ -218,40 +307,19 @@ def make_acceptance_rule(
     Parameters
     ----------
     name : str, default "kl_and_improve"
-        One of :data:`ACCEPTANCE_RULES`:
-
-        ``"kl_and_improve"``
-            kl ≤ δ and improvement > 0 (DESIGN.md; Schulman et al. 2015).
-        ``"strict"``
-            kl < δ and improvement > 0 (sb3-contrib, Tianshou).
-        ``"kl_slack"``
-            kl ≤ 1.5 δ and improvement ≥ 0 (OpenAI baselines).
-        ``"expected_ratio"``
-            improvement / (fraction · expected_improvement) > 0.1 and improvement > 0, with
-            no KL check (modular_rl). Never accepts if expected_improvement ≤ 0.
+        One of :data:`ACCEPTANCE_RULES`; the tests of each are listed in
+        :func:`acceptance_tests`.
     delta : float
         Trust-region radius δ on the mean KL, finite and ``> 0``.
     expected_improvement : float, optional
         The first-order improvement gᵀs of the full step s; required by
-        ``"expected_ratio"``, ignored by the other rules.
+        ``"expected_ratio"``, used by the others only to scale margins.
 
     Returns
     -------
     callable ``(float, float, float) -> bool``
-        ``accept(fraction, kl, improvement)``; false whenever kl or improvement is not
-        finite (even for ``"expected_ratio"``, which otherwise ignores kl).
-
-    Notes
-    -----
-    .. math::
-
-        \text{kl\_and\_improve}: \ \mathrm{kl} \le \delta \wedge \Delta > 0, \qquad
-        \text{strict}: \ \mathrm{kl} < \delta \wedge \Delta > 0, \\
-        \text{kl\_slack}: \ \mathrm{kl} \le 1.5\,\delta \wedge \Delta \ge 0, \qquad
-        \text{expected\_ratio}: \ \frac{\Delta}{f \, g^T s} > 0.1 \wedge \Delta > 0
-
-    where Δ is the improvement and f the fraction. Since f > 0 and gᵀs > 0 there, the ratio
-    test is evaluated as Δ > 0.1 · f · gᵀs, which avoids a division.
+        ``accept(fraction, kl, improvement)``: true iff kl and improvement are finite and every
+        test of :func:`acceptance_tests` passes.
 
     Examples
     --------
@@ -262,44 +330,26 @@ def make_acceptance_rule(
     >>> accept(0.5, 99.0, 0.2), accept(0.5, 0.0, 0.05)
     (True, False)
     """
-    if name not in ACCEPTANCE_RULES:
-        raise ValueError(f"name must be one of {ACCEPTANCE_RULES}, got {name!r}")
-    if isinstance(delta, bool) or not isinstance(delta, Real) or not (0.0 < delta < math.inf):
-        raise ValueError(f"delta must be a finite number > 0, got {delta!r}")
-    delta = float(delta)
+    name = choice(name, "name", ACCEPTANCE_RULES)
+    delta = real_number(delta, "delta", low=0.0, low_open=True)
+    if name == "expected_ratio":
+        expected_improvement = _check_expected_improvement(expected_improvement)
 
-    if name == "kl_and_improve":
-
-        def accept(fraction: float, kl: float, improvement: float) -> bool:
-            return kl <= delta and improvement > 0.0
-
-    elif name == "strict":
-
-        def accept(fraction: float, kl: float, improvement: float) -> bool:
-            return kl < delta and improvement > 0.0
-
-    elif name == "kl_slack":
-        kl_max = KL_SLACK_FACTOR * delta
-
-        def accept(fraction: float, kl: float, improvement: float) -> bool:
-            return kl <= kl_max and improvement >= 0.0
-
-    else:
-        expected = _check_expected_improvement(expected_improvement)
-
-        def accept(fraction: float, kl: float, improvement: float) -> bool:
-            if not expected > 0.0:  # no predicted gain: the ratio is meaningless
-                return False
-            threshold = EXPECTED_RATIO_THRESHOLD * fraction * expected
-            return improvement > threshold and improvement > 0.0
-
-    def accept_finite(fraction: float, kl: float, improvement: float) -> bool:
-        return (
-            math.isfinite(kl) and math.isfinite(improvement) and accept(fraction, kl, improvement)
+    def accept(fraction: float, kl: float, improvement: float) -> bool:
+        if not (math.isfinite(kl) and math.isfinite(improvement)):
+            return False
+        tests = acceptance_tests(
+            name,
+            delta=delta,
+            fraction=fraction,
+            kl=kl,
+            improvement=improvement,
+            expected_improvement=expected_improvement,
         )
+        return all(t.passed for t in tests)
 
-    accept_finite.__name__ = accept_finite.__qualname__ = f"accept_{name}"
-    return accept_finite
+    accept.__name__ = accept.__qualname__ = f"accept_{name}"
+    return accept
 
 
 def _check_expected_improvement(expected_improvement: object) -> float:

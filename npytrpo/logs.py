@@ -43,19 +43,19 @@ LOG_FIELDS = (
 )
 
 
-def iteration_row(agent, ro, res, vinfo, *, t_rollout, t_policy, t_value, wall, t_iter) -> dict:
+def iteration_row(state, ro, res, vinfo, *, t_rollout, t_policy, t_value, wall, t_iter) -> dict:
     """The log row of the iteration just finished.
 
-    ``agent``'s counters (already advanced), the ``Rollout`` ``ro``, the policy update's
+    The ``AgentState``'s counters (already advanced), the ``Rollout`` ``ro``, the policy update's
     ``StepResult`` ``res``, the value fit's ``ValueFitInfo`` ``vinfo`` and the timings in
     seconds. Episode statistics are NaN when no episode ended in this rollout.
     """
     rets = np.asarray(ro.episode_returns)
     nan = float("nan")
     return {
-        "iteration": agent.iteration,
-        "timesteps": agent.num_timesteps,
-        "episodes": agent.num_episodes,
+        "iteration": state.iteration,
+        "timesteps": state.num_timesteps,
+        "episodes": state.num_episodes,
         "ep_return_mean": float(rets.mean()) if rets.size else nan,
         "ep_return_min": float(rets.min()) if rets.size else nan,
         "ep_return_max": float(rets.max()) if rets.size else nan,

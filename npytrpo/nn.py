@@ -195,6 +195,7 @@ class MLP:
         -------
         out : ndarray of shape (N, d_out)
         cache : MLPCache
+            ``cache.inputs[-1]`` is the last hidden layer's output (the features).
         """
         layers = self.unpack(theta)
         inputs = [x]
@@ -208,6 +209,31 @@ class MLP:
         out = h @ W
         out += b
         return out, MLPCache(inputs=inputs, weights=[W for W, _ in layers])
+
+    def predictor(self, theta: np.ndarray):
+        """A cache-free ``x ↦ (out, features)`` for acting: θ unpacked once, no derivatives.
+
+        ``features`` is the last hidden layer's output (x itself for a linear model). Computes
+        the same numbers as ``forward``; θ must not be mutated while the predictor is in use
+        (it holds views into it).
+
+        Examples
+        --------
+        >>> net = MLP([3, 8, 2])
+        >>> theta = net.init(np.random.default_rng(0))
+        >>> out, feats = net.predictor(theta)(np.ones((5, 3)))
+        >>> out.shape, feats.shape, bool(np.array_equal(out, net.forward(theta, np.ones((5, 3)))[0]))
+        ((5, 2), (5, 8), True)
+        """
+        layers = self.unpack(theta)
+        hidden, (W_out, b_out) = layers[:-1], layers[-1]
+
+        def predict(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            for W, b in hidden:
+                x = np.tanh(x @ W + b)
+            return x @ W_out + b_out, x
+
+        return predict
 
     # ------------------------------------------------------------------ forward mode
     def jvp(self, cache: MLPCache, v: np.ndarray) -> np.ndarray:

@@ -1,7 +1,9 @@
-"""Policies: an MLP (``nn.py``) followed by a head (``distributions.py``), on a flat θ.
+"""A policy is a network and a head: π_θ(·|s) = head(f_θnet(s), θ_h), on one flat θ.
 
-Notation (DESIGN.md): a batch of N states s_n with actions a_n and advantages Â_n, network output
-o_n = f_θ(s_n), per-sample Jacobian J_n = ∂o_n/∂θ, head Fisher M_n in output space.
+Notation (docs/design.md): a batch of N states s_n with actions a_n and advantages Â_n, network
+output o_n = f_θ(s_n), per-sample Jacobian J_n = ∂o_n/∂θ, head Fisher M_n in output space.
+θ is the network's parameters (``nn.py``'s layout) followed by the head's own (the Gaussian's
+log-std ℓ). Any head of ``distributions.py`` fits; nothing here special-cases one.
 
 ========================  ==========================================================  ==========
 method                    computes                                                    shape
@@ -15,15 +17,13 @@ method                    computes                                              
 ``fisher_vector_product`` F v, matrix-free: J v forward mode, M, then Jᵀ(·) backprop  (P,)
 ``fisher_operator``       v ↦ F v reusing one forward pass                            callable
 ``empirical_fisher``      (1/N) Σ ∇log π_n ∇log π_nᵀ                                   (P, P)
+``linearize``             g, v ↦ F v and trial (KL, gain) at θ_old: the step's view   object
+``sampler``               a fast ``(obs, rng) -> actions`` for acting                  callable
 ========================  ==========================================================  ==========
 
-The Gaussian policy's θ is the network's parameters followed by the state-independent log-std ℓ
-of shape (act_dim,). Its KL is summed over action dimensions by default
-(``kl_reduction="sum"``); ``"mean"`` divides the KL, and therefore the Fisher, by act_dim (the
-sb3-contrib convention).
-
-Public methods validate their arguments and raise ``ValueError``/``TypeError`` naming the
-argument; the underscored twins skip validation for the hot loops of the agent.
+Every public method validates its arguments (TypeError / ValueError naming the argument). The
+two fast paths, ``linearize`` (for the trust-region step) and ``sampler`` (for rollouts),
+validate once when they are built and nothing after.
 """
 
 from __future__ import annotations
@@ -33,42 +33,65 @@ from typing import Any
 
 import numpy as np
 
-from . import distributions as D
-from ._validate import hidden_sizes, int_at_least, obs_batch, params_vector, real_array
-from .nn import MLP, MLPCache
+from ._validate import choice, int_sequence, integer, obs_batch, params_vector, real_array
+from .distributions import KL_DIRECTIONS, CategoricalHead, GaussianHead, head_from_spec
+from .linearize import Linearization, fisher_product, weighted_score_grad
+from .nn import MLP
 
-__all__ = ["Policy", "CategoricalPolicy", "GaussianPolicy", "policy_from_spec", "KL_DIRECTIONS"]
-
-KL_DIRECTIONS = ("old_new", "new_old")
+__all__ = ["Policy", "CategoricalPolicy", "GaussianPolicy", "policy_from_spec"]
 
 
 class Policy:
-    """Common machinery of the two policies; use ``CategoricalPolicy`` or ``GaussianPolicy``."""
+    """π_θ(a|s) = head(MLP(s), θ_h): a tanh MLP (``nn.MLP``) followed by a head.
 
-    kind: str = ""
+    Parameters
+    ----------
+    obs_dim : int ≥ 1
+    head : a head of ``distributions`` (``CategoricalHead``, ``GaussianHead``, …)
+    hidden : sequence of int, default (64, 64); ``()`` gives a linear policy.
 
-    def __init__(self, obs_dim: int, out_dim: int, hidden: Sequence[int]):
-        self.obs_dim = int_at_least(obs_dim, "obs_dim")
-        self.hidden = hidden_sizes(hidden)
-        self.net = MLP([self.obs_dim, *self.hidden, out_dim])
-        self.num_extra = 0  # parameters after the network's (the Gaussian's log-std)
+    Examples
+    --------
+    >>> from npytrpo.distributions import CategoricalHead
+    >>> pi = Policy(4, CategoricalHead(2), hidden=(8,))
+    >>> theta = pi.init(0)
+    >>> pi.logp(theta, np.zeros((3, 4)), np.array([0, 1, 1])).shape
+    (3,)
+    """
 
-    # ---------------------------------------------------------------- parameters
+    def __init__(self, obs_dim: int, head: Any, hidden: Sequence[int] = (64, 64)):
+        self.obs_dim = integer(obs_dim, "obs_dim", low=1)
+        self.hidden = int_sequence(hidden, "hidden")
+        self.head = head
+        self.net = MLP([self.obs_dim, *self.hidden, head.out_dim])
+
+    @property
+    def kind(self) -> str:
+        """The head's kind: ``"categorical"``, ``"gaussian"``, …"""
+        return self.head.kind
+
     @property
     def num_params(self) -> int:
         """P, the length of θ."""
-        return self.net.num_params + self.num_extra
+        return self.net.num_params + self.head.num_params
 
     def init(self, rng: None | int | np.random.Generator = None) -> np.ndarray:
-        """A fresh θ of shape (P,): orthogonal weights (gain √2 hidden, 0.01 out), zero biases."""
+        """A fresh θ of shape (P,): orthogonal weights (gain √2 hidden, 0.01 out), zero biases,
+        then the head's initial parameters."""
         rng = np.random.default_rng(rng)
         theta = np.empty(self.num_params)
         theta[: self.net.num_params] = self.net.init(rng, output_gain=0.01)
-        theta[self.net.num_params :] = self._init_extra()
+        theta[self.net.num_params :] = self.head.init_params()
         return theta
 
-    def _init_extra(self) -> np.ndarray:
-        return np.zeros(0)
+    def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Views (θ_net, θ_h) into θ."""
+        P0 = self.net.num_params
+        return theta[:P0], theta[P0:]
+
+    def spec(self) -> dict:
+        """A JSON-serialisable description from which ``policy_from_spec`` rebuilds the policy."""
+        return {"obs_dim": self.obs_dim, "hidden": list(self.hidden), **self.head.spec()}
 
     # ---------------------------------------------------------------- validation
     def check_theta(self, theta: Any, name: str = "theta") -> np.ndarray:
@@ -86,43 +109,50 @@ class Policy:
             raise ValueError(f"{name} must have shape ({n},), got {a.shape}")
         return a
 
-    def check_actions(self, actions: Any, n: int) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def check_actions(self, actions: Any, n: int) -> np.ndarray:
+        """Actions for n states, as the head takes them (see its ``check_actions``)."""
+        return self.head.check_actions(actions, n)
 
-    def _split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _checked(self, theta, obs, actions=None):
+        theta, obs = self.check_theta(theta), self.check_obs(obs)
+        if actions is None:
+            return theta, obs
+        return theta, obs, self.check_actions(actions, obs.shape[0])
+
+    # ---------------------------------------------------------------- one forward pass
+    def _dist(self, theta: np.ndarray, obs: np.ndarray):
+        """(the head's distribution parameters, the network cache) at θ."""
+        net_theta, theta_h = self.split(theta)
+        out, cache = self.net.forward(net_theta, obs)
+        return self.head.params(out, theta_h, cache.inputs[-1]), cache
+
+    def _backprop(self, cache, dist, cot_out, g_h) -> np.ndarray:
+        """∇θ from a cotangent of the network output (N, out_dim) and the head's part (H,)."""
+        g = np.zeros(self.num_params)
         P0 = self.net.num_params
-        return theta[:P0], theta[P0:]
-
-    # ---------------------------------------------------------------- head hooks
-    # Every head implements, on the network output ``out`` (N, d_out) and extras ``e``:
-    #   _logp_out, _entropy_out, _kl_out, _score_out, _metric_out, _sample_out, _mode_out
-    def _forward(self, theta: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, MLPCache]:
-        return self.net.forward(self._split(theta)[0], obs)
+        if cot_out is not None:
+            g[:P0] = self.net.vjp(cache, cot_out)
+        if g_h is not None:
+            g[P0:] = g_h
+        return g
 
     # ---------------------------------------------------------------- public API
     def logp(self, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """``log π_θ(a_n | s_n)``, shape (N,)."""
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
-        actions = self.check_actions(actions, obs.shape[0])
-        return self._logp(theta, obs, actions)
-
-    def _logp(self, theta, obs, actions):
-        out, _ = self._forward(theta, obs)
-        return self._logp_out(out, self._split(theta)[1], actions)
+        theta, obs, actions = self._checked(theta, obs, actions)
+        return self.head.logp(self._dist(theta, obs)[0], actions)
 
     def entropy(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """``H(π_θ(·|s_n))``, shape (N,)."""
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
-        return self._entropy(theta, obs)
-
-    def _entropy(self, theta, obs):
-        out, _ = self._forward(theta, obs)
-        return self._entropy_out(out, self._split(theta)[1])
+        theta, obs = self._checked(theta, obs)
+        return self.head.entropy(self._dist(theta, obs)[0])
 
     def entropy_grad(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """Gradient of the mean entropy ``∇_θ (1/N) Σ_n H(π_θ(·|s_n))``, shape (P,)."""
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
-        return self._entropy_grad(theta, obs)
+        theta, obs = self._checked(theta, obs)
+        dist, cache = self._dist(theta, obs)
+        h_out, h_h = self.head.entropy_grad(dist)
+        return self._backprop(cache, dist, None if h_out is None else h_out / obs.shape[0], h_h)
 
     def kl(
         self, theta_old: np.ndarray, theta: np.ndarray, obs: np.ndarray, direction: str = "old_new"
@@ -130,32 +160,11 @@ class Policy:
         """Mean KL over states: ``(1/N) Σ_n KL(π_old(·|s_n) ‖ π_θ(·|s_n))`` for ``"old_new"``,
         ``KL(π_θ ‖ π_old)`` for ``"new_old"``. Both have Hessian F at θ = θ_old."""
         theta_old = self.check_theta(theta_old, "theta_old")
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
-        if direction not in KL_DIRECTIONS:
-            raise ValueError(f"direction must be one of {KL_DIRECTIONS}, got {direction!r}")
-        return self._kl(theta_old, theta, obs, direction)
-
-    def _kl(self, theta_old, theta, obs, direction="old_new"):
-        old = (self._forward(theta_old, obs)[0], self._split(theta_old)[1])
-        new = (self._forward(theta, obs)[0], self._split(theta)[1])
-        return self._mean_kl(old, new, direction)
-
-    def _mean_kl(self, old: tuple, new: tuple, direction: str) -> float:
-        """Mean KL from head parameters ``(out, extra)`` of π_old and π_θ, in ``direction``."""
+        theta, obs = self._checked(theta, obs)
+        direction = choice(direction, "direction", KL_DIRECTIONS)
+        old, new = self._dist(theta_old, obs)[0], self._dist(theta, obs)[0]
         p, q = (old, new) if direction == "old_new" else (new, old)
-        return float(np.mean(self._kl_out(*p, *q)))
-
-    def _trial(self, theta, obs, actions, out_old, theta_old, direction, with_entropy=False):
-        """One forward pass at a trial θ: (log π_θ(a_n|s_n) (N,), mean KL, mean entropy or 0).
-
-        The line search's evaluation; ``out_old`` is the network output at θ_old.
-        """
-        out, _ = self._forward(theta, obs)
-        extra = self._split(theta)[1]
-        logp = self._logp_out(out, extra, actions)
-        kl = self._mean_kl((out_old, self._split(theta_old)[1]), (out, extra), direction)
-        H = float(np.mean(self._entropy_out(out, extra))) if with_entropy else 0.0
-        return logp, kl, H
+        return float(np.mean(self.head.kl(p, q)))
 
     def surrogate(
         self,
@@ -166,12 +175,12 @@ class Policy:
         logp_old: np.ndarray,
     ) -> float:
         """``L(θ) = (1/N) Σ_n exp(log π_θ(a_n|s_n) − log π_old(a_n|s_n)) Â_n``."""
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
+        theta, obs, actions = self._checked(theta, obs, actions)
         N = obs.shape[0]
-        actions = self.check_actions(actions, N)
         advantages = self.check_vector(advantages, N, "advantages")
         logp_old = self.check_vector(logp_old, N, "logp_old")
-        return float(np.mean(np.exp(self._logp(theta, obs, actions) - logp_old) * advantages))
+        logp = self.head.logp(self._dist(theta, obs)[0], actions)
+        return float(np.mean(np.exp(logp - logp_old) * advantages))
 
     def surrogate_grad(
         self,
@@ -187,65 +196,47 @@ class Policy:
         ``g = (1/N) Σ_n Â_n J_nᵀ ∂log π(a_n|o_n)/∂o_n`` (Schulman et al. 2015, eq. 14). With
         ``logp_old`` given, the gradient of L at any θ: each Â_n is weighted by the ratio r_n.
         """
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
+        theta, obs, actions = self._checked(theta, obs, actions)
         N = obs.shape[0]
-        actions = self.check_actions(actions, N)
-        advantages = self.check_vector(advantages, N, "advantages")
+        w = self.check_vector(advantages, N, "advantages")
+        dist, cache = self._dist(theta, obs)
         if logp_old is not None:
             logp_old = self.check_vector(logp_old, N, "logp_old")
-        return self._surrogate_grad(theta, obs, actions, advantages, logp_old)
+            w = w * np.exp(self.head.logp(dist, actions) - logp_old)
+        return weighted_score_grad(self, dist, cache, actions, w)
 
-    def _surrogate_grad(self, theta, obs, actions, advantages, logp_old=None):
-        out, cache = self._forward(theta, obs)
-        extra = self._split(theta)[1]
-        w = advantages
-        if logp_old is not None:
-            w = advantages * np.exp(self._logp_out(out, extra, actions) - logp_old)
-        return self._objective_grad(out, cache, extra, actions, w)
+    def score_matrix(self, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Per-sample gradients ``∇_θ log π_θ(a_n|s_n)`` stacked, shape (N, P)."""
+        theta, obs, actions = self._checked(theta, obs, actions)
+        dist, cache = self._dist(theta, obs)
+        s_out, s_h = self.head.score(dist, actions)
+        S = np.empty((obs.shape[0], self.num_params))
+        S[:, : self.net.num_params] = np.einsum("nkp,nk->np", self.net.jacobian(cache), s_out)
+        if self.head.num_params:
+            S[:, self.net.num_params :] = s_h
+        return S
 
-    def _objective_grad(self, out, cache, extra, actions, w, entropy_coef=0.0):
-        """``∇_θ [(1/N) Σ_n w_n log π_θ(a_n|s_n) + c·H̄(θ)]`` from one forward pass (out, cache).
+    def empirical_fisher(
+        self, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray
+    ) -> np.ndarray:
+        """``(1/N) Σ_n ∇log π_θ(a_n|s_n) ∇log π_θ(a_n|s_n)ᵀ`` of shape (P, P).
 
-        With w = Â this is g at θ_old (Schulman et al. 2015, eq. 14); the entropy bonus joins
-        the same backprop as an extra output cotangent c·∂H/∂o_n / N.
+        Its expectation over a_n ~ π_θ(·|s_n) is the exact Fisher; on actions from an older
+        policy it is not (the stale-data caveat of docs/theory.md).
         """
-        N = out.shape[0]
-        s_out, s_extra = self._score_out(out, extra, actions)
-        u = s_out * (w[:, None] / N)  # cotangent of the network output
-        g_extra = (w / N) @ s_extra if self.num_extra else None
-        if entropy_coef:
-            h_out, h_extra = self._entropy_grad_out(out, extra)
-            if h_out is not None:
-                u += (entropy_coef / N) * h_out
-            if h_extra is not None:
-                g_extra = g_extra + entropy_coef * h_extra
-        g = np.empty(self.num_params)
-        g[: self.net.num_params] = self.net.vjp(cache, u)
-        if self.num_extra:
-            g[self.net.num_params :] = g_extra
-        return g
-
-    def _entropy_grad(self, theta, obs):
-        out, cache = self._forward(theta, obs)
-        extra = self._split(theta)[1]
-        h_out, h_extra = self._entropy_grad_out(out, extra)
-        g = np.zeros(self.num_params)
-        if h_out is not None:
-            g[: self.net.num_params] = self.net.vjp(cache, h_out / obs.shape[0])
-        if h_extra is not None:
-            g[self.net.num_params :] = h_extra
-        return g
+        S = self.score_matrix(theta, obs, actions)
+        return S.T @ S / S.shape[0]
 
     def fisher_operator(
         self, theta: np.ndarray, obs: np.ndarray
     ) -> Callable[[np.ndarray], np.ndarray]:
         """A callable ``v ↦ F v`` (undamped) that reuses one forward pass at θ.
 
-        Each product is one forward-mode JVP ``J v`` (N, d_out), the head metric ``M``, and one
-        backprop ``Jᵀ(M J v)/N``: O(N·P) work, no P×P or N×P×P array. CG calls it 10+ times.
+        Each product is one forward-mode JVP ``J v`` (N, d_out), the head metric
+        (``head.metric``), and one backprop ``Jᵀ(M J v)/N``: O(N·P) work, no P×P array.
         """
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
-        op = self._fisher_operator(theta, obs)
+        theta, obs = self._checked(theta, obs)
+        op = fisher_product(self, *self._dist(theta, obs))
 
         def fvp(v: np.ndarray) -> np.ndarray:
             return op(self.check_vector(v, self.num_params, "v"))
@@ -261,193 +252,132 @@ class Policy:
     def fisher_matrix(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """Exact dense Fisher ``F = (1/N) Σ_n J_nᵀ M_n J_n`` of shape (P, P), symmetric PSD.
 
-        Built as ``AᵀA/N`` with ``A_n = M_n^{1/2} J_n``, so it is symmetric and PSD to rounding.
-        Costs O(N·d_out·P²); for small networks, tests and the oracle.
+        The network block is ``AᵀA/N`` with ``A_n = B_n J_n`` and ``M_n = B_nᵀB_n``
+        (``head.metric_factor``), so it is symmetric and PSD to rounding; the blocks of the
+        head's own parameters come from ``head.metric`` on unit vectors. Costs O(N·d_out·P²):
+        for small networks, tests and the oracle.
         """
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
-        return self._fisher_matrix(theta, obs)
-
-    def empirical_fisher(
-        self, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray
-    ) -> np.ndarray:
-        """``(1/N) Σ_n ∇log π_θ(a_n|s_n) ∇log π_θ(a_n|s_n)ᵀ`` of shape (P, P).
-
-        Its expectation over a_n ~ π_θ(·|s_n) is the exact Fisher.
-        """
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
-        actions = self.check_actions(actions, obs.shape[0])
-        S = self._score_matrix(theta, obs, actions)
-        return S.T @ S / obs.shape[0]
-
-    def score_matrix(self, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        """Per-sample gradients ``∇_θ log π_θ(a_n|s_n)`` stacked, shape (N, P)."""
-        theta, obs = self.check_theta(theta), self.check_obs(obs)
-        actions = self.check_actions(actions, obs.shape[0])
-        return self._score_matrix(theta, obs, actions)
-
-    def _score_matrix(self, theta, obs, actions):
-        out, cache = self._forward(theta, obs)
-        extra = self._split(theta)[1]
-        s_out, s_extra = self._score_out(out, extra, actions)
-        J = self.net.jacobian(cache)
-        S = np.empty((obs.shape[0], self.num_params))
-        S[:, : self.net.num_params] = np.einsum("nkp,nk->np", J, s_out)
-        if self.num_extra:
-            S[:, self.net.num_params :] = s_extra
-        return S
+        theta, obs = self._checked(theta, obs)
+        dist, cache = self._dist(theta, obs)
+        N, P0, P = obs.shape[0], self.net.num_params, self.num_params
+        A = np.einsum("nrk,nkp->nrp", self.head.metric_factor(dist), self.net.jacobian(cache))
+        A = A.reshape(-1, P0)
+        F = np.zeros((P, P))
+        F[:P0, :P0] = A.T @ A / N
+        metric = self.head.metric(dist, N)
+        zero_out = np.zeros((N, self.head.out_dim))
+        for j in range(self.head.num_params):  # the head's own parameters, column by column
+            e = np.zeros(self.head.num_params)
+            e[j] = 1.0
+            c_out, c_h = metric(zero_out, e)
+            F[:P0, P0 + j] = F[P0 + j, :P0] = self.net.vjp(cache, c_out)
+            F[P0:, P0 + j] = c_h
+        return F
 
     def sample(
         self, theta: np.ndarray, obs: np.ndarray, rng: None | int | np.random.Generator = None
     ) -> np.ndarray:
         """Actions drawn from π_θ(·|s_n); a single observation (obs_dim,) gives one action."""
-        theta = self.check_theta(theta)
         single = np.ndim(obs) == 1
-        obs = self.check_obs(np.atleast_2d(obs) if single else obs)
-        a = self._sample(theta, obs, np.random.default_rng(rng))
+        theta, obs = self._checked(theta, np.atleast_2d(obs) if single else obs)
+        a = self.sampler(theta)(obs, np.random.default_rng(rng))
         return a[0] if single else a
-
-    def _sample(self, theta, obs, rng):
-        out, _ = self._forward(theta, obs)
-        return self._sample_out(out, self._split(theta)[1], rng)
-
-    def _make_sampler(self, theta: np.ndarray, *, deterministic: bool = False):
-        """A fast ``(obs (N, obs_dim), rng) -> actions`` for the rollout loop.
-
-        Unpacks θ once and runs a cache-free forward pass; no validation. θ must not be
-        mutated while the sampler is in use (it holds views into it).
-        """
-        net_theta, extra = self._split(theta)
-        layers = self.net.unpack(net_theta)
-        hidden_layers, (W_out, b_out) = layers[:-1], layers[-1]
-
-        def forward(x):
-            for W, b in hidden_layers:
-                x = np.tanh(x @ W + b)
-            return x @ W_out + b_out
-
-        if deterministic:
-            return lambda obs, rng=None: self._mode_out(forward(obs))
-        return lambda obs, rng: self._sample_out(forward(obs), extra, rng)
 
     def mode(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """The most probable action for each state (argmax / mean)."""
-        theta = self.check_theta(theta)
         single = np.ndim(obs) == 1
-        obs = self.check_obs(np.atleast_2d(obs) if single else obs)
-        a = self._mode(theta, obs)
+        theta, obs = self._checked(theta, np.atleast_2d(obs) if single else obs)
+        a = self.sampler(theta, deterministic=True)(obs)
         return a[0] if single else a
 
-    def _mode(self, theta, obs):
-        out, _ = self._forward(theta, obs)
-        return self._mode_out(out)
+    # ---------------------------------------------------------------- fast paths
+    def sampler(self, theta: np.ndarray, *, deterministic: bool = False):
+        """A fast ``(obs (N, obs_dim), rng) -> actions`` for acting (rollouts, ``predict``).
 
-    def spec(self) -> dict:
-        """A JSON-serialisable description from which ``policy_from_spec`` rebuilds the policy."""
-        raise NotImplementedError  # pragma: no cover
+        θ is validated and unpacked once; the returned callable runs a cache-free forward pass
+        (``MLP.predictor``) and the head's ``sample`` (or ``mode`` when ``deterministic``), with
+        no further checks. θ must not be mutated while the sampler is in use.
+        """
+        net_theta, theta_h = self.split(self.check_theta(theta))
+        predict, head = self.net.predictor(net_theta), self.head
+
+        if deterministic:
+
+            def act_mode(obs: np.ndarray, rng: Any = None) -> np.ndarray:
+                return head.mode(head.params(*_with_head(predict(obs), theta_h)))
+
+            return act_mode
+
+        def act(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+            return head.sample(head.params(*_with_head(predict(obs), theta_h)), rng)
+
+        return act
+
+    def linearize(
+        self,
+        theta_old: np.ndarray,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        advantages: np.ndarray,
+        *,
+        kl_direction: str,
+        entropy_coef: float,
+        fvp_subsample: int,
+    ) -> Linearization:
+        """π linearised at θ_old on a batch: what a trust-region step needs (validated once).
+
+        See ``linearize.Linearization``: ``g``, ``fisher(v)``, ``evaluate(step)``.
+        """
+        theta_old, obs, actions = self._checked(theta_old, obs, actions)
+        adv = self.check_vector(advantages, obs.shape[0], "advantages")
+        return Linearization(
+            self,
+            theta_old,
+            obs,
+            actions,
+            adv,
+            *self._dist(theta_old, obs),
+            kl_direction=choice(kl_direction, "kl_direction", KL_DIRECTIONS),
+            entropy_coef=float(entropy_coef),
+            fvp_subsample=integer(fvp_subsample, "fvp_subsample", low=1),
+        )
+
+    def dist_at(self, theta: np.ndarray, obs: np.ndarray):
+        """Unchecked: (the head's distribution parameters, the network cache) at θ on ``obs``.
+
+        The building block of the fast paths (``Linearization`` evaluates trial points with
+        it); the public methods above validate and then call it.
+        """
+        return self._dist(theta, obs)
 
 
-class CategoricalPolicy(Policy):
-    """Softmax policy over ``n_actions`` discrete actions; logits = MLP(obs).
+def _with_head(pred: tuple[np.ndarray, np.ndarray], theta_h: np.ndarray) -> tuple:
+    out, features = pred
+    return out, theta_h, features
 
-    Parameters
-    ----------
-    obs_dim : int
-    n_actions : int, ≥ 2
-    hidden : sequence of int, default (64, 64); ``()`` gives a linear (softmax-regression) policy.
+
+def CategoricalPolicy(obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)) -> Policy:
+    """Softmax policy over ``n_actions`` discrete actions: ``Policy(obs_dim, CategoricalHead(n))``.
 
     Examples
     --------
     >>> pi = CategoricalPolicy(4, 2, hidden=(8,))
-    >>> theta = pi.init(0)
-    >>> pi.logp(theta, np.zeros((3, 4)), np.array([0, 1, 1])).shape
-    (3,)
+    >>> pi.kind, pi.num_params  # 4*8 + 8 + 8*2 + 2
+    ('categorical', 58)
     """
-
-    kind = "categorical"
-
-    def __init__(self, obs_dim: int, n_actions: int, hidden: Sequence[int] = (64, 64)):
-        self.n_actions = int_at_least(n_actions, "n_actions", minimum=2)
-        super().__init__(obs_dim, self.n_actions, hidden)
-
-    def spec(self) -> dict:
-        return {
-            "policy": self.kind,
-            "obs_dim": self.obs_dim,
-            "hidden": list(self.hidden),
-            "n_actions": self.n_actions,
-        }
-
-    def check_actions(self, actions: Any, n: int) -> np.ndarray:
-        """Integer actions of shape (n,) in [0, n_actions)."""
-        a = np.asarray(actions)
-        if not np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_:
-            raise TypeError(
-                f"actions of a categorical policy must be integers, got dtype {a.dtype}"
-            )
-        if a.shape != (n,):
-            raise ValueError(f"actions must have shape ({n},), got {a.shape}")
-        if a.size and (a.min() < 0 or a.max() >= self.n_actions):
-            raise ValueError(
-                f"actions must lie in [0, {self.n_actions}), got values in [{a.min()}, {a.max()}]"
-            )
-        return a.astype(np.int64, copy=False)
-
-    def _logp_out(self, out, extra, actions):
-        return D.categorical_logp(out, actions)
-
-    def _entropy_out(self, out, extra):
-        return D.categorical_entropy(out)
-
-    def _entropy_grad_out(self, out, extra):
-        return D.categorical_entropy_grad(out), None  # ∂H/∂z per sample; no extra parameters
-
-    def _kl_out(self, out_p, extra_p, out_q, extra_q):
-        return D.categorical_kl(out_p, out_q)
-
-    def _score_out(self, out, extra, actions):
-        return D.categorical_score(out, actions), None
-
-    def _sample_out(self, out, extra, rng):
-        return D.categorical_sample(out, rng)
-
-    def _mode_out(self, out):
-        return D.categorical_mode(out)
-
-    def _fisher_operator(self, theta, obs):
-        out, cache = self._forward(theta, obs)
-        p = np.exp(D.log_softmax(out))
-        N = obs.shape[0]
-        net = self.net
-
-        def fvp(v: np.ndarray) -> np.ndarray:
-            Jv = net.jvp(cache, v)  # (N, K)
-            MJv = p * (Jv - (p * Jv).sum(axis=1, keepdims=True))  # M = diag(p) − ppᵀ
-            return net.vjp(cache, MJv / N)
-
-        return fvp
-
-    def _fisher_matrix(self, theta, obs):
-        out, cache = self._forward(theta, obs)
-        p = np.exp(D.log_softmax(out))  # (N, K)
-        J = self.net.jacobian(cache)  # (N, K, P)
-        # M = BᵀB with B = diag(√p) − √p pᵀ, so B J = √p ⊙ (J − pᵀJ).
-        A = np.sqrt(p)[:, :, None] * (J - np.einsum("nk,nkp->np", p, J)[:, None, :])
-        A = A.reshape(-1, self.num_params)
-        return A.T @ A / obs.shape[0]
+    return Policy(obs_dim, CategoricalHead(n_actions), hidden)
 
 
-class GaussianPolicy(Policy):
+def GaussianPolicy(
+    obs_dim: int,
+    act_dim: int,
+    hidden: Sequence[int] = (64, 64),
+    log_std_init: float = 0.0,
+    kl_reduction: str = "sum",
+) -> Policy:
     """Diagonal-Gaussian policy: mean = MLP(obs), state-independent log-std ℓ (last in θ).
 
-    Parameters
-    ----------
-    obs_dim : int
-    act_dim : int, ≥ 1
-    hidden : sequence of int, default (64, 64); ``()`` gives a linear-mean policy.
-    log_std_init : float, default 0.0
-        Initial ℓ for every action dimension.
-    kl_reduction : {"sum", "mean"}, default "sum"
-        How the per-dimension KL is reduced; ``"mean"`` scales KL and Fisher by 1/act_dim.
+    ``Policy(obs_dim, GaussianHead(act_dim, log_std_init, kl_reduction), hidden)``.
 
     Examples
     --------
@@ -455,117 +385,9 @@ class GaussianPolicy(Policy):
     >>> pi.num_params  # W (3×1), b (1), ℓ (1)
     5
     """
-
-    kind = "gaussian"
-
-    def __init__(
-        self,
-        obs_dim: int,
-        act_dim: int,
-        hidden: Sequence[int] = (64, 64),
-        log_std_init: float = 0.0,
-        kl_reduction: str = "sum",
-    ):
-        self.act_dim = int_at_least(act_dim, "act_dim")
-        if isinstance(log_std_init, bool) or not isinstance(log_std_init, (int, float, np.number)):
-            raise TypeError(f"log_std_init must be a float, got {log_std_init!r}")
-        if not np.isfinite(log_std_init):
-            raise ValueError(f"log_std_init must be finite, got {log_std_init}")
-        if kl_reduction not in ("sum", "mean"):
-            raise ValueError(f"kl_reduction must be 'sum' or 'mean', got {kl_reduction!r}")
-        self.log_std_init = float(log_std_init)
-        self.kl_reduction = kl_reduction
-        super().__init__(obs_dim, self.act_dim, hidden)
-        self.num_extra = self.act_dim
-        # The KL (and hence F) is multiplied by this factor: 1 for "sum", 1/d for "mean".
-        self._kl_scale = 1.0 if kl_reduction == "sum" else 1.0 / self.act_dim
-
-    def spec(self) -> dict:
-        return {
-            "policy": self.kind,
-            "obs_dim": self.obs_dim,
-            "hidden": list(self.hidden),
-            "act_dim": self.act_dim,
-            "log_std_init": self.log_std_init,
-            "kl_reduction": self.kl_reduction,
-        }
-
-    def _init_extra(self) -> np.ndarray:
-        return np.full(self.act_dim, self.log_std_init)
-
-    def check_actions(self, actions: Any, n: int) -> np.ndarray:
-        """Float actions of shape (n, act_dim) (a (n,) array is accepted when act_dim = 1)."""
-        a = np.asarray(actions)
-        if not np.issubdtype(a.dtype, np.floating):
-            raise TypeError(f"actions of a Gaussian policy must be floats, got dtype {a.dtype}")
-        if a.ndim == 1 and self.act_dim == 1:
-            a = a[:, None]
-        if a.shape != (n, self.act_dim):
-            raise ValueError(f"actions must have shape ({n}, {self.act_dim}), got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError("actions must be finite")
-        return a.astype(np.float64, copy=False)
-
-    def _logp_out(self, out, log_std, actions):
-        return D.gaussian_logp(out, log_std, actions)
-
-    def _entropy_out(self, out, log_std):
-        return D.gaussian_entropy(log_std, out.shape[0])
-
-    def _entropy_grad_out(self, out, log_std):
-        return None, np.ones(self.act_dim)  # ∂H̄/∂ℓ_i = 1, ∂H/∂μ = 0
-
-    def _kl_out(self, mu_p, ls_p, mu_q, ls_q):
-        return self._kl_scale * D.gaussian_kl(mu_p, ls_p, mu_q, ls_q).sum(axis=1)
-
-    def _score_out(self, out, log_std, actions):
-        return D.gaussian_score(out, log_std, actions)
-
-    def _sample_out(self, out, log_std, rng):
-        return D.gaussian_sample(out, log_std, rng)
-
-    def _mode_out(self, out):
-        return D.gaussian_mode(out)
-
-    def _fisher_operator(self, theta, obs):
-        net_theta, log_std = self._split(theta)
-        _, cache = self.net.forward(net_theta, obs)
-        N = obs.shape[0]
-        P0 = self.net.num_params
-        w = self._kl_scale * np.exp(-2.0 * log_std) / N  # diag(1/σ²)/N, times the KL scale
-        c_ls = 2.0 * self._kl_scale  # 2·I on ℓ, averaged over N states is still 2·I
-        net = self.net
-
-        def fvp(v: np.ndarray) -> np.ndarray:
-            Fv = np.empty(self.num_params)
-            Fv[:P0] = net.vjp(cache, net.jvp(cache, v[:P0]) * w)
-            Fv[P0:] = c_ls * v[P0:]
-            return Fv
-
-        return fvp
-
-    def _fisher_matrix(self, theta, obs):
-        net_theta, log_std = self._split(theta)
-        _, cache = self.net.forward(net_theta, obs)
-        P0 = self.net.num_params
-        A = (np.exp(-log_std)[None, :, None] * self.net.jacobian(cache)).reshape(-1, P0)
-        F = np.zeros((self.num_params, self.num_params))
-        F[:P0, :P0] = A.T @ A / obs.shape[0]
-        F[P0:, P0:] = 2.0 * np.eye(self.act_dim)
-        return self._kl_scale * F
+    return Policy(obs_dim, GaussianHead(act_dim, log_std_init, kl_reduction), hidden)
 
 
 def policy_from_spec(spec: dict) -> Policy:
     """Rebuild a policy from ``Policy.spec()`` (as stored in checkpoints and oracle cases)."""
-    kind = spec.get("policy")
-    if kind == "categorical":
-        return CategoricalPolicy(spec["obs_dim"], spec["n_actions"], tuple(spec["hidden"]))
-    if kind == "gaussian":
-        return GaussianPolicy(
-            spec["obs_dim"],
-            spec["act_dim"],
-            tuple(spec["hidden"]),
-            log_std_init=spec.get("log_std_init", 0.0),
-            kl_reduction=spec.get("kl_reduction", "sum"),
-        )
-    raise ValueError(f"spec['policy'] must be 'categorical' or 'gaussian', got {kind!r}")
+    return Policy(spec["obs_dim"], head_from_spec(spec), tuple(spec["hidden"]))

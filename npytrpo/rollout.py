@@ -194,7 +194,7 @@ def collect(
     mode = autoreset_mode(env)
     space = env.single_action_space
     box = isinstance(space, gym.spaces.Box)
-    act_shape = (policy.act_dim,) if box else ()
+    act_shape = (policy.head.act_dim,) if box else ()
     raw = np.empty((n_steps, n_envs, obs_dim))
     norm_obs = raw if obs_normalizer is None else np.empty_like(raw)
     next_raw = np.empty((n_steps, n_envs, obs_dim))
@@ -208,7 +208,7 @@ def collect(
         np.zeros(n_envs, dtype=bool) if autoreset_pending is None else autoreset_pending.copy()
     )
     low, high = (space.low, space.high) if box else (None, None)
-    act = policy._make_sampler(theta)
+    act = policy.sampler(theta)
     ep_returns: list[float] = []
     ep_lengths: list[int] = []
 

@@ -5,13 +5,17 @@ Given a batch collected by π_old = π_θold, with A = F + λI (damping λ):
 =====================  =================================================  ====================
 quantity               formula                                            where
 =====================  =================================================  ====================
-gradient               g = ∇_θ L(θ_old) (+ c·∇H̄ with an entropy bonus)    ``_gradient``
-direction              x ≈ A⁻¹g by conjugate gradient                     ``cg.conjugate_gradient``
-step size              β = √(2δ / xᵀAx)                                   ``_direction``
-full step              βx; expected improvement gᵀ(βx)                    ``_direction``
+gradient               g = ∇_θ L(θ_old) (+ c·∇H̄ with an entropy bonus)    ``Policy.linearize``
+direction              x ≈ A⁻¹g by conjugate gradient                     ``natural_direction``
+step size              β = √(2δ / xᵀAx)                                   ``natural_direction``
+full step              βx; expected improvement gᵀ(βx)                    ``natural_direction``
 line search            θ_j = θ_old + α^j βx, first accepted j             ``trpo_step``
 closed form (dense)    x* = √(2δ / gᵀA⁻¹g) · A⁻¹g                         ``closed_form.py``
 =====================  =================================================  ====================
+
+Every step takes its options from one ``TRPOConfig`` (``config.py``): pass ``config=`` and/or
+the options by name (``trpo_step(..., delta=0.02)``); an unknown name is a TypeError. The step
+talks to the policy only through ``Policy.linearize`` (g, v ↦ F·v, trial KL and gain).
 
 Degenerate cases are statuses, never exceptions or NaNs: a zero gradient (or all-zero
 advantages), a non-finite g, F·v or x, non-positive curvature xᵀAx ≤ 0, and a line search that
@@ -20,26 +24,25 @@ finds no acceptable step all return θ unchanged (a bit-identical copy) with ``s
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from numbers import Real
+from typing import Any
 
 import numpy as np
 
-from ._validate import integer, real_number
+from ._validate import real_number
 from .cg import NONFINITE, CGResult, conjugate_gradient
-from .linesearch import (
-    ACCEPTANCE_RULES,
-    LineSearchResult,
-    backtracking_line_search,
-    make_acceptance_rule,
-)
-from .policies import KL_DIRECTIONS, Policy
+from .config import TRPOConfig
+from .linearize import Linearization
+from .linesearch import LineSearchResult, backtracking_line_search, make_acceptance_rule
+from .policies import Policy
 
 __all__ = [
     "StepResult",
     "trpo_step",
     "npg_step",
     "vpg_step",
+    "natural_direction",
     "standardize_advantages",
     "STATUSES",
 ]
@@ -119,50 +122,6 @@ class StepResult:
         return self.surrogate_after - self.surrogate_before
 
 
-#: The keyword options of the steps, with their defaults (DESIGN.md, "Defaults").
-STEP_DEFAULTS = {
-    "delta": 0.01,
-    "damping": 0.1,
-    "cg_iters": 10,
-    "cg_tol": 1e-10,
-    "backtrack_coeff": 0.5,
-    "max_backtracks": 10,
-    "kl_direction": "old_new",
-    "accept": "kl_and_improve",
-    "fvp_subsample": 1,
-    "normalize_advantages": False,
-    "entropy_coef": 0.0,
-}
-
-
-def _check_options(given: dict) -> dict:
-    """Validate the steps' keyword options (the keys of ``given`` that are options), filling
-    in ``STEP_DEFAULTS`` for the ones a step does not take."""
-    opts = {**STEP_DEFAULTS, **{k: v for k, v in given.items() if k in STEP_DEFAULTS}}
-    out = dict(opts)
-    out["delta"] = real_number(opts["delta"], "delta", low=0.0, low_open=True)
-    out["damping"] = real_number(opts["damping"], "damping", low=0.0, low_open=False)
-    out["cg_iters"] = integer(opts["cg_iters"], "cg_iters", low=1)
-    out["cg_tol"] = real_number(opts["cg_tol"], "cg_tol", low=0.0, low_open=False)
-    c = opts["backtrack_coeff"]
-    if isinstance(c, bool) or not isinstance(c, Real) or not 0.0 < c < 1.0:
-        raise ValueError(f"backtrack_coeff must be in (0, 1), got {c!r}")
-    out["max_backtracks"] = integer(opts["max_backtracks"], "max_backtracks", low=1)
-    if opts["kl_direction"] not in KL_DIRECTIONS:
-        raise ValueError(
-            f"kl_direction must be one of {KL_DIRECTIONS}, got {opts['kl_direction']!r}"
-        )
-    if opts["accept"] not in ACCEPTANCE_RULES:
-        raise ValueError(f"accept must be one of {ACCEPTANCE_RULES}, got {opts['accept']!r}")
-    out["fvp_subsample"] = integer(opts["fvp_subsample"], "fvp_subsample", low=1)
-    if not isinstance(opts["normalize_advantages"], (bool, np.bool_)):
-        raise TypeError(
-            f"normalize_advantages must be a bool, got {opts['normalize_advantages']!r}"
-        )
-    out["entropy_coef"] = real_number(opts["entropy_coef"], "entropy_coef", low=0.0, low_open=False)
-    return out
-
-
 def standardize_advantages(adv: np.ndarray) -> np.ndarray:
     """``(Â − mean Â) / std Â`` (population std); a batch with std = 0 (all equal, or N = 1)
     becomes all zeros. What ``normalize_advantages=True`` applies.
@@ -178,45 +137,32 @@ def standardize_advantages(adv: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ the step
-@dataclass
-class _Prepared:
-    """State at θ_old shared by the direction and the line search."""
-
-    theta: np.ndarray
-    obs: np.ndarray
-    actions: np.ndarray
-    adv: np.ndarray
-    out_old: np.ndarray
-    logp_old: np.ndarray
-    objective_old: float
-    entropy: float
-    g: np.ndarray
-
-
-def _gradient(policy: Policy, theta, obs, actions, adv, entropy_coef) -> _Prepared:
-    """g = (1/N) Σ Â_n J_nᵀ ∂log π/∂o_n (+ c ∇H̄), with one forward pass at θ_old."""
-    out, cache = policy._forward(theta, obs)
-    extra = policy._split(theta)[1]
-    g = policy._objective_grad(out, cache, extra, actions, adv, entropy_coef)
-    entropy = float(np.mean(policy._entropy_out(out, extra)))
-    return _Prepared(
-        theta=theta,
-        obs=obs,
-        actions=actions,
-        adv=adv,
-        out_old=out,
-        logp_old=policy._logp_out(out, extra, actions),
-        objective_old=float(np.mean(adv)) + entropy_coef * entropy,  # ratios are 1 at θ_old
-        entropy=entropy,
-        g=g,
+def linearize(
+    policy: Policy, theta, obs, actions, advantages, cfg: TRPOConfig
+) -> Linearization:
+    """Validate the batch, standardise Â if ``cfg`` says so, and linearise π at θ."""
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a npytrpo Policy, got {type(policy).__name__}")
+    if cfg.normalize_advantages:
+        n = policy.check_obs(obs).shape[0]
+        advantages = standardize_advantages(policy.check_vector(advantages, n, "advantages"))
+    return policy.linearize(
+        theta,
+        obs,
+        actions,
+        advantages,
+        kl_direction=cfg.kl_direction,
+        entropy_coef=cfg.entropy_coef,
+        fvp_subsample=cfg.fvp_subsample,
     )
 
 
-def _no_step(prep: _Prepared, status: str, message: str, **fields) -> StepResult:
-    P = prep.theta.shape[0]
+def _no_step(lin: Linearization, status: str, message: str, **fields: Any) -> StepResult:
+    """θ kept (a bit-identical copy), with whatever the step computed before it stopped."""
+    P = lin.num_params
     base = dict(
-        theta_new=prep.theta.copy(),
-        g=prep.g,
+        theta_new=lin.theta_old.copy(),
+        g=lin.g,
         x=np.zeros(P),
         step_size=0.0,
         full_step=np.zeros(P),
@@ -225,9 +171,9 @@ def _no_step(prep: _Prepared, status: str, message: str, **fields) -> StepResult
         cg=None,
         line_search=None,
         kl=0.0,
-        surrogate_before=prep.objective_old,
-        surrogate_after=prep.objective_old,
-        entropy=prep.entropy,
+        surrogate_before=lin.objective_old,
+        surrogate_after=lin.objective_old,
+        entropy=lin.entropy,
         n_backtracks=0,
         success=False,
         status=status,
@@ -237,91 +183,67 @@ def _no_step(prep: _Prepared, status: str, message: str, **fields) -> StepResult
     return StepResult(**base)
 
 
-def _direction(policy: Policy, prep: _Prepared, o: dict):
-    """CG direction, β and the full step; returns (fields dict, or a finished StepResult)."""
-    g = prep.g
+def _zero_gradient(lin: Linearization) -> StepResult | None:
+    """The result for a g that is not finite or exactly 0, or None to go on."""
+    g = lin.g
     if not np.all(np.isfinite(g)):
-        return _no_step(prep, "nonfinite_gradient", "the gradient g has NaN/inf entries")
+        return _no_step(lin, "nonfinite_gradient", "the gradient g has NaN/inf entries")
     if not np.any(g):
-        if not np.any(prep.adv) and o["entropy_coef"] == 0.0:
-            return _no_step(prep, "zero_advantages", "all advantages are 0, so g = 0: no step")
-        return _no_step(prep, "zero_gradient", "g = 0 exactly: no step")
+        if not np.any(lin.advantages) and lin.entropy_coef == 0.0:
+            return _no_step(lin, "zero_advantages", "all advantages are 0, so g = 0: no step")
+        return _no_step(lin, "zero_gradient", "g = 0 exactly: no step")
+    return None
 
-    obs_f = prep.obs[:: o["fvp_subsample"]]  # F on every k-th sample; g used them all
-    fvp = policy._fisher_operator(prep.theta, obs_f)
-    lam = o["damping"]
+
+def natural_direction(lin: Linearization, cfg: TRPOConfig) -> StepResult:
+    """The natural-gradient full step βx at θ_old, not yet evaluated (``kl`` is NaN).
+
+    .. math:: x ≈ (F + λI)^{-1} g \ (\text{CG}), \quad β = \sqrt{2δ / xᵀ(F + λI)x}
+
+    ``success`` with status ``"full_step"`` and ``theta_new`` = θ_old + βx; or a degenerate
+    status with θ kept. ``trpo_step`` searches along it, ``npg_step`` takes it.
+    """
+    stop = _zero_gradient(lin)
+    if stop is not None:
+        return stop
+    g, lam = lin.g, cfg.damping
 
     def A(v: np.ndarray) -> np.ndarray:
-        return fvp(v) + lam * v  # (F + λI) v
+        return lin.fisher(v) + lam * v  # (F + λI) v
 
-    cg = conjugate_gradient(A, g, maxiter=o["cg_iters"], tol=o["cg_tol"])
+    cg = conjugate_gradient(A, g, maxiter=cfg.cg_iters, tol=cfg.cg_tol)
     x = cg.x
     if cg.status == NONFINITE or not np.all(np.isfinite(x)):
-        return _no_step(prep, "nonfinite_direction", f"CG failed: {cg.message}", cg=cg)
-    Ax = A(x)
-    xAx = float(x @ Ax)
+        return _no_step(lin, "nonfinite_direction", f"CG failed: {cg.message}", cg=cg)
+    xAx = float(x @ A(x))
     if not np.isfinite(xAx):
-        return _no_step(prep, "nonfinite_direction", "xᵀAx is not finite", cg=cg, x=x)
+        return _no_step(lin, "nonfinite_direction", "xᵀAx is not finite", cg=cg, x=x)
     if xAx <= 0.0:
         return _no_step(
-            prep,
+            lin,
             "nonpositive_curvature",
             f"xᵀAx = {xAx:.3e} <= 0: the step size √(2δ/xᵀAx) is undefined ({cg.message})",
             cg=cg,
             x=x,
             xAx=xAx,
         )
-    beta = float(np.sqrt(2.0 * o["delta"] / xAx))  # β = √(2δ / xᵀAx)
+    beta = float(np.sqrt(2.0 * cfg.delta / xAx))  # β = √(2δ / xᵀAx)
     full_step = beta * x
-    return dict(
-        g=g,
+    return _no_step(
+        lin,
+        "full_step",
+        "the full natural-gradient step βx",
+        theta_new=lin.theta_old + full_step,
         x=x,
         step_size=beta,
         full_step=full_step,
         expected_improvement=float(g @ full_step),
         xAx=xAx,
         cg=cg,
+        kl=float("nan"),
+        surrogate_after=float("nan"),
+        success=True,
     )
-
-
-def _evaluator(policy: Policy, prep: _Prepared, o: dict):
-    """evaluate(step) -> (mean KL, objective improvement) at θ_old + step, one forward pass."""
-    c = o["entropy_coef"]
-
-    def evaluate(step: np.ndarray) -> tuple[float, float]:
-        # A far trial point can overflow (e.g. exp(−ℓ) for a huge step in ℓ): the KL or gain is
-        # then inf/NaN, which the line search rejects by name; no warning is needed for it.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return _evaluate(step)
-
-    def _evaluate(step: np.ndarray) -> tuple[float, float]:
-        logp, kl, H = policy._trial(
-            prep.theta + step,
-            prep.obs,
-            prep.actions,
-            prep.out_old,
-            prep.theta,
-            o["kl_direction"],
-            with_entropy=c > 0.0,
-        )
-        objective = float(np.mean(np.exp(logp - prep.logp_old) * prep.adv)) + c * H
-        return kl, objective - prep.objective_old
-
-    return evaluate
-
-
-def _prepare(policy, theta, obs, actions, advantages, opts):
-    if not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a npytrpo Policy, got {type(policy).__name__}")
-    o = _check_options(opts)
-    theta = policy.check_theta(theta)
-    obs = policy.check_obs(obs)
-    actions = policy.check_actions(actions, obs.shape[0])
-    adv = policy.check_vector(advantages, obs.shape[0], "advantages")
-    if o["normalize_advantages"]:
-        adv = standardize_advantages(adv)
-    prep = _gradient(policy, theta, obs, actions, adv, o["entropy_coef"])
-    return prep, o
 
 
 def trpo_step(
@@ -330,18 +252,8 @@ def trpo_step(
     obs: np.ndarray,
     actions: np.ndarray,
     advantages: np.ndarray,
-    *,
-    delta: float = 0.01,
-    damping: float = 0.1,
-    cg_iters: int = 10,
-    cg_tol: float = 1e-10,
-    backtrack_coeff: float = 0.5,
-    max_backtracks: int = 10,
-    kl_direction: str = "old_new",
-    accept: str = "kl_and_improve",
-    fvp_subsample: int = 1,
-    normalize_advantages: bool = False,
-    entropy_coef: float = 0.0,
+    config: TRPOConfig | None = None,
+    **options: Any,
 ) -> StepResult:
     """One TRPO update of θ on a batch collected by π_θ (Schulman et al. 2015, appendix C).
 
@@ -353,30 +265,11 @@ def trpo_step(
     obs : ndarray of shape (N, obs_dim)
     actions : ndarray of shape (N,) int or (N, act_dim) float
     advantages : ndarray of shape (N,)
-    delta : float > 0, default 0.01
-        Trust-region radius δ on the mean KL.
-    damping : float ≥ 0, default 0.1
-        λ in A = F + λI; every solve and the step size use A.
-    cg_iters : int ≥ 1, default 10
-        Maximum CG iterations.
-    cg_tol : float ≥ 0, default 1e-10
-        CG stops when rᵀr < cg_tol.
-    backtrack_coeff : float in (0, 1), default 0.5
-        α: trial j takes the fraction α^j of the full step.
-    max_backtracks : int ≥ 1, default 10
-        Number of trial steps (j = 0 .. max_backtracks − 1).
-    kl_direction : {"old_new", "new_old"}, default "old_new"
-        KL(π_old‖π_θ) or KL(π_θ‖π_old) in the line search's check (both have Hessian F).
-    accept : {"kl_and_improve", "strict", "kl_slack", "expected_ratio"}
-        Acceptance rule of the line search (``linesearch.make_acceptance_rule``):
-        KL ≤ δ and gain > 0 (default); KL < δ and gain > 0 (sb3-contrib, Tianshou);
-        KL ≤ 1.5δ and gain ≥ 0 (OpenAI baselines); gain/expected > 0.1 and gain > 0 (modular_rl).
-    fvp_subsample : int ≥ 1, default 1
-        Fisher products use every k-th sample (OpenAI baselines uses 5); g uses all.
-    normalize_advantages : bool, default False
-        Standardise Â to zero mean and unit std first (a batch with std 0 becomes zeros).
-    entropy_coef : float ≥ 0, default 0.0
-        c in the objective L(θ) + c·H̄(θ) (g, the improvement and the surrogate fields use it).
+    config : TRPOConfig, optional
+        The step's options (δ, damping, CG, line search, …); see ``TRPOConfig``.
+    **options
+        Any ``TRPOConfig`` field, overriding ``config`` (e.g. ``delta=0.02``); an unknown name
+        is a TypeError.
 
     Returns
     -------
@@ -391,7 +284,8 @@ def trpo_step(
         x ≈ (F + λI)^{-1} g, \\quad β = \\sqrt{2δ / xᵀ(F + λI)x}, \\quad
         θ_j = θ_{old} + α^j β x
 
-    Accept the first j whose (mean KL, L(θ_j) − L(θ_old)) passes ``accept``.
+    Accept the first j whose (mean KL, L(θ_j) − L(θ_old)) passes ``accept``
+    (``linesearch.acceptance_tests``).
 
     Examples
     --------
@@ -405,42 +299,44 @@ def trpo_step(
     >>> res.success, res.kl <= 0.01, res.improvement > 0
     (True, True, True)
     """
-    prep, o = _prepare(policy, theta, obs, actions, advantages, locals())
-    d = _direction(policy, prep, o)
-    if isinstance(d, StepResult):
+    cfg = TRPOConfig.from_options(config, "trpo_step", **options)
+    lin = linearize(policy, theta, obs, actions, advantages, cfg)
+    d = natural_direction(lin, cfg)
+    if not d.success:
         return d
     rule = make_acceptance_rule(
-        o["accept"], delta=o["delta"], expected_improvement=d["expected_improvement"]
+        cfg.accept, delta=cfg.delta, expected_improvement=d.expected_improvement
     )
     ls = backtracking_line_search(
-        _evaluator(policy, prep, o),
-        d["full_step"],
+        lin.evaluate,
+        d.full_step,
         accept=rule,
-        coeff=float(o["backtrack_coeff"]),
-        max_backtracks=o["max_backtracks"],
+        coeff=cfg.backtrack_coeff,
+        max_backtracks=cfg.max_backtracks,
     )
     if not ls.success:
-        return _no_step(
-            prep,
-            "line_search_failed",
-            f"no acceptable step in {len(ls.fractions)} trials under '{o['accept']}'; θ kept",
+        return dataclasses.replace(
+            d,
+            theta_new=lin.theta_old.copy(),
             line_search=ls,
+            kl=0.0,
+            surrogate_after=lin.objective_old,
             n_backtracks=len(ls.fractions),
-            **d,
+            success=False,
+            status="line_search_failed",
+            message=f"no acceptable step in {len(ls.fractions)} trials under '{cfg.accept}'; "
+            "θ kept",
         )
     j = ls.accepted
-    return StepResult(
-        theta_new=prep.theta + ls.step,
+    return dataclasses.replace(
+        d,
+        theta_new=lin.theta_old + ls.step,
         line_search=ls,
         kl=float(ls.kl[j]),
-        surrogate_before=prep.objective_old,
-        surrogate_after=prep.objective_old + float(ls.improvement[j]),
-        entropy=prep.entropy,
+        surrogate_after=lin.objective_old + float(ls.improvement[j]),
         n_backtracks=j,
-        success=True,
         status="accepted",
         message=f"accepted fraction {ls.fraction:g} of the full step after {j} backtracks",
-        **d,
     )
 
 
@@ -450,39 +346,27 @@ def npg_step(
     obs: np.ndarray,
     actions: np.ndarray,
     advantages: np.ndarray,
-    *,
-    delta: float = 0.01,
-    damping: float = 0.1,
-    cg_iters: int = 10,
-    cg_tol: float = 1e-10,
-    kl_direction: str = "old_new",
-    fvp_subsample: int = 1,
-    normalize_advantages: bool = False,
-    entropy_coef: float = 0.0,
+    config: TRPOConfig | None = None,
+    **options: Any,
 ) -> StepResult:
     """Natural policy gradient step: TRPO's direction and β, always the full step βx.
 
-    Kakade 2001; the same computation as ``trpo_step`` without the line search. ``kl`` and
-    ``surrogate_after`` are measured at the new θ for diagnosis (no check is made on them).
-    Degenerate cases (zero or non-finite g, non-positive curvature) return θ unchanged.
+    Kakade 2001; the same computation as ``trpo_step`` without the line search (the line
+    search's options are ignored). ``kl`` and ``surrogate_after`` are measured at the new θ for
+    diagnosis (no check is made on them). Degenerate cases (zero or non-finite g, non-positive
+    curvature) return θ unchanged.
     """
-    prep, o = _prepare(policy, theta, obs, actions, advantages, locals())
-    d = _direction(policy, prep, o)
-    if isinstance(d, StepResult):
+    cfg = TRPOConfig.from_options(config, "npg_step", **options)
+    lin = linearize(policy, theta, obs, actions, advantages, cfg)
+    d = natural_direction(lin, cfg)
+    if not d.success:
         return d
-    kl, gain = _evaluator(policy, prep, o)(d["full_step"])
-    return StepResult(
-        theta_new=prep.theta + d["full_step"],
-        line_search=None,
+    kl, gain = lin.evaluate(d.full_step)
+    return dataclasses.replace(
+        d,
         kl=kl,
-        surrogate_before=prep.objective_old,
-        surrogate_after=prep.objective_old + gain,
-        entropy=prep.entropy,
-        n_backtracks=0,
-        success=True,
-        status="full_step",
+        surrogate_after=lin.objective_old + gain,
         message="took the full natural-gradient step βx",
-        **d,
     )
 
 
@@ -492,48 +376,40 @@ def vpg_step(
     obs: np.ndarray,
     actions: np.ndarray,
     advantages: np.ndarray,
+    config: TRPOConfig | None = None,
     *,
     lr: float,
-    kl_direction: str = "old_new",
-    normalize_advantages: bool = False,
-    entropy_coef: float = 0.0,
-    **_ignored,
+    **options: Any,
 ) -> StepResult:
     """Vanilla policy gradient ascent θ ← θ + lr·g (Williams 1992), as a ``StepResult``.
 
     No Fisher, no trust region: the baseline of the step-size study. ``x`` = g, β = lr,
-    ``full_step`` = lr·g; ``kl`` and ``surrogate_after`` are measured at the new θ. Options
-    of the natural step (δ, damping, CG) are accepted and ignored, so callers can pass the same
-    keywords to every update rule. A zero or non-finite g returns θ unchanged.
+    ``full_step`` = lr·g; ``kl`` and ``surrogate_after`` are measured at the new θ. Of the
+    config, ``kl_direction``, ``normalize_advantages`` and ``entropy_coef`` apply; the natural
+    step's options (δ, damping, CG, line search) are ignored. A zero or non-finite g, or a step
+    that is not finite, returns θ unchanged.
     """
     lr = real_number(lr, "lr", low=0.0, low_open=True)
-    prep, o = _prepare(policy, theta, obs, actions, advantages, locals())
-    g = prep.g
-    if not np.all(np.isfinite(g)):
-        return _no_step(prep, "nonfinite_gradient", "the gradient g has NaN/inf entries")
-    if not np.any(g):
-        status = (
-            "zero_advantages" if not np.any(prep.adv) and entropy_coef == 0 else "zero_gradient"
-        )
-        return _no_step(prep, status, "g = 0: no step")
+    cfg = TRPOConfig.from_options(config, "vpg_step", **options)
+    lin = linearize(policy, theta, obs, actions, advantages, cfg)
+    stop = _zero_gradient(lin)
+    if stop is not None:
+        return stop
+    g = lin.g
     step = lr * g
-    kl, gain = _evaluator(policy, prep, o)(step)
-    return StepResult(
-        theta_new=prep.theta + step,
-        g=g,
+    if not np.all(np.isfinite(step)):
+        return _no_step(lin, "nonfinite_direction", f"lr·g overflows with lr = {lr:g}; θ kept")
+    kl, gain = lin.evaluate(step)
+    return _no_step(
+        lin,
+        "full_step",
+        f"took the vanilla gradient step lr·g with lr = {lr:g}",
+        theta_new=lin.theta_old + step,
         x=g.copy(),
         step_size=lr,
         full_step=step,
         expected_improvement=float(g @ step),
-        xAx=0.0,
-        cg=None,
-        line_search=None,
         kl=kl,
-        surrogate_before=prep.objective_old,
-        surrogate_after=prep.objective_old + gain,
-        entropy=prep.entropy,
-        n_backtracks=0,
+        surrogate_after=lin.objective_old + gain,
         success=True,
-        status="full_step",
-        message=f"took the vanilla gradient step lr·g with lr = {lr:g}",
     )

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from ..linesearch import ACCEPTANCE_RULES
-from ..policies import KL_DIRECTIONS
+from ..distributions import KL_DIRECTIONS
 from .check import DEFAULT_ATOL, DEFAULT_RTOL, check_result, format_table
 from .files import load, save
 from .format import (

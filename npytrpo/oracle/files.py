@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._files import CORRUPTION_ERRORS, atomic_write, write_npz
+from ..io.files import CORRUPTION_ERRORS, atomic_write, write_npz
 from .format import CASE_FORMAT, RESULT_FORMAT, OracleData, OracleError, _canonical_json, _is_int
 
 _JSON_DTYPES = (

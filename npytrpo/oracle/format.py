@@ -7,6 +7,7 @@ with. Reading and writing files is ``files.py``; the layout is specified in ``do
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -17,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..config import TRPOConfig
+from ..distributions import KL_DIRECTIONS
 from ..linesearch import ACCEPTANCE_RULES
-from ..policies import KL_DIRECTIONS, Policy, policy_from_spec
-from ..trust_region import STEP_DEFAULTS
+from ..policies import Policy, policy_from_spec
 
 CASE_FORMAT = "npytrpo-oracle/1"
 RESULT_FORMAT = "npytrpo-oracle-result/1"
@@ -27,7 +29,11 @@ RESULT_FORMAT = "npytrpo-oracle-result/1"
 #: Conventions of the step carried in the spec, with DESIGN.md's defaults (the step's own,
 #: less the options format 1 does not carry: Fisher subsampling and an entropy bonus).
 CONVENTION_DEFAULTS: dict[str, Any] = {
-    **{k: v for k, v in STEP_DEFAULTS.items() if k not in ("fvp_subsample", "entropy_coef")},
+    **{
+        k: v
+        for k, v in dataclasses.asdict(TRPOConfig()).items()
+        if k not in ("fvp_subsample", "entropy_coef")
+    },
     "gaussian_kl_reduction": "sum",
 }
 CG_STARTS = ("zero",)

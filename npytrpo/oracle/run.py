@@ -16,7 +16,8 @@ import numpy as np
 from .. import __version__
 from ..cg import CONVERGED, MAXITER, NONFINITE, NONPOSITIVE_CURVATURE, conjugate_gradient
 from ..closed_form import dense_natural_step
-from ..linesearch import EXPECTED_RATIO_THRESHOLD, KL_SLACK_FACTOR
+from ..config import TRPOConfig
+from ..linesearch import acceptance_tests
 from ..trust_region import standardize_advantages, trpo_step
 from .format import (
     INTEGER_KEYS,
@@ -77,17 +78,18 @@ def run_case(case: OracleData, *, dense_limit: int = DENSE_LIMIT) -> OracleData:
     c = validate_case(case)
     s, pi = c.spec, c.policy
     adv = standardize_advantages(c.advantages) if s["normalize_advantages"] else c.advantages.copy()
-    res = trpo_step(
-        pi, c.theta, c.obs, c.actions, adv,
-        delta=s["delta"], damping=s["damping"], cg_iters=s["cg_iters"], cg_tol=s["cg_tol"],
-        backtrack_coeff=s["backtrack_coeff"], max_backtracks=s["max_backtracks"],
-        kl_direction=s["kl_direction"], accept=s["accept"], normalize_advantages=False,
-    )  # fmt: skip
+    res = trpo_step(pi, c.theta, c.obs, c.actions, adv, step_config(s))
     F_op = pi.fisher_operator(c.theta, c.obs)
     dense = pi.num_params <= dense_limit
     arrays = _result_arrays(c, adv, res, F_op, dense)
     margins = _margins(c, res, F_op, arrays.get("fisher"))
     return OracleData(_result_spec(case, res, margins, pi.num_params, dense_limit), arrays)
+
+
+def step_config(spec: Mapping[str, Any]) -> TRPOConfig:
+    """The ``TRPOConfig`` of a case's conventions (advantages are normalised before the step)."""
+    names = set(TRPOConfig.field_names()) - {"normalize_advantages"}
+    return TRPOConfig(**{k: v for k, v in spec.items() if k in names})
 
 
 def _result_spec(case: OracleData, res, margins: dict, P: int, dense_limit: int) -> dict:
@@ -250,27 +252,24 @@ def _relative_change(x2: np.ndarray, x: np.ndarray) -> float:
 
 
 def _trial_margin(s: Mapping, f: float, kl: float, imp: float, expected: float) -> float:
-    """Relative distance of one trial's outcome from flipping (inf when no test decides it)."""
+    """Relative distance of one trial's outcome from flipping (inf when no test decides it).
+
+    The tests are the line search's own (``linesearch.acceptance_tests``); each is measured by
+    its ``margin``. A rejected trial flips only if every failed test does (the largest margin
+    among them); an accepted one if any test does (the smallest).
+    """
     if not (math.isfinite(kl) and math.isfinite(imp)):
         return math.inf
-    delta = s["delta"]
-    # The improvement tests are measured against the first-order gain of this trial, f·gᵀ(βx).
-    scale = f * abs(expected) if expected else (abs(imp) or 1.0)
-    tests: list[tuple[bool, float]] = []  # (passed, relative distance to the threshold)
-    rule = s["accept"]
-    if rule in ("kl_and_improve", "strict", "kl_slack"):
-        kl_max = KL_SLACK_FACTOR * delta if rule == "kl_slack" else delta
-        kl_ok = kl < kl_max if rule == "strict" else kl <= kl_max
-        tests.append((kl_ok, abs(kl - kl_max) / kl_max))
-        imp_ok = imp >= 0 if rule == "kl_slack" else imp > 0
-        tests.append((imp_ok, abs(imp) / scale))
-    elif not expected > 0:
-        return math.inf  # the ratio rule rejects every trial when gᵀ(βx) ≤ 0, whatever the gain
-    else:
-        threshold = EXPECTED_RATIO_THRESHOLD * f * expected
-        tests.append((imp > threshold and imp > 0, abs(imp - threshold) / scale))
-    failed = [m for ok, m in tests if not ok]
-    return max(failed) if failed else min(m for _, m in tests)
+    tests = acceptance_tests(
+        s["accept"],
+        delta=s["delta"],
+        fraction=f,
+        kl=kl,
+        improvement=imp,
+        expected_improvement=expected,
+    )
+    failed = [t.margin for t in tests if not t.passed]
+    return max(failed) if failed else min(t.margin for t in tests)
 
 
 def _well_posed(m: Mapping) -> bool:

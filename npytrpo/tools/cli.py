@@ -26,7 +26,7 @@ import re
 import sys
 from typing import Any
 
-from . import __version__
+from .. import __version__
 from .presets import BOX2D_ENVS, PRESETS, get_preset, preset_note, presets_available
 from .scripting import try_plot
 
@@ -115,7 +115,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _settable_keys() -> list[str]:
-    from .agent import TRPO
+    from ..agent import TRPO
 
     params = inspect.signature(TRPO.__init__).parameters
     return [k for k in params if k not in _NOT_SETTABLE]
@@ -155,7 +155,7 @@ def _run_dir_name(env_id: str, seed: int) -> str:
 def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
     import gymnasium as gym
 
-    from .agent import TRPO
+    from ..agent import TRPO
 
     try:
         gym.spec(env_id)
@@ -279,8 +279,8 @@ def _write_gif(frames: list, path: str, fps: float) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
-    from .agent import TRPO
-    from .checkpoint import CheckpointError
+    from ..agent import TRPO
+    from ..io.checkpoint import CheckpointError
 
     path = args.model
     if os.path.isdir(path):

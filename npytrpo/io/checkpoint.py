@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ._files import CORRUPTION_ERRORS, atomic_write
-from ._files import write_npz as _write_npz  # looked up here at call time
+from .files import CORRUPTION_ERRORS, atomic_write
+from .files import write_npz as _write_npz  # looked up here at call time
 
 __all__ = [
     "CHECKPOINT_FORMAT",

@@ -1,0 +1,149 @@
+"""Saving and loading an agent: its configuration and ``AgentState`` in one pickle-free file.
+
+``save_agent`` writes, through ``checkpoint.save_checkpoint`` (atomic, ``.npz``), the
+``AgentState`` — policy and value parameters, normaliser and reward-scaler statistics, the
+unfinished episodes, the last observations, every random state (the agent's sampling generator
+and, for synchronous classic-control envs, each sub-env's own state via ``envstate``) and the
+counters — with a JSON header carrying the agent format, the env id, the seed and every
+hyperparameter. ``read_agent`` reads and checks the header; ``restore_state`` fills a freshly
+built agent's state from the arrays, checking each one's presence, dtype, shape and finiteness
+(a ``CheckpointError`` naming the key otherwise). ``TRPO.save`` / ``TRPO.load`` call these.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from . import envstate
+from .checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    rng_from_state,
+    rng_state,
+    save_checkpoint,
+)
+
+__all__ = ["AGENT_FORMAT", "save_agent", "read_agent", "restore_state"]
+
+AGENT_FORMAT = "npytrpo-agent/1"
+_HEADER_KEYS = ("env_id", "seed", "hyper", "policy_spec", "value_spec", "rng", "env_state")
+_COUNTERS = ("num_timesteps", "num_episodes", "iteration")
+
+
+def save_agent(
+    path: str | os.PathLike,
+    *,
+    env_id: str | None,
+    seed: int,
+    options: Mapping[str, Any],
+    policy_spec: dict,
+    value_spec: dict,
+    state: Any,
+    env: Any,
+) -> None:
+    """Write the agent's configuration and ``AgentState`` to one atomic ``.npz`` file."""
+    arrays: dict[str, np.ndarray] = {
+        "policy_theta": state.theta,
+        "value_theta": state.value_theta,
+        "last_obs": np.asarray(state.last_obs, dtype=np.float64),
+        "autoreset_pending": state.autoreset_pending,
+    }
+    for k, v in state.tracker.state_dict().items():
+        arrays[f"tracker/{k}"] = v
+    for prefix, part in _normalisers(state):
+        if part is not None:
+            arrays.update({f"{prefix}/{k}": np.asarray(v) for k, v in part.state_dict().items()})
+    env_arrays, env_meta = envstate.snapshot(env)
+    arrays.update({f"env/{k}": v for k, v in env_arrays.items()})
+    config = {
+        "agent_format": AGENT_FORMAT,
+        "env_id": env_id,
+        "seed": seed,
+        "hyper": dict(options),
+        "policy_spec": policy_spec,
+        "value_spec": value_spec,
+        "rng": rng_state(state.rng),
+        "env_seed": state.env_seed,
+        "env_state": env_meta,
+        **{k: int(getattr(state, k)) for k in _COUNTERS},
+    }
+    save_checkpoint(path, arrays, config)
+
+
+def read_agent(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read an agent checkpoint: (its JSON header, its arrays); the header's keys are checked."""
+    arrays, header = load_checkpoint(path)
+    if header.get("agent_format") != AGENT_FORMAT:
+        raise CheckpointError(
+            f"{path}: not a TRPO agent checkpoint (agent_format "
+            f"{header.get('agent_format')!r}, expected {AGENT_FORMAT!r})"
+        )
+    missing = [k for k in (*_HEADER_KEYS, *_COUNTERS) if k not in header]
+    if missing:
+        raise CheckpointError(f"{path}: the header is missing {missing}")
+    if not isinstance(header["hyper"], dict):
+        raise CheckpointError(f"{path}: 'hyper' must be an object, got {header['hyper']!r}")
+    for k in _COUNTERS:
+        v = header[k]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise CheckpointError(f"{path}: {k!r} must be an integer >= 0, got {v!r}")
+    return header, arrays
+
+
+def _normalisers(state: Any) -> tuple:
+    return (("obs_norm", state.obs_normalizer), ("reward_scaler", state.reward_scaler))
+
+
+def _array(path: str, arrays: Mapping, key: str, shape: tuple, kind: str = "f") -> np.ndarray:
+    """``arrays[key]`` checked: present, of dtype kind ``kind``, shape ``shape``, finite."""
+    if key not in arrays:
+        raise CheckpointError(f"{path}: missing array {key!r}")
+    a = np.asarray(arrays[key])
+    if a.dtype.kind != kind:
+        raise CheckpointError(f"{path}: array {key!r} must have dtype kind {kind!r}, got {a.dtype}")
+    if a.shape != shape:
+        raise CheckpointError(f"{path}: array {key!r} must have shape {shape}, got {a.shape}")
+    if kind == "f" and not np.all(np.isfinite(a)):
+        raise CheckpointError(f"{path}: array {key!r} must be finite")
+    return np.array(a)
+
+
+def _prefixed(arrays: Mapping, prefix: str) -> dict:
+    return {k[len(prefix) + 1 :]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+
+def restore_state(state: Any, header: dict, arrays: Mapping, env: Any, *, path: str) -> None:
+    """Fill ``state`` (a fresh ``AgentState`` of the same configuration) from a checkpoint.
+
+    Every array is checked against the fresh state's shapes; a failure is a
+    ``CheckpointError`` naming the key. The env's own state is restored when the checkpoint
+    captured it exactly (``envstate``); otherwise the fresh env's first observations stay.
+    """
+    n_envs = state.last_obs.shape[0]
+    state.theta = _array(path, arrays, "policy_theta", state.theta.shape)
+    state.value_theta = _array(path, arrays, "value_theta", state.value_theta.shape)
+    last_obs = _array(path, arrays, "last_obs", np.shape(state.last_obs))
+    pending = _array(path, arrays, "autoreset_pending", (n_envs,), kind="b")
+    tracker = {
+        "returns": _array(path, arrays, "tracker/returns", (n_envs,)),
+        "lengths": _array(path, arrays, "tracker/lengths", (n_envs,), kind="i"),
+    }
+    try:
+        state.rng = rng_from_state(header["rng"])
+        state.tracker.load_state_dict(tracker)
+        for prefix, part in _normalisers(state):
+            if part is not None:
+                part.load_state_dict(_prefixed(arrays, prefix))
+        exact = envstate.restore(env, _prefixed(arrays, "env"), header["env_state"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"{path}: damaged agent state ({type(e).__name__}: {e})") from e
+    if exact:
+        state.last_obs, state.autoreset_pending = last_obs, pending
+    for k in _COUNTERS:
+        setattr(state, k, int(header[k]))
