@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from npytrpo.agent import TRPO
-from npytrpo.presets import get_preset
+from npytrpo.tools.presets import get_preset
 
 SB3_CONTRIB_STEPS_PER_SEC = 4000  # quoted in the project brief for a 2-core machine
 TARGET_STEPS_PER_SEC = 20000

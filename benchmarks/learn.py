@@ -55,7 +55,7 @@ def _parse_set(items: list[str]) -> dict:
 def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overrides: dict):
     """Train one agent and evaluate it; returns a dict of results (runs in a worker)."""
     from npytrpo.agent import TRPO
-    from npytrpo.presets import get_preset
+    from npytrpo.tools.presets import get_preset
 
     kw = get_preset(env_id)
     preset_budget = int(kw.pop("timesteps", 100_000))

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from npytrpo import CategoricalPolicy, GaussianPolicy, Policy
-from npytrpo.scripting import figure_path, parse_dataclass_args
+from npytrpo.tools.scripting import figure_path, parse_dataclass_args
 
 
 @dataclass

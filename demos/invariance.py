@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from npytrpo import CategoricalPolicy, dense_natural_step
-from npytrpo.scripting import figure_path, parse_dataclass_args
+from npytrpo.tools.scripting import figure_path, parse_dataclass_args
 
 
 @dataclass

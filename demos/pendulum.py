@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 
 from npytrpo.agent import TRPO
-from npytrpo.presets import get_preset
-from npytrpo.scripting import parse_dataclass_args, try_plot
+from npytrpo.tools.presets import get_preset
+from npytrpo.tools.scripting import parse_dataclass_args, try_plot
 
 
 @dataclass

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from npytrpo.scripting import figure_path, parse_dataclass_args
+from npytrpo.tools.scripting import figure_path, parse_dataclass_args
 
 
 @dataclass

@@ -50,7 +50,7 @@ import scipy.optimize
 from npytrpo import CategoricalPolicy, backtracking_line_search, dense_natural_step
 from npytrpo import distributions as D
 from npytrpo.linesearch import make_acceptance_rule
-from npytrpo.scripting import figure_path, parse_dataclass_args
+from npytrpo.tools.scripting import figure_path, parse_dataclass_args
 
 
 @dataclass

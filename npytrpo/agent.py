@@ -47,8 +47,8 @@ from .agent_config import (
 from .io.persist import read_agent, restore_state, save_agent
 from .logs import append_csv_row, iteration_row
 from .memory import keep_freed_memory
-from .normalize import ObservationNormalizer
-from .rollout import collect
+from .normalize import ObservationNormalizer, RewardScaler
+from .rollout import EpisodeTracker, collect
 from .trust_region import npg_step, trpo_step, vpg_step
 from .value import ValueFunction
 
@@ -177,6 +177,14 @@ class TRPO:
     @property
     def obs_normalizer(self) -> ObservationNormalizer | None:
         return self.state.obs_normalizer
+
+    @property
+    def reward_scaler(self) -> RewardScaler | None:
+        return self.state.reward_scaler
+
+    @property
+    def tracker(self) -> EpisodeTracker:
+        return self.state.tracker
 
     @property
     def num_timesteps(self) -> int:

@@ -12,10 +12,9 @@ functions of it (``io/persist.py``) and nothing reaches into the agent.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Any
-
-import os
 
 import gymnasium as gym
 import numpy as np
@@ -255,7 +254,8 @@ def make_policy(cfg: AgentConfig, obs_dim: int, act_space) -> Policy:
     kind = cfg.policy
     if isinstance(act_space, gym.spaces.Discrete) and kind in ("auto", "categorical"):
         return CategoricalPolicy(obs_dim, int(act_space.n), cfg.hidden)
-    if isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1 and kind != "categorical":
+    box = isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1
+    if box and kind != "categorical":
         return GaussianPolicy(
             obs_dim, int(act_space.shape[0]), cfg.hidden, log_std_init=cfg.log_std_init
         )

@@ -221,8 +221,9 @@ class MLP:
         --------
         >>> net = MLP([3, 8, 2])
         >>> theta = net.init(np.random.default_rng(0))
-        >>> out, feats = net.predictor(theta)(np.ones((5, 3)))
-        >>> out.shape, feats.shape, bool(np.array_equal(out, net.forward(theta, np.ones((5, 3)))[0]))
+        >>> x = np.ones((5, 3))
+        >>> out, feats = net.predictor(theta)(x)
+        >>> out.shape, feats.shape, bool(np.array_equal(out, net.forward(theta, x)[0]))
         ((5, 2), (5, 8), True)
         """
         layers = self.unpack(theta)

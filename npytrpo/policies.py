@@ -390,4 +390,8 @@ def GaussianPolicy(
 
 def policy_from_spec(spec: dict) -> Policy:
     """Rebuild a policy from ``Policy.spec()`` (as stored in checkpoints and oracle cases)."""
-    return Policy(spec["obs_dim"], head_from_spec(spec), tuple(spec["hidden"]))
+    head = head_from_spec(spec)
+    missing = [k for k in ("obs_dim", "hidden") if k not in spec]
+    if missing:
+        raise ValueError(f"spec is missing {missing}; got keys {sorted(spec)}")
+    return Policy(spec["obs_dim"], head, spec["hidden"])

@@ -198,7 +198,7 @@ def _zero_gradient(lin: Linearization) -> StepResult | None:
 def natural_direction(lin: Linearization, cfg: TRPOConfig) -> StepResult:
     """The natural-gradient full step βx at θ_old, not yet evaluated (``kl`` is NaN).
 
-    .. math:: x ≈ (F + λI)^{-1} g \ (\text{CG}), \quad β = \sqrt{2δ / xᵀ(F + λI)x}
+    .. math:: x ≈ (F + λI)^{-1} g \\ (\\text{CG}), \\quad β = \\sqrt{2δ / xᵀ(F + λI)x}
 
     ``success`` with status ``"full_step"`` and ``theta_new`` = θ_old + βx; or a degenerate
     status with θ kept. ``trpo_step`` searches along it, ``npg_step`` takes it.

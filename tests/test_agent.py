@@ -16,9 +16,9 @@ from gymnasium.vector import AutoresetMode
 from toy_envs import CounterEnv, counter_vec
 
 from npytrpo import agent as agent_module
-from npytrpo import checkpoint
 from npytrpo.agent import TRPO
-from npytrpo.checkpoint import CheckpointError, save_checkpoint
+from npytrpo.io import checkpoint
+from npytrpo.io.checkpoint import CheckpointError, save_checkpoint
 from npytrpo.logs import LOG_FIELDS
 
 TIMING = {"time_rollout", "time_policy", "time_value", "wall_time", "steps_per_sec"}
@@ -271,7 +271,7 @@ def test_save_load_round_trip(tmp_path):
     )
     assert loaded.seed == agent.seed and loaded.hyper == agent.hyper
     assert loaded.rng.bit_generator.state == agent.rng.bit_generator.state
-    np.testing.assert_array_equal(loaded._last_obs, agent._last_obs)
+    np.testing.assert_array_equal(loaded.state.last_obs, agent.state.last_obs)
 
 
 def test_checkpoint_loads_with_plain_numpy(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests for npytrpo.checkpoint: pickle-free, atomic checkpoints and RNG state round trips."""
+"""Tests for npytrpo.io.checkpoint: pickle-free, atomic checkpoints and RNG state round trips."""
 
 import io
 import json
@@ -9,8 +9,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from npytrpo import checkpoint
-from npytrpo.checkpoint import (
+from npytrpo.io import checkpoint
+from npytrpo.io.checkpoint import (
     CHECKPOINT_FORMAT,
     CheckpointError,
     load_checkpoint,

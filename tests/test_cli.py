@@ -15,8 +15,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from npytrpo import __version__, cli
-from npytrpo.presets import PRESETS, get_preset, presets_available
+from npytrpo import __version__
+from npytrpo.tools import cli
+from npytrpo.tools.presets import PRESETS, get_preset, presets_available
 
 # 256 steps with n_envs=2, n_steps=64: two iterations of 128 transitions.
 TINY = ["--timesteps", "256", "--set", "n_steps=64", "--no-progress"]
@@ -334,9 +335,9 @@ def test_oracle_missing_exits_2(monkeypatch, capsys):
 
 
 def test_module_runs_as_a_script():
-    """python -m npytrpo.cli presets works (the console script calls the same main)."""
+    """python -m npytrpo.tools.cli presets works (the console script calls the same main)."""
     res = subprocess.run(
-        [sys.executable, "-m", "npytrpo.cli", "presets"], capture_output=True, text=True
+        [sys.executable, "-m", "npytrpo.tools.cli", "presets"], capture_output=True, text=True
     )
     assert res.returncode == 0 and "CartPole-v1" in res.stdout
 

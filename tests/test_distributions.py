@@ -16,24 +16,79 @@ import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
-from npytrpo.distributions import (
-    categorical_entropy,
-    categorical_entropy_grad,
-    categorical_fisher_vector,
-    categorical_kl,
-    categorical_logp,
-    categorical_mode,
-    categorical_sample,
-    categorical_score,
-    gaussian_entropy,
-    gaussian_fisher_vector,
-    gaussian_kl,
-    gaussian_logp,
-    gaussian_mode,
-    gaussian_sample,
-    gaussian_score,
-    log_softmax,
-)
+from npytrpo.distributions import CategoricalHead, GaussianHead, head_from_spec, log_softmax
+
+# The tests below speak of functions of a head's outputs; each is the head class's own method,
+# the very code the policy, the Fisher products and the step call (no second implementation).
+
+
+def _cat(z):
+    return CategoricalHead(z.shape[1])
+
+
+def categorical_logp(z, a):
+    return _cat(z).logp(z, a)
+
+
+def categorical_score(z, a):
+    return _cat(z).score(z, a)[0]
+
+
+def categorical_entropy(z):
+    return _cat(z).entropy(z)
+
+
+def categorical_entropy_grad(z):
+    return _cat(z).entropy_grad(z)[0]
+
+
+def categorical_kl(z_p, z_q):
+    return _cat(z_p).kl(z_p, z_q)
+
+
+def categorical_fisher_vector(z, u):
+    return _cat(z).metric(z, 1)(u, None)[0]
+
+
+def categorical_sample(z, rng):
+    return _cat(z).sample(z, rng)
+
+
+def categorical_mode(z):
+    return _cat(z).mode(z)
+
+
+def _gau(log_std):
+    return GaussianHead(log_std.shape[0])
+
+
+def gaussian_logp(mu, log_std, a):
+    return _gau(log_std).logp((mu, log_std), a)
+
+
+def gaussian_score(mu, log_std, a):
+    return _gau(log_std).score((mu, log_std), a)
+
+
+def gaussian_entropy(log_std, n):
+    return _gau(log_std).entropy((np.zeros((n, log_std.shape[0])), log_std))
+
+
+def gaussian_kl(mu_p, log_std_p, mu_q, log_std_q):
+    return _gau(log_std_p).kl_per_dim((mu_p, log_std_p), (mu_q, log_std_q))
+
+
+def gaussian_fisher_vector(log_std, u_mu, u_log_std):
+    return _gau(log_std).metric((None, log_std), 1)(u_mu, u_log_std)
+
+
+def gaussian_sample(mu, log_std, rng):
+    return _gau(log_std).sample((mu, log_std), rng)
+
+
+def gaussian_mode(mu):
+    return GaussianHead(mu.shape[1]).mode((mu, np.zeros(mu.shape[1])))
+
 
 # First derivatives by central differences (f(x+εe) − f(x−εe)) / 2ε: truncation ε²/6·|f'''|
 # (log-softmax, entropy and Gaussian log-prob have |f'''| ≲ 100 on the inputs below) plus
@@ -71,9 +126,9 @@ MC_SIGMAS = 5.0
 # ------------------------------------------------------------------------------ strategies
 @st.composite
 def categorical_cases(draw):
-    """(z, rng): N 1–64 rows of K logits (K ≤ 6) with a scale in 0.1–10."""
+    """(z, rng): N 1–64 rows of K logits (2 ≤ K ≤ 6: a head has ≥ 2 actions), scale 0.1–10."""
     n = draw(st.integers(1, 64))
-    k = draw(st.integers(1, 6))
+    k = draw(st.integers(2, 6))
     scale = draw(st.floats(0.1, 10.0))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return scale * rng.standard_normal((n, k)), rng
@@ -485,3 +540,48 @@ def test_gaussian_extreme_log_std_finite(l_p, l_q):
     sigma = np.exp(log_q)
     expected = (-0.5 * ((a - mu) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)).sum(1)
     np.testing.assert_allclose(gaussian_logp(mu, log_q, a), expected, rtol=1e-12)
+
+
+@given(categorical_cases())
+def test_categorical_metric_factor_squares_to_metric(case):
+    """BᵀB from ``metric_factor`` is the metric M = diag(p) − ppᵀ (applied to the identity)."""
+    z = case[0]
+    head = _cat(z)
+    B = head.metric_factor(z)
+    K = z.shape[1]
+    cols = [head.metric(z, 1)(np.broadcast_to(e, z.shape).copy(), None)[0] for e in np.eye(K)]
+    M = np.stack(cols, axis=-1)
+    np.testing.assert_allclose(np.einsum("nrk,nrl->nkl", B, B), M, rtol=0, atol=EXACT_RTOL)
+
+
+@given(gaussian_cases())
+def test_gaussian_metric_factor_and_mean_reduction(case):
+    """BᵀB is diag(1/σ²); ``kl_reduction="mean"`` scales KL, metric and factor by 1/d."""
+    mu, log_std = case[0], case[1]
+    d = log_std.shape[0]
+    head, mean = GaussianHead(d), GaussianHead(d, kl_reduction="mean")
+    B = head.metric_factor((mu, log_std))
+    np.testing.assert_allclose(
+        np.einsum("nrk,nrl->nkl", B, B)[0], np.diag(np.exp(-2 * log_std)), rtol=EXACT_RTOL
+    )
+    q = (mu + 0.5, log_std - 0.25)
+    np.testing.assert_allclose(mean.kl((mu, log_std), q), head.kl((mu, log_std), q) / d,
+                               rtol=EXACT_RTOL)
+    u, v = np.ones_like(mu), np.ones(d)
+    for a, b in zip(mean.metric((mu, log_std), 3)(u, v), head.metric((mu, log_std), 3)(u, v),
+                    strict=True):
+        np.testing.assert_allclose(a, b / d, rtol=EXACT_RTOL)
+
+
+def test_heads_round_trip_through_spec_and_reject_bad_arguments():
+    """``head_from_spec(h.spec())`` rebuilds each head; bad arguments name themselves."""
+    for head in (CategoricalHead(3), GaussianHead(2, log_std_init=-0.5, kl_reduction="mean")):
+        assert head_from_spec(head.spec()).spec() == head.spec()
+    with pytest.raises(ValueError, match="n_actions"):
+        CategoricalHead(1)
+    with pytest.raises(TypeError, match="act_dim"):
+        GaussianHead(1.5)
+    with pytest.raises(ValueError, match="kl_reduction"):
+        GaussianHead(1, kl_reduction="avg")
+    with pytest.raises(ValueError, match="spec\\['policy'\\]"):
+        head_from_spec({"policy": "beta"})

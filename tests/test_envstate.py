@@ -1,4 +1,4 @@
-"""Tests for npytrpo.envstate: snapshot/restore of vector envs' sub-environment state.
+"""Tests for npytrpo.io.envstate: snapshot/restore of vector envs' sub-environment state.
 
 The check is behavioural: an env restored from a snapshot, stepped with the same actions as the
 original, must give identical observations, rewards and episode ends, including across an
@@ -14,7 +14,7 @@ import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from toy_envs import counter_vec
 
-from npytrpo import envstate
+from npytrpo.io import envstate
 from npytrpo.rollout import make_vector_env
 
 CLASSIC = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from npytrpo.agent import TRPO
-from npytrpo.presets import get_preset
+from npytrpo.tools.presets import get_preset
 
 pytestmark = pytest.mark.slow
 

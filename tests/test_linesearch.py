@@ -239,10 +239,14 @@ def test_unknown_rule_lists_valid_names():
     assert "armijo" in str(info.value)
 
 
-@pytest.mark.parametrize("delta", [0.0, -0.01, np.nan, np.inf, True, "0.01"])
-def test_bad_delta_raises(delta):
-    """delta must be a finite number > 0."""
-    with pytest.raises(ValueError, match="delta"):
+@pytest.mark.parametrize(
+    "delta, error",
+    [(0.0, ValueError), (-0.01, ValueError), (np.nan, ValueError), (np.inf, ValueError),
+     (True, TypeError), ("0.01", TypeError)],
+)  # fmt: skip
+def test_bad_delta_raises(delta, error):
+    """delta must be a finite number > 0: a wrong kind is a TypeError, a wrong value ValueError."""
+    with pytest.raises(error, match="delta"):
         make_acceptance_rule("strict", delta=delta)
 
 
@@ -254,23 +258,30 @@ def test_expected_ratio_requires_expected_improvement():
         make_acceptance_rule("expected_ratio", delta=DELTA, expected_improvement="1")
 
 
-@pytest.mark.parametrize("coeff", [0.0, 1.0, 1.5, -0.5, np.nan, True, "0.5"])
-def test_bad_coeff_raises(coeff):
-    """coeff outside (0, 1) raises ValueError naming coeff and the value."""
-    with pytest.raises(ValueError, match=r"coeff must be in \(0, 1\), got"):
+@pytest.mark.parametrize(
+    "coeff, error",
+    [(0.0, ValueError), (1.0, ValueError), (1.5, ValueError), (-0.5, ValueError),
+     (np.nan, ValueError), (True, TypeError), ("0.5", TypeError)],
+)  # fmt: skip
+def test_bad_coeff_raises(coeff, error):
+    """coeff outside (0, 1) raises ValueError naming coeff; a non-number is a TypeError."""
+    with pytest.raises(error, match=r"coeff must be"):
         backtracking_line_search(lambda s: (0.0, 1.0), np.ones(2), accept=always, coeff=coeff)
 
 
 def test_bad_coeff_message_reports_value():
-    """The coeff error reports the value received, e.g. 'got 1.5'."""
-    with pytest.raises(ValueError, match=r"coeff must be in \(0, 1\), got 1\.5"):
+    """The coeff error reports the bound and the value received, e.g. 'got 1.5'."""
+    with pytest.raises(ValueError, match=r"coeff must be < 1\.0, got 1\.5"):
         backtracking_line_search(lambda s: (0.0, 1.0), np.ones(2), accept=always, coeff=1.5)
 
 
-@pytest.mark.parametrize("max_backtracks", [0, -1, 2.5, True, "10"])
-def test_bad_max_backtracks_raises(max_backtracks):
-    """max_backtracks must be an integer >= 1."""
-    with pytest.raises(ValueError, match="max_backtracks"):
+@pytest.mark.parametrize(
+    "max_backtracks, error",
+    [(0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError), ("10", TypeError)],
+)
+def test_bad_max_backtracks_raises(max_backtracks, error):
+    """max_backtracks must be an int (TypeError otherwise) >= 1 (ValueError otherwise)."""
+    with pytest.raises(error, match="max_backtracks"):
         backtracking_line_search(
             lambda s: (0.0, 1.0), np.ones(2), accept=always, max_backtracks=max_backtracks
         )

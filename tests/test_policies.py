@@ -36,7 +36,7 @@ def cases(draw, kinds=("categorical", "gaussian")):
         pi = GaussianPolicy(obs_dim, draw(st.integers(1, 3)), hidden)
     theta = pi.init(rng) + 0.5 * rng.standard_normal(pi.num_params)
     if kind == "gaussian":
-        theta[-pi.act_dim :] = rng.uniform(-1.0, 1.0, pi.act_dim)
+        theta[-pi.head.act_dim :] = rng.uniform(-1.0, 1.0, pi.head.act_dim)
     obs = rng.standard_normal((N, obs_dim))
     actions = pi.sample(theta, obs, rng)
     adv = rng.standard_normal(N)
@@ -175,7 +175,7 @@ def test_fisher_vector_product_equals_dense(case):
 def test_categorical_expected_score_outer_product_is_fisher(case):
     """Σ_a π(a|s) ∇log π ∇log πᵀ, summed exactly over actions, equals F (to rounding)."""
     pi, theta, obs, *_ = case
-    N, K = obs.shape[0], pi.n_actions
+    N, K = obs.shape[0], pi.head.n_actions
     obs_rep = np.repeat(obs, K, axis=0)
     acts = np.tile(np.arange(K), N)
     w = np.exp(pi.logp(theta, obs_rep, acts))  # π(a|s) for each (s, a) pair
@@ -213,12 +213,12 @@ def test_categorical_gradient_lies_in_range_of_fisher(case):
     """F is singular along the shift of all output logits, and g is orthogonal to it."""
     pi, theta, obs, a, adv, _ = case
     shift = np.zeros(pi.num_params)
-    shift[pi.net.num_params - pi.n_actions :] = 1.0  # the output bias: every logit + c
+    shift[pi.net.num_params - pi.head.n_actions :] = 1.0  # the output bias: every logit + c
     F = pi.fisher_matrix(theta, obs)
     g = pi.surrogate_grad(theta, obs, a, adv)
     scale = np.abs(F).max() + 1e-12
-    assert np.abs(F @ shift).max() <= 1e-13 * scale * pi.n_actions
-    assert abs(g @ shift) <= 1e-13 * (np.abs(adv).mean() + 1e-12) * pi.n_actions
+    assert np.abs(F @ shift).max() <= 1e-13 * scale * pi.head.n_actions
+    assert abs(g @ shift) <= 1e-13 * (np.abs(adv).mean() + 1e-12) * pi.head.n_actions
 
 
 def fisher_factor(pi, theta, obs):
@@ -232,9 +232,9 @@ def fisher_factor(pi, theta, obs):
         rows = np.sqrt(p)[:, :, None] * (J - np.einsum("nk,nkp->np", p, J)[:, None, :])
         return rows.reshape(-1, P0)
     sigma = np.exp(theta[P0:])
-    rows = np.zeros((obs.shape[0] * pi.act_dim + pi.act_dim, pi.num_params))
-    rows[: -pi.act_dim, :P0] = (J / sigma[None, :, None]).reshape(-1, P0)
-    rows[-pi.act_dim :, P0:] = np.sqrt(2.0 * obs.shape[0]) * np.eye(pi.act_dim)
+    rows = np.zeros((obs.shape[0] * pi.head.act_dim + pi.head.act_dim, pi.num_params))
+    rows[: -pi.head.act_dim, :P0] = (J / sigma[None, :, None]).reshape(-1, P0)
+    rows[-pi.head.act_dim :, P0:] = np.sqrt(2.0 * obs.shape[0]) * np.eye(pi.head.act_dim)
     return rows
 
 

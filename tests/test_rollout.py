@@ -167,7 +167,7 @@ def test_box_actions_stored_unclipped_env_receives_clipped():
     ro, _, _ = collect(vec, pi, theta, obs, 16, rng, tracker=EpisodeTracker(2))
     assert ro.actions.shape == (16, 2, 2) and ro.actions.dtype == np.float64
     assert (np.abs(ro.actions) > 0.5).any()  # the test means something only if some clip
-    sampler = pi._make_sampler(theta)
+    sampler = pi.sampler(theta)
     expected = np.stack([sampler(ro.obs[t], rng_copy) for t in range(16)])
     np.testing.assert_array_equal(ro.actions, expected)
     for i in range(2):
@@ -212,7 +212,7 @@ def test_observation_normalizer_frozen_and_applied():
     raw_next, *_ = dynamics_next(ro.raw_obs)
     np.testing.assert_array_equal(ro.next_obs, norm.normalize(raw_next, update=False))
     assert last.max() > 1  # the returned last obs is raw
-    sampler = pi._make_sampler(theta)
+    sampler = pi.sampler(theta)
     expected = np.stack([sampler(ro.obs[t], rng_copy) for t in range(8)])
     np.testing.assert_array_equal(ro.actions, expected)
 

@@ -10,6 +10,7 @@ import scipy.linalg
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
+from npytrpo import linearize as linearize_module
 from npytrpo.cg import CONVERGED
 from npytrpo.closed_form import dense_natural_step
 from npytrpo.linesearch import KL_SLACK_FACTOR, make_acceptance_rule
@@ -75,7 +76,7 @@ def cases(draw, kinds=("categorical", "gaussian"), min_n=1):
         pi = GaussianPolicy(obs_dim, draw(st.integers(1, 3)), hidden)
     theta = pi.init(rng) + 0.5 * rng.standard_normal(pi.num_params)
     if kind == "gaussian":
-        theta[-pi.act_dim :] = rng.uniform(-1.0, 1.0, pi.act_dim)  # log-std in [−1, 1]
+        theta[-pi.head.act_dim :] = rng.uniform(-1.0, 1.0, pi.head.act_dim)  # log-std in [−1, 1]
     obs = rng.standard_normal((N, obs_dim))
     actions = pi.sample(theta, obs, rng)
     adv = rng.standard_normal(N)
@@ -483,7 +484,10 @@ def test_zero_gradient_with_nonzero_advantages():
 def test_nonfinite_fisher_product_is_a_status(monkeypatch):
     """A Fisher operator returning NaN gives nonfinite_direction, θ unchanged, no NaN."""
     pi, theta, obs, a, adv = small_case()
-    monkeypatch.setattr(pi, "_fisher_operator", lambda th, ob: lambda v: np.full_like(v, np.nan))
+    def nan_product(pol, dist, cache):
+        return lambda v: np.full_like(v, np.nan)
+
+    monkeypatch.setattr(linearize_module, "fisher_product", nan_product)
     for step in (trpo_step, npg_step):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -496,7 +500,7 @@ def test_nonfinite_fisher_product_is_a_status(monkeypatch):
 def test_nonpositive_curvature_is_a_status(monkeypatch):
     """A Fisher operator v ↦ −v with λ = 0 gives nonpositive_curvature, θ unchanged, no warning."""
     pi, theta, obs, a, adv = small_case(kind="gaussian")
-    monkeypatch.setattr(pi, "_fisher_operator", lambda th, ob: lambda v: -v)
+    monkeypatch.setattr(linearize_module, "fisher_product", lambda pol, dist, cache: lambda v: -v)
     for step in (trpo_step, npg_step):
         with warnings.catch_warnings():
             warnings.simplefilter("error")

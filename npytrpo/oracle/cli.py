@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..linesearch import ACCEPTANCE_RULES
 from ..distributions import KL_DIRECTIONS
+from ..linesearch import ACCEPTANCE_RULES
 from .check import DEFAULT_ATOL, DEFAULT_RTOL, check_result, format_table
 from .files import load, save
 from .format import (

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import inspect
 import json
 import os
 import re
@@ -115,10 +114,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _settable_keys() -> list[str]:
-    from ..agent import TRPO
+    from ..agent_config import AgentConfig
 
-    params = inspect.signature(TRPO.__init__).parameters
-    return [k for k in params if k not in _NOT_SETTABLE]
+    return [k for k in AgentConfig().as_options() if k not in _NOT_SETTABLE]
 
 
 def _parse_value(text: str) -> Any:
