@@ -16,7 +16,7 @@ states: logits(s) = W[s] + b. Every TRPO quantity is then computed exactly with 
   "batch" of all (s, a) pairs with advantages N·ρ_π(s)π(a|s)A_π(s, a) (N = S·A pairs), which
   turns the library's batch mean into the exact expectation; its gradient (the exact policy
   gradient ∇J) is ``policy.surrogate_grad`` on the same batch;
-- mean KL  D̄(π, π̃) = Σ_s d_π(s) KL(π(·|s) ‖ π̃(·|s)) with ``distributions.categorical_kl``;
+- mean KL  D̄(π, π̃) = Σ_s d_π(s) KL(π(·|s) ‖ π̃(·|s)) with ``CategoricalHead.kl``;
 - Fisher  F = Σ_s d_π(s) F_s, F_s = ``policy.fisher_matrix`` at the single state s (= ∇²D̄);
 - step  x* = √(2δ / gᵀF⁺g) F⁺g (``dense_natural_step``, undamped), then the line search
   (``backtracking_line_search`` with the default rule: D̄ ≤ δ and L improves).
@@ -48,7 +48,7 @@ import numpy as np
 import scipy.optimize
 
 from npytrpo import CategoricalPolicy, backtracking_line_search, dense_natural_step
-from npytrpo import distributions as D
+from npytrpo.distributions import CategoricalHead
 from npytrpo.linesearch import make_acceptance_rule
 from npytrpo.tools.scripting import figure_path, parse_dataclass_args
 
@@ -196,7 +196,7 @@ class TabularSoftmax:
 
 def kl_per_state(log_pi: np.ndarray, log_pi_new: np.ndarray) -> np.ndarray:
     """KL(π(·|s) ‖ π̃(·|s)) for every s (log-probabilities are valid logits)."""
-    return D.categorical_kl(log_pi, log_pi_new)
+    return CategoricalHead(log_pi.shape[1]).kl(log_pi, log_pi_new)
 
 
 def tv_per_state(log_pi: np.ndarray, log_pi_new: np.ndarray) -> np.ndarray:
@@ -287,7 +287,7 @@ def vpg_curve(mdp: MDP, tab: TabularSoftmax, theta: np.ndarray, lr: float, iters
         theta = theta + lr * tab.gradient(theta, ex)
     ex = solve(mdp, tab.log_pi(theta))
     J.append(ex.J)
-    entropy = float(ex.d @ D.categorical_entropy(ex.log_pi))
+    entropy = float(ex.d @ CategoricalHead(ex.log_pi.shape[1]).entropy(ex.log_pi))
     return np.array(J), entropy
 
 
