@@ -49,15 +49,19 @@ def cg_identity() -> dict:
     theta, obs, actions, adv = batch(pi)
     g = pi.surrogate_grad(theta, obs, actions, adv)
     F = pi.fisher_operator(theta, obs)
-    print("§ 6  xᵀF_ωx against gᵀx for the 10 CG iterates (CategoricalPolicy(4, 2, (16, 16)),"
-          f" N = {obs.shape[0]}, P = {pi.num_params})")
+    print(
+        "§ 6  xᵀF_ωx against gᵀx for the 10 CG iterates (CategoricalPolicy(4, 2, (16, 16)),"
+        f" N = {obs.shape[0]}, P = {pi.num_params})"
+    )
     out = {}
     for omega in (0.1, 1e-2, 1e-3, 1e-4):
         res, xs = cg_iterates(lambda v, w=omega: F(v) + w * v, g, 10, 1e-10)
         gap = max(abs(x @ (F(x) + omega * x) - g @ x) / (g @ x) for x in xs)
         out[omega] = gap
-        print(f"  ω = {omega:<7g} max relative gap {gap:.1e}   CG: {res.iterations} iterations,"
-              f" converged = {res.converged}")
+        print(
+            f"  ω = {omega:<7g} max relative gap {gap:.1e}   CG: {res.iterations} iterations,"
+            f" converged = {res.converged}"
+        )
     return out
 
 
@@ -72,8 +76,10 @@ def cg_scale() -> dict:
         r2 = trpo_step(pi, theta, obs, actions, 1000.0 * adv, cg_iters=cg_iters)
         diff = np.linalg.norm(r1.full_step - r2.full_step) / np.linalg.norm(r1.full_step)
         out[cg_iters] = (r1.cg.iterations, r2.cg.iterations, diff)
-        print(f"  cg_iters = {cg_iters:<4d} CG iterations {r1.cg.iterations} → "
-              f"{r2.cg.iterations},  ‖βx(1000Â) − βx(Â)‖/‖βx(Â)‖ = {diff:.1e}")
+        print(
+            f"  cg_iters = {cg_iters:<4d} CG iterations {r1.cg.iterations} → "
+            f"{r2.cg.iterations},  ‖βx(1000Â) − βx(Â)‖/‖βx(Â)‖ = {diff:.1e}"
+        )
     return out
 
 
@@ -91,9 +97,11 @@ def cg_min_norm() -> dict:
         r = int(np.sum(ev > 1e-12 * ev[-1]))
         null = U[:, : Fd.shape[0] - r]  # eigenvectors of the (numerically) zero eigenvalues
         res, xs = cg_iterates(lambda v, F=Fd: F @ v, g, 400, 0.0)
-        print(f"§ 7  undamped CG, tol = 0: CategoricalPolicy(4, 3, {hidden}), N = 64, "
-              f"P = {pi.num_params}, rank F = {r}, cond on range(F) = {ev[-1] / ev[-r]:.1e};"
-              f" stopped after {res.iterations} iterations (status {res.status})")
+        print(
+            f"§ 7  undamped CG, tol = 0: CategoricalPolicy(4, 3, {hidden}), N = 64, "
+            f"P = {pi.num_params}, rank F = {r}, cond on range(F) = {ev[-1] / ev[-r]:.1e};"
+            f" stopped after {res.iterations} iterations (status {res.status})"
+        )
         for k in (5, 10, 20, 50, 100, 200, 400):
             if k <= len(xs):
                 err = np.linalg.norm(xs[k - 1] - x_plus) / np.linalg.norm(x_plus)
@@ -114,8 +122,10 @@ def rank() -> dict:
         r = int(np.sum(ev > 1e-12 * ev[-1]))
         pred = min(n * (3 - 1), pi.num_params - 6 - 1)
         out[("categorical", n)] = (r, pred)
-        print(f"  categorical K = 3, h = 6, N = {n:<3d} P = {pi.num_params}: rank {r}, "
-              f"min(N(K−1), P − h − 1) = {pred}")
+        print(
+            f"  categorical K = 3, h = 6, N = {n:<3d} P = {pi.num_params}: rank {r}, "
+            f"min(N(K−1), P − h − 1) = {pred}"
+        )
         gp = GaussianPolicy(3, 2, hidden=(6,))
         theta, obs, _, _ = batch(gp, n=n)
         ev = np.linalg.eigvalsh(gp.fisher_matrix(theta, obs))
@@ -123,8 +133,10 @@ def rank() -> dict:
         p_net = gp.num_params - 2
         pred = min(n * 2, p_net) + 2
         out[("gaussian", n)] = (r, pred)
-        print(f"  Gaussian d = 2, h = 6, N = {n:<3d} P = {gp.num_params}: rank {r}, "
-              f"min(N·d, P_net) + d = {pred}")
+        print(
+            f"  Gaussian d = 2, h = 6, N = {n:<3d} P = {gp.num_params}: rank {r}, "
+            f"min(N·d, P_net) + d = {pred}"
+        )
     return out
 
 

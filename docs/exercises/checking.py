@@ -53,6 +53,19 @@ def close(got, want, tol: float, what: str) -> None:
     assert err <= tol * scale, f"{what}: off by {err:.3e} (allowed {tol * scale:.1e})"
 
 
+def fd_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, steps: np.ndarray, h: float):
+    """Central second differences of ``f`` at ``x`` along the rows sᵢ = h·uᵢ of ``steps``:
+    entry (i, j) ≈ uᵢᵀ∇²f(x)uⱼ, with error O(h²) + O(rounding/h²)."""
+    h2 = h * h
+    k = steps.shape[0]
+    out = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            a, b = steps[i], steps[j]
+            out[i, j] = f(x + a + b) - f(x + a - b) - f(x - a + b) + f(x - a - b)
+    return out / (4.0 * h2)
+
+
 def run(check: Callable[[Callable], None], exercise_file: str, argv: list[str] | None = None):
     """Command-line entry: ``exNN_*.py ANSWER_FILE`` (``--solution`` checks the reference)."""
     argv = sys.argv[1:] if argv is None else argv

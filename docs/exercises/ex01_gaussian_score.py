@@ -34,8 +34,8 @@ def check(answer) -> None:
             e[i] = H
             E = np.zeros((n, d))
             E[:, i] = H
-            fd_mu[:, i] = (gaussian_logp(mu + E, log_std, a) - gaussian_logp(mu - E, log_std, a))
-            fd_ell[:, i] = (gaussian_logp(mu, log_std + e, a) - gaussian_logp(mu, log_std - e, a))
+            fd_mu[:, i] = gaussian_logp(mu + E, log_std, a) - gaussian_logp(mu - E, log_std, a)
+            fd_ell[:, i] = gaussian_logp(mu, log_std + e, a) - gaussian_logp(mu, log_std - e, a)
         close(s_mu, fd_mu / (2 * H), 1e-7, f"s_mu (N={n}, d={d}) vs finite differences")
         close(s_ell, fd_ell / (2 * H), 1e-7, f"s_ell (N={n}, d={d}) vs finite differences")
         lib_mu, lib_ell = gaussian_score(mu, log_std, a)

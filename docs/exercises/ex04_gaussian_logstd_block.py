@@ -12,9 +12,10 @@ reductions.
 """
 
 import sys
+from functools import partial
 
 import numpy as np
-from checking import close, run
+from checking import close, fd_hessian, run
 
 from npytrpo import GaussianPolicy
 
@@ -33,14 +34,7 @@ def check(answer) -> None:
             P0 = pi.num_params - d
             E = np.zeros((d, pi.num_params))
             E[:, P0:] = np.eye(d) * H
-
-            def kl(t):
-                return pi.kl(theta, t, obs)
-
-            fd = np.array(
-                [[kl(theta + E[i] + E[j]) - kl(theta + E[i] - E[j]) - kl(theta - E[i] + E[j])
-                  + kl(theta - E[i] - E[j]) for j in range(d)] for i in range(d)]
-            ) / (4 * H * H)  # fmt: skip
+            fd = fd_hessian(partial(pi.kl, theta, obs=obs), theta, E, H)
             what = f"the ℓ block (act_dim={d}, kl_reduction={reduction!r})"
             close(block, fd, 1e-6, what + " vs the finite-difference Hessian of the mean KL")
             close(block, pi.fisher_matrix(theta, obs)[P0:, P0:], 1e-12, what + " vs fisher_matrix")

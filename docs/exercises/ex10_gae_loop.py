@@ -31,8 +31,13 @@ def check(answer) -> None:
         for gamma, lam in ((0.99, 0.97), (0.9, 0.0), (1.0, 1.0)):
             got = answer(r.copy(), v.copy(), nv.copy(), term.copy(), trunc.copy(), gamma, lam)
             want, _ = gae(r, v, nv, term, trunc, gamma=gamma, lam=lam)
-            close(got, want, 1e-12, f"Â (T={T}, γ={gamma}, λ={lam}, {term.sum()} terminated, "
-                  f"{trunc.sum()} truncated) vs npytrpo.gae")
+            close(
+                got,
+                want,
+                1e-12,
+                f"Â (T={T}, γ={gamma}, λ={lam}, {term.sum()} terminated, "
+                f"{trunc.sum()} truncated) vs npytrpo.gae",
+            )
     T = 12
     r, v = rng.standard_normal((2, T))
     nv = np.append(v[1:], rng.standard_normal())

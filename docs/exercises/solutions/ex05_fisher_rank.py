@@ -11,7 +11,7 @@ states reach these bounds.
 
 def answer(kind, obs_dim, hidden, out_dim, n):
     sizes = [obs_dim, *hidden, out_dim]
-    p_net = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    p_net = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     if kind == "categorical":
         return min(n * (out_dim - 1), p_net - (sizes[-2] + 1))
     return min(n * out_dim, p_net) + out_dim
