@@ -1,4 +1,4 @@
-"""Exercise 11 (§ 12, the entropy bonus): the gradient of the categorical entropy.
+"""Exercise 11 (§ 11, the entropy bonus): the gradient of the categorical entropy.
 
 Write ``answer(z)`` with logits z of shape (N, K) returning ∂H/∂z, shape (N, K), where
 H(z) = −Σₖ pₖ log pₖ and p = softmax(z), per row.
