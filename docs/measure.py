@@ -45,12 +45,12 @@ def cg_iterates(matvec, g, maxiter: int, tol: float):
 
 def cg_identity() -> dict:
     """max_k |xₖᵀF_ωxₖ − gᵀxₖ| / gᵀxₖ over 10 CG iterates, for several dampings ω."""
-    pi = CategoricalPolicy(4, 2, hidden=(16, 16))
-    theta, obs, actions, adv = batch(pi)
+    pi = CategoricalPolicy(4, 2, hidden=(64, 64))  # CartPole's policy shape
+    theta, obs, actions, adv = batch(pi, n=64)
     g = pi.surrogate_grad(theta, obs, actions, adv)
     F = pi.fisher_operator(theta, obs)
     print(
-        "§ 6  xᵀF_ωx against gᵀx for the 10 CG iterates (CategoricalPolicy(4, 2, (16, 16)),"
+        "§ 6  xᵀF_ωx against gᵀx for the 10 CG iterates (CategoricalPolicy(4, 2, (64, 64)),"
         f" N = {obs.shape[0]}, P = {pi.num_params})"
     )
     out = {}

@@ -8,7 +8,7 @@ and δ only.
 Checked against ``trpo_step(...).expected_improvement`` (which spends a product on xᵀF_ωx) on
 a categorical and a Gaussian batch at the default damping ω = 0.1, where CG is well
 conditioned: relative tolerance 1e-9 (docs/measure.py cg-identity measures the gap at
-4e-16 there; it grows as ω shrinks).
+2.3e-16 there; it grows as ω shrinks).
 
     python docs/exercises/ex07_cg_expected_improvement.py my_answer.py
 """
