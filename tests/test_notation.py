@@ -73,6 +73,7 @@ FORBIDDEN = [
     (r"βₖ|β_\{?k|\\beta_\{?k", "β with a CG index: CG's coefficient is ζₖ"),
     (r"Tψ|T\\psi|T⁻¹|T\^\{-1\}|TᵀF", "T as the reparameterization: it is B"),
     (r"ϵ", "ϵ (lunate epsilon) next to ε: the PPO clip range is χ"),
+    (r"λ_\{?(max|min)|\\lambda_\{?(max|min)", "λ as an eigenvalue: write ‖F‖₂ or 'eigenvalue'"),
 ]
 
 
@@ -130,7 +131,7 @@ def test_forbidden_patterns_can_fire():
         "δ_t = r_t + γ V(s_{t+1})", "damping λ = 0.1", "A = F + λI", "vf l2 weight decay λ",
         "θ_j = θ_old + αʲβx", "α = 0.5 backtracking", "α = max_s D_TV(π, π̃)", "s₀ ~ μ₀",
         "the Lagrangian condition g = μAΔ", "xᵀAx", "J never decreases", "rₙ(θ) = π_θ/π_old",
-        "β_{k+1} = r", "θ = Tψ", "clip(r, 1 − ϵ, 1 + ϵ)",
+        "β_{k+1} = r", "θ = Tψ", "clip(r, 1 − ϵ, 1 + ϵ)", "κ ≤ (λ_max + λ)/λ",
     ]  # fmt: skip
     assert len(first_edition) == len(FORBIDDEN)
     for (pattern, meaning), example in zip(FORBIDDEN, first_edition, strict=True):
