@@ -1,5 +1,5 @@
-"""Reference solution of exercise 6: by the chain rule ∂/∂ψ = Bᵀ∂/∂θ, so g_ψ = Bᵀg, and the
-KL's Hessian (its gradient vanishes at θ_old, so no second-derivative term of the map) is BᵀFB."""
+"""Reference solution of exercise 6: by the chain rule ∂/∂ψ = Bᵀ∂/∂θ, so g_ψ = Bᵀg; the map
+θ = Bψ is linear (no second-derivative term), so the KL's Hessian in ψ is BᵀFB."""
 
 
 def answer(F, g, B):
