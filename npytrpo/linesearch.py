@@ -36,7 +36,7 @@ ACCEPTED = 0
 #: Every trial step was rejected (or non-finite); the step is zero.
 NO_ACCEPTABLE_STEP = 1
 
-#: Names accepted by :func:`make_acceptance_rule`; the first is the default (DESIGN.md).
+#: Names accepted by :func:`make_acceptance_rule`; the first is the default (docs/design.md).
 ACCEPTANCE_RULES = ("kl_and_improve", "strict", "kl_slack", "expected_ratio")
 
 #: ``kl_slack`` accepts KL up to this multiple of δ (OpenAI baselines' ``1.5 * max_kl``).

@@ -1,6 +1,6 @@
 """A tanh multilayer perceptron on a flat float64 parameter vector, with hand-written derivatives.
 
-Layout of θ (DESIGN.md, "Parameter layout"): for layer sizes ``[d_in, h_1, ..., h_k, d_out]``,
+Layout of θ (docs/design.md, "Parameter layout"): for layer sizes ``[d_in, h_1, ..., h_k, d_out]``,
 layer by layer, the weight ``W`` of shape ``(fan_in, fan_out)`` in row-major order (applied as
 ``x @ W``), then the bias ``b`` of shape ``(fan_out,)``. Hidden layers use tanh; the output layer
 is affine. A linear model is the MLP with ``hidden=()``. This module is the only one that knows

@@ -26,7 +26,7 @@ from ..policies import Policy, policy_from_spec
 CASE_FORMAT = "npytrpo-oracle/1"
 RESULT_FORMAT = "npytrpo-oracle-result/1"
 
-#: Conventions of the step carried in the spec, with DESIGN.md's defaults (the step's own,
+#: Conventions of the step carried in the spec, with docs/design.md's defaults (the step's own,
 #: less the options format 1 does not carry: Fisher subsampling and an entropy bonus).
 CONVENTION_DEFAULTS: dict[str, Any] = {
     **{
