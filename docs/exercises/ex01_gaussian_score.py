@@ -4,8 +4,8 @@ Write ``answer(mu, log_std, a)`` with mu, a of shape (N, d) and log_std of shape
 the per-sample score ``(s_mu, s_ell)``, both (N, d): s_mu = ∂log π(a|μ, ℓ)/∂μ and
 s_ell = ∂log π(a|μ, ℓ)/∂ℓ for each sample (before any sum over samples).
 
-Checked against central differences of ``distributions.gaussian_logp`` (tolerance 1e-7: the
-O(h²) error at h = 1e-5 plus rounding/h) and ``distributions.gaussian_score`` (1e-12).
+Checked against central differences of ``GaussianHead.logp`` (tolerance 1e-7: the
+O(h²) error at h = 1e-5 plus rounding/h) and ``GaussianHead.score`` (1e-12).
 
     python docs/exercises/ex01_gaussian_score.py my_answer.py
 """
@@ -15,7 +15,11 @@ import sys
 import numpy as np
 from checking import close, run
 
-from npytrpo.distributions import gaussian_logp, gaussian_score
+from npytrpo.distributions import GaussianHead
+
+
+def logp(mu, log_std, a):
+    return GaussianHead(log_std.shape[0]).logp((mu, log_std), a)
 
 H = 1e-5
 
@@ -34,11 +38,11 @@ def check(answer) -> None:
             e[i] = H
             E = np.zeros((n, d))
             E[:, i] = H
-            fd_mu[:, i] = gaussian_logp(mu + E, log_std, a) - gaussian_logp(mu - E, log_std, a)
-            fd_ell[:, i] = gaussian_logp(mu, log_std + e, a) - gaussian_logp(mu, log_std - e, a)
+            fd_mu[:, i] = logp(mu + E, log_std, a) - logp(mu - E, log_std, a)
+            fd_ell[:, i] = logp(mu, log_std + e, a) - logp(mu, log_std - e, a)
         close(s_mu, fd_mu / (2 * H), 1e-7, f"s_mu (N={n}, d={d}) vs finite differences")
         close(s_ell, fd_ell / (2 * H), 1e-7, f"s_ell (N={n}, d={d}) vs finite differences")
-        lib_mu, lib_ell = gaussian_score(mu, log_std, a)
+        lib_mu, lib_ell = GaussianHead(log_std.shape[0]).score((mu, log_std), a)
         close(s_mu, lib_mu, 1e-12, "s_mu vs the library")
         close(s_ell, lib_ell, 1e-12, "s_ell vs the library")
 

@@ -3,10 +3,10 @@
 Write ``answer(p)`` with p of shape (K,) (probabilities, positive, summing to 1), returning the
 K×K matrix M = ∇²_z' KL(p ‖ softmax(z')) at softmax(z') = p.
 
-Checked against (i) central second differences of ``distributions.categorical_kl`` in z'
+Checked against (i) central second differences of ``CategoricalHead.kl`` in z'
 (tolerance 1e-6: O(h²) at h = 1e-4 plus rounding/h²), (ii) the exact score covariance
 Σₐ pₐ (onehot(a) − p)(onehot(a) − p)ᵀ, summed over all K actions (1e-12), and (iii) the
-library's ``categorical_fisher_vector`` applied to the unit vectors (1e-12).
+library's ``CategoricalHead.metric`` applied to the unit vectors (1e-12).
 
     python docs/exercises/ex03_categorical_metric.py my_answer.py
 """
@@ -17,14 +17,14 @@ from functools import partial
 import numpy as np
 from checking import close, fd_hessian, run
 
-from npytrpo.distributions import categorical_fisher_vector, categorical_kl, categorical_score
+from npytrpo.distributions import CategoricalHead
 
 H = 1e-4
 
 
 def kl_row(z, zq):
     """KL(softmax(z) ‖ softmax(zq)) for one pair of logit vectors (K,)."""
-    return categorical_kl(z[None, :], zq[None, :])[0]
+    return CategoricalHead(z.shape[0]).kl(z[None, :], zq[None, :])[0]
 
 
 def check(answer) -> None:
@@ -38,10 +38,10 @@ def check(answer) -> None:
 
         fd = fd_hessian(partial(kl_row, z), z, np.eye(k) * H, H)
         close(M, fd, 1e-6, f"M (K={k}) vs the finite-difference Hessian of the KL")
-        S = categorical_score(np.tile(z, (k, 1)), np.arange(k))  # row a: onehot(a) − p
+        S = CategoricalHead(k).score(np.tile(z, (k, 1)), np.arange(k))[0]  # row a: onehot(a) − p
         close(M, (S * p[:, None]).T @ S, 1e-12, f"M (K={k}) vs E[score scoreᵀ]")
-        lib = categorical_fisher_vector(np.tile(z, (k, 1)), np.eye(k))
-        close(M, lib, 1e-12, f"M (K={k}) vs categorical_fisher_vector")
+        lib = CategoricalHead(k).metric(np.tile(z, (k, 1)), 1)(np.eye(k), None)[0]
+        close(M, lib, 1e-12, f"M (K={k}) vs CategoricalHead.metric")
 
 
 if __name__ == "__main__":
