@@ -104,6 +104,8 @@ def _named_scales(ctx: Context) -> list[tuple[float, str]]:
         out += [
             (1 / r, f"1/√(N/(N−1)) = √((N−1)/N), N = {N}: advantages divided by {ddof}"),
             (r, f"√(N/(N−1)), N = {N}: {ddof} (or the reverse), seen after the advantages"),
+            ((N - 1) / N, f"(N−1)/N, N = {N}: the sample std (ddof 1), squared in xᵀAx"),
+            (N / (N - 1), f"N/(N−1), N = {N}: the sample std (ddof 1), squared in xᵀAx"),
             (float(N), f"N = {N}: a sum over the batch where the case takes the mean"),
             (1.0 / N, f"1/N, N = {N}: a mean over the batch where the case takes the sum"),
         ]
