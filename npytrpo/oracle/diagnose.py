@@ -32,6 +32,8 @@ import numpy as np
 #: tighter than ``_PATTERN_FLOOR``): rounding stays far below, the bug's error far above.
 _PATTERN_FACTOR = 10.0
 _PATTERN_FLOOR = 1e-12
+#: ... and fit theirs this many times better than ours does.
+_BETTER = 0.01
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,17 @@ def _pattern_tol(rtol: float) -> float:
     return max(_PATTERN_FACTOR * rtol, _PATTERN_FLOOR)
 
 
-def _close(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
-    """max |a − b| ≤ tol · max(|a|, |b|), norm-wise (as ``check`` measures errors)."""
-    scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
-    return bool(np.max(np.abs(a - b), initial=0.0) <= tol * scale)
+def _explains(theirs: np.ndarray, model: np.ndarray, error: float, tol: float) -> bool:
+    """Whether ``model`` (a pattern applied to ours) reproduces theirs: within tol·max |theirs|
+    norm-wise, and a hundred times closer than ours itself, whose max error is ``error`` (else
+    "theirs ≈ ours" says more than the pattern)."""
+    scale = max(float(np.max(np.abs(theirs), initial=0.0)), float(np.max(np.abs(model))))
+    residual = float(np.max(np.abs(theirs - model), initial=0.0))
+    return residual <= tol * scale and residual <= _BETTER * error
+
+
+def _max_error(ours: np.ndarray, theirs: np.ndarray) -> float:
+    return float(np.max(np.abs(theirs - ours), initial=0.0))
 
 
 def _named_scales(ctx: Context) -> list[tuple[float, str]]:
@@ -121,7 +130,7 @@ def _scale_diagnosis(ours: np.ndarray, theirs: np.ndarray, ctx: Context, tol: fl
     if oo == 0.0:
         return ""
     c = float(np.sum(theirs * ours)) / oo  # least-squares c in theirs ≈ c·ours
-    if not _close(theirs, c * ours, tol) or abs(c - 1.0) <= tol:
+    if not _explains(theirs, c * ours, _max_error(ours, theirs), tol) or abs(c - 1.0) <= tol:
         return ""
     if abs(c + 1.0) <= tol:
         return "theirs = −ours (a sign flip)"
@@ -133,7 +142,10 @@ def _scale_diagnosis(ours: np.ndarray, theirs: np.ndarray, ctx: Context, tol: fl
 
 def _permutation_diagnosis(ours, theirs, ctx: Context, tol: float) -> str:
     """Same multiset of values in another order; names the θ blocks that moved."""
-    if ours.size < 2 or not _close(np.sort(theirs, axis=None), np.sort(ours, axis=None), tol):
+    if ours.size < 2:
+        return ""
+    t_sorted, o_sorted = np.sort(theirs, axis=None), np.sort(ours, axis=None)
+    if not _explains(t_sorted, o_sorted, _max_error(ours, theirs), tol):
         return ""
     where = ""
     if ctx.blocks and ours.ndim and ours.shape[-1] == ctx.num_params:
