@@ -212,6 +212,14 @@ def diagnose(
     rtol, atol : float
         ``check``'s tolerances: an entry is wrong when it is off by more than
         atol + rtol·max |ours|; a pattern must hold to 10·rtol.
+
+    Examples
+    --------
+    >>> ours = np.array([0.5, -2.0, 1.0])
+    >>> diagnose("x", ours, -ours, Context(), rtol=1e-8, atol=1e-12)
+    'theirs = −ours (a sign flip)'
+    >>> diagnose("fvp", ours, ours / 2, Context(act_dim=2), rtol=1e-8, atol=1e-12)[:31]
+    'theirs ≈ c·ours, c = 0.5 = 1/ac'
     """
     o = np.asarray(ours, dtype=np.float64)
     t = np.asarray(theirs, dtype=np.float64)

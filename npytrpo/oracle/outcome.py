@@ -85,6 +85,13 @@ def make_case_with_outcome(
     ------
     ValueError
         ``outcome`` unknown, or no candidate of the schedule ends as asked.
+
+    Examples
+    --------
+    >>> case, result = make_case_with_outcome(
+    ...     "backtrack", policy="gaussian", obs_dim=2, act_dim=1, batch=8, probes=0)
+    >>> outcome_of(result), int(result.arrays["ls_accepted"]) > 0
+    ('backtrack', True)
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {list(OUTCOMES)}, got {outcome!r}")
