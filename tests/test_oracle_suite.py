@@ -268,3 +268,23 @@ def test_check_rows_say_integer_mismatch_and_near_zero():
     assert not s.failed and "judged by the absolute error" in s.diagnosis
     assert context_from({"policy": "gaussian", "obs_dim": 3, "hidden": [4], "act_dim": 2}, 8) \
         .blocks[-1] == ("log_std", 26, 28)  # fmt: skip
+
+
+def test_the_documented_five_minute_commands_run(suite, capsys):
+    """The `verify` command of docs/oracle.md's 5-minute guide, with the NumPy client standing
+    in for my_trpo.py, passes (on two cases of the small suite, for time)."""
+    import shlex
+
+    docs = open(os.path.join(os.path.dirname(__file__), os.pardir, "docs", "oracle.md")).read()
+    guide = docs[docs.index("## Check your PyTorch TRPO in 5 minutes") :]
+    line = next(
+        x.strip() for x in guide.splitlines() if x.strip().startswith("npytrpo oracle verify")
+    )
+    assert "suite trpo-suite" in guide
+    argv = shlex.split(line)[2:]
+    argv[argv.index("trpo-suite")] = str(suite)
+    i = argv.index("--cmd") + 1
+    assert argv[i] == "python my_trpo.py {case} {out}"
+    argv[i] = CMD
+    assert main([*argv, "--cases", "gaussian_linear_first,categorical_linear_failed"]) == 0
+    assert "PASS: all 2 cases agree" in capsys.readouterr().out
