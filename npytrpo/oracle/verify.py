@@ -231,7 +231,7 @@ def format_report(
                                                          for r in o.rows)]  # fmt: skip
     extra = sorted({r.key for o in outcomes for r in o.rows} - set(keys))
     keys += extra
-    header = ["case", *(SHORT.get(k, k) for k in keys), "worst passing (rel err)", "result"]
+    header = ["case", *(SHORT.get(k, k) for k in keys), "closest to tol (err)", "result"]
     lines = []
     for o in outcomes:
         by_key = {r.key: r for r in o.rows}
