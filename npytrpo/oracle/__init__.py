@@ -27,24 +27,33 @@ Command line (``npytrpo oracle …`` forwards here; exit 0 = pass, 1 = ``check``
 2 = bad input or usage)::
 
     make  --policy {categorical,gaussian} --obs-dim D --hidden 8,8 (--n-actions K | --act-dim A)
-          --batch N --probes K --seed S [conventions] -o case.npz [--json case.json]
+          --batch N --probes K --seed S [--outcome first|backtrack|failed] [conventions]
+          -o case.npz [--json case.json]
     run   case.npz -o result.npz [--json result.json] [--dense-limit 2000]
     check case.npz theirs.npz [--rtol R] [--atol A] [--require KEYS] [--reference result.npz]
     convert in.(npz|json) out.(npz|json)
+    suite DIR [--conventions sb3-contrib|spinningup|baselines|modular_rl|tianshou|textbook]
+    verify DIR --cmd "python my_trpo.py {case} {out}" [--rtol R] [--atol A] [--require KEYS]
+          [--timeout S] [--jobs J] [--cases PATTERNS] [--out-dir DIR]
 
 Modules, by role: ``format`` (the keys, spec and case validation, ``OracleData``), ``files``
-(``.npz`` and JSON reading and writing), ``make`` (random cases), ``run`` (the step's quantities
-and margins), ``check`` (the comparison and its table), ``cli`` (``main``). Everything public
-is re-exported here: ``from npytrpo.oracle import …`` is the interface.
+(``.npz`` and JSON reading and writing), ``make`` (random cases), ``outcome`` (cases whose line
+search ends a chosen way), ``run`` (the step's quantities and margins), ``check`` (the
+comparison and its table), ``diagnose`` (what a disagreement looks like), ``suite`` (the
+conformance suite and the presets), ``verify`` (running another implementation on a suite),
+``cli`` (``main``). Everything public is re-exported here: ``from npytrpo.oracle import …``
+is the interface.
 """
 
 from .check import DEFAULT_ATOL, DEFAULT_RTOL, CheckRow, check_result, format_table
 from .cli import main
+from .diagnose import diagnose
 from .files import from_json, load, save, to_json
 from .format import (
     CASE_FORMAT,
     CASE_KEYS,
     CONVENTION_DEFAULTS,
+    OPTIONAL_CONVENTIONS,
     RESULT_FORMAT,
     RESULT_KEYS,
     OracleData,
@@ -56,9 +65,12 @@ from .format import (
 from .format import CG_STARTS as CG_STARTS
 from .format import INTEGER_KEYS as INTEGER_KEYS
 from .make import make_case
+from .outcome import OUTCOMES, make_case_with_outcome
 from .run import DECISION_MARGIN as DECISION_MARGIN
 from .run import DENSE_LIMIT, run_case
 from .run import MAX_AMPLIFICATION as MAX_AMPLIFICATION
+from .suite import PRESETS, SUITE_FORMAT, SUITE_VERSION, write_suite
+from .verify import CaseOutcome, format_report, verify_suite
 
 # CG_STARTS, INTEGER_KEYS, DECISION_MARGIN and MAX_AMPLIFICATION (imported `as` themselves)
 # are public too but, as before the split, not in __all__.
@@ -86,4 +98,15 @@ __all__ = [
     "to_json",
     "from_json",
     "main",
+    "OPTIONAL_CONVENTIONS",
+    "OUTCOMES",
+    "make_case_with_outcome",
+    "diagnose",
+    "PRESETS",
+    "SUITE_FORMAT",
+    "SUITE_VERSION",
+    "write_suite",
+    "CaseOutcome",
+    "verify_suite",
+    "format_report",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .diagnose import Context, context_from, diagnose, integer_mismatch
 from .format import (
     _DENSE_KEYS,
     CASE_KEYS,
@@ -41,6 +42,11 @@ class CheckRow:
     max_rel: float
     status: str  # "pass", "FAIL", "SHAPE", "DTYPE", "MISSING", "UNKNOWN", "skip"
     note: str = ""
+    #: What the disagreement looks like (``diagnose.diagnose``), or why a near-zero quantity
+    #: was judged by its absolute error.
+    diagnosis: str = ""
+    #: The bound max_abs was held to, atol + rtol·max |ours| (NaN where not compared).
+    tol: float = math.nan
 
     @property
     def failed(self) -> bool:
@@ -105,12 +111,22 @@ def check_result(
     rows = []
     order = [k for k in known if k in theirs.arrays or k in require]
     order += sorted(set(theirs.arrays) - set(known))
+    ctx = _context(reference, case, refs)
     for key in order:
-        rows.append(_check_key(key, refs, theirs.arrays, rtol, atol, reference, allow_unknown))
+        row = _check_key(key, refs, theirs.arrays, rtol, atol, reference, allow_unknown, ctx)
+        rows.append(row)
     return rows
 
 
-def _check_key(key, refs, theirs, rtol, atol, reference, allow_unknown) -> CheckRow:
+def _context(reference: OracleData, case: OracleData | None, refs: dict) -> Context:
+    """Sizes and θ's blocks for the diagnoses, from the case (or the result's copy of its spec)."""
+    spec = case.spec if case is not None else reference.spec.get("case_spec", {})
+    sample = refs.get("advantages_used", refs.get("logp"))
+    batch = int(sample.shape[0]) if sample is not None and sample.ndim == 1 else None
+    return context_from(spec, batch)
+
+
+def _check_key(key, refs, theirs, rtol, atol, reference, allow_unknown, ctx) -> CheckRow:
     nan = math.nan
     if key not in theirs:
         return CheckRow(key, "-", nan, nan, "MISSING", "required but not provided")
@@ -128,27 +144,37 @@ def _check_key(key, refs, theirs, rtol, atol, reference, allow_unknown) -> Check
     ours = refs[key]
     if t.shape != ours.shape:
         note = f"expected {tuple(ours.shape)}"
+        why = ""
         if key.startswith("ls_") and ours.ndim == 1:
             note += f": our line search tried {ours.shape[0]} trial(s)"
-        return CheckRow(key, tshape, nan, nan, "SHAPE", note)
+            if t.dtype.kind in "fiu":
+                why = diagnose(key, ours, t, ctx, rtol=rtol, atol=atol)
+        return CheckRow(key, tshape, nan, nan, "SHAPE", note, why)
     integer = key in INTEGER_KEYS or (key == "actions" and ours.dtype.kind in "iu")
     if integer:
         if t.dtype.kind not in "iu":
             return CheckRow(key, tshape, nan, nan, "DTYPE", f"{t.dtype}, expected an integer")
         equal = bool(np.array_equal(t.astype(np.int64), ours.astype(np.int64)))
-        err = 0.0 if equal else math.inf
-        return CheckRow(
-            key,
-            tshape,
-            err,
-            err,
-            "pass" if equal else "FAIL",
-            "" if equal else f"{t.tolist()} != {ours.tolist()} (exact)",
-        )
+        if equal:
+            return CheckRow(key, tshape, 0.0, 0.0, "pass", tol=0.0)
+        # no error size for integers: they are equal or not, and the note says how
+        why = integer_mismatch(key, ours.astype(np.int64), t.astype(np.int64))
+        return CheckRow(key, tshape, nan, nan, "FAIL", "", why, tol=0.0)
     if t.dtype.kind != "f":
         return CheckRow(key, tshape, nan, nan, "DTYPE", f"{t.dtype}, expected floating point")
     ok, max_abs, max_rel = _errors(ours, t, rtol, atol)
-    return CheckRow(key, tshape, max_abs, max_rel, "pass" if ok else "FAIL")
+    finite = ours[np.isfinite(ours)]
+    scale = float(np.max(np.abs(finite), initial=0.0))
+    notes = []
+    if ours.size and atol >= rtol * scale:  # the absolute error decides, not max_rel
+        notes.append(
+            f"near 0 (max |ours| = {scale:.1e}): judged by the absolute error, atol = {atol:g}"
+        )
+    if not ok:
+        notes.append(diagnose(key, ours, t, ctx, rtol=rtol, atol=atol))
+    why = "; ".join(n for n in notes if n)
+    status = "pass" if ok else "FAIL"
+    return CheckRow(key, tshape, max_abs, max_rel, status, "", why, atol + rtol * scale)
 
 
 def format_table(rows: Sequence[CheckRow]) -> str:
@@ -164,7 +190,7 @@ def format_table(rows: Sequence[CheckRow]) -> str:
             r.shape,
             num(r.max_abs),
             num(r.max_rel),
-            r.status + (f"  {r.note}" if r.note else ""),
+            "  ".join(x for x in (r.status, "; ".join(y for y in (r.note, r.diagnosis) if y)) if x),
         )
         for r in rows
     ]

@@ -1,4 +1,4 @@
-"""``npytrpo oracle {make,run,check,convert} …``: the argument parser and the four commands.
+"""``npytrpo oracle {make,run,check,convert,suite,verify} …``: the argument parser and commands.
 
 Exit status: 0 success, 1 ``check`` found a disagreement, 2 bad input or usage (one line on
 stderr). The library functions it calls never print; this module does.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 
 from ..distributions import KL_DIRECTIONS
 from ..linesearch import ACCEPTANCE_RULES
@@ -24,7 +25,10 @@ from .format import (
     validate_case,
 )
 from .make import make_case
+from .outcome import OUTCOMES, make_case_with_outcome
 from .run import DECISION_MARGIN, DENSE_LIMIT, run_case
+from .suite import PRESETS, write_suite
+from .verify import format_report, verify_suite
 
 
 # ================================================================================ the parser
@@ -53,15 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="npytrpo oracle",
         description="Reference test vectors for a TRPO step (format: docs/oracle.md). "
-        "Exit status: 0 success, 1 check failed, 2 bad input.",
+        "Exit status: 0 success, 1 check or verify failed, 2 bad input.",
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="{make,run,check,convert}")
+    sub = p.add_subparsers(
+        dest="command", required=True, metavar="{make,run,check,convert,suite,verify}"
+    )
     _add_make(sub)
     _add_run(sub)
     _add_check(sub)
     cv = sub.add_parser("convert", help="convert between .npz and the JSON twin")
     cv.add_argument("input")
     cv.add_argument("output")
+    _add_suite(sub)
+    _add_verify(sub)
     return p
 
 
@@ -80,7 +88,13 @@ def _add_make(sub) -> None:
     size.add_argument("--act-dim", type=int, help="gaussian: action dimensions")
     mk.add_argument("--batch", type=int, default=32, help="N (default 32)")
     mk.add_argument("--probes", type=int, default=2, help="K probe vectors (default 2)")
-    mk.add_argument("--seed", type=int, default=0)
+    mk.add_argument("--seed", type=int, default=0, help="seed of every draw (default 0)")
+    mk.add_argument(
+        "--outcome",
+        choices=OUTCOMES,
+        help="search seeds, θ noise and δ (bounded, deterministic) until the line search "
+        "ends this way: accepted at trial 0, after backtracking, or failed",
+    )
     mk.add_argument(
         "--theta-noise",
         type=float,
@@ -102,6 +116,9 @@ def _add_make(sub) -> None:
         "--normalize-advantages", type=_bool_arg, default=False, metavar="{true,false}"
     )
     conv.add_argument("--gaussian-kl-reduction", choices=("sum", "mean"), default="sum")
+    conv.add_argument(
+        "--fvp-subsample", type=int, default=1, help="F on every k-th sample (default 1: all)"
+    )
     mk.add_argument("-o", "--output", required=True, help="case file (.npz, or .json)")
     mk.add_argument("--json", help="also write the JSON twin here")
 
@@ -149,8 +166,15 @@ def _write(data: OracleData, output: str, json_path: str | None) -> None:
 
 def _cmd_make(a: argparse.Namespace) -> int:
     conventions = {k: getattr(a, k) for k in CONVENTION_DEFAULTS}
+    conventions["fvp_subsample"] = a.fvp_subsample
+    make = make_case
+    if a.outcome:
+
+        def make(**kw):
+            return make_case_with_outcome(a.outcome, **kw)[0]
+
     try:
-        case = make_case(
+        case = make(
             policy=a.policy,
             obs_dim=a.obs_dim,
             hidden=a.hidden,
@@ -167,9 +191,15 @@ def _cmd_make(a: argparse.Namespace) -> int:
         raise OracleError(str(e)) from None
     result = run_case(case)
     _write(case, a.output, a.json)
+    found = ""
+    if a.outcome:
+        g = case.spec["generator"]
+        found = (f" (outcome {a.outcome!r} after {g['candidates_tried']} candidate(s): seed "
+                 f"{g['seed']}, theta_noise {g['theta_noise']:g}, delta {case.spec['delta']:g}, "
+                 f"max_backtracks {case.spec['max_backtracks']})")  # fmt: skip
     print(
         f"wrote case {a.output}: P = {case.spec['num_params']}, N = {a.batch}, "
-        f"step {result.spec['status']}"
+        f"step {result.spec['status']}, ls_accepted {int(result.arrays['ls_accepted'])}{found}"
     )
     if not result.spec["well_posed"]:
         print(
@@ -258,17 +288,73 @@ def _cmd_convert(a: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``npytrpo oracle {make,run,check,convert} …``; returns the exit status.
+def _add_suite(sub) -> None:
+    st = sub.add_parser("suite", help="write the conformance suite (cases, results, index.json)")
+    st.add_argument("directory")
+    st.add_argument(
+        "--conventions",
+        choices=list(PRESETS),
+        help="one library's conventions (default: every convention axis, one at a time)",
+    )
 
-    0 success, 1 ``check`` found a disagreement, 2 bad input or usage (one line on stderr).
+
+def _add_verify(sub) -> None:
+    vf = sub.add_parser("verify", help="run your implementation on every case of a suite")
+    vf.add_argument("directory", help="a suite written by `npytrpo oracle suite`")
+    vf.add_argument(
+        "--cmd",
+        required=True,
+        help="shell command per case; {case} (or {case_json}) and {out} are replaced by paths, "
+        '{name} by the case\'s name, e.g. "python my_trpo.py {case} {out}"',
+    )
+    vf.add_argument("--rtol", type=float, default=DEFAULT_RTOL, help=f"(default {DEFAULT_RTOL:g})")
+    vf.add_argument("--atol", type=float, default=DEFAULT_ATOL, help=f"(default {DEFAULT_ATOL:g})")
+    vf.add_argument("--require", default="", help="keys every output must hold ('all': every one)")
+    vf.add_argument("--timeout", type=float, default=60.0, help="seconds per case (default 60)")
+    vf.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1)")
+    vf.add_argument("--cases", default="", help="only these cases (comma-separated patterns)")
+    vf.add_argument("--out-dir", help="keep the outputs here (default: a temporary directory)")
+
+
+def _cmd_suite(a: argparse.Namespace) -> int:
+    try:
+        index = write_suite(a.directory, conventions=a.conventions)
+    except ValueError as e:
+        raise OracleError(str(e)) from None
+    outcomes = [c["covers"]["outcome"] for c in index["cases"]]
+    print(
+        f"wrote suite {a.directory}: {len(outcomes)} cases, conventions {index['conventions']}, "
+        f"suite version {index['suite_version']} ({outcomes.count('first')} accepted at trial 0, "
+        f"{outcomes.count('backtrack')} after backtracking, {outcomes.count('failed')} failed)"
+    )
+    return 0
+
+
+def _cmd_verify(a: argparse.Namespace) -> int:
+    split = [k.strip() for k in a.require.split(",") if k.strip()]
+    patterns = [k.strip() for k in a.cases.split(",") if k.strip()]
+    with tempfile.TemporaryDirectory(prefix="npytrpo-verify-") as tmp:
+        outcomes = verify_suite(
+            a.directory, a.cmd, out_dir=a.out_dir or tmp, rtol=a.rtol, atol=a.atol,
+            require=split, timeout=a.timeout, jobs=a.jobs, cases=patterns,
+        )  # fmt: skip
+    print(format_report(outcomes, rtol=a.rtol, atol=a.atol, show_paths=bool(a.out_dir)))
+    return 0 if all(o.status == "pass" for o in outcomes) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``npytrpo oracle {make,run,check,convert,suite,verify} …``; returns the exit status.
+
+    0 success, 1 ``check`` or ``verify`` found a disagreement (or a crash), 2 bad input or
+    usage (one line on stderr).
     """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed usage (or --help)
         return int(e.code) if isinstance(e.code, int) else 2
-    commands = {"make": _cmd_make, "run": _cmd_run, "check": _cmd_check, "convert": _cmd_convert}
+    commands = {"make": _cmd_make, "run": _cmd_run, "check": _cmd_check, "convert": _cmd_convert,
+                "suite": _cmd_suite, "verify": _cmd_verify}  # fmt: skip
     try:
         return commands[args.command](args)
     except OracleError as e:

@@ -36,8 +36,11 @@ CONVENTION_DEFAULTS: dict[str, Any] = {
     },
     "gaussian_kl_reduction": "sum",
 }
+#: Conventions a case may leave out (format 1 added them later), with the value meant when
+#: absent: ``fvp_subsample`` k, the Fisher on every k-th sample ``obs[::k]`` (g uses them all).
+OPTIONAL_CONVENTIONS: dict[str, Any] = {"fvp_subsample": 1}
 CG_STARTS = ("zero",)
-_INFO_SPEC_KEYS = ("cg_x0", "num_params", "name", "description", "generator")
+_INFO_SPEC_KEYS = ("cg_x0", "num_params", "name", "description", "generator", *OPTIONAL_CONVENTIONS)
 
 #: Arrays of a case: name -> required. All float64 but categorical actions (any integer type).
 CASE_KEYS: dict[str, bool] = {
@@ -224,6 +227,7 @@ def _spec_numbers(spec: dict, size_key: str) -> dict:
     out["max_backtracks"] = _spec_int(spec, "max_backtracks", 1)
     if out["backtrack_coeff"] ** (out["max_backtracks"] - 1) == 0.0:
         raise OracleError("spec['backtrack_coeff'] ** (max_backtracks - 1) underflows to 0")
+    out["fvp_subsample"] = _spec_int({**OPTIONAL_CONVENTIONS, **spec}, "fvp_subsample", 1)
     return out
 
 

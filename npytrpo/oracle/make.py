@@ -12,6 +12,7 @@ from ..policies import Policy
 from .format import (
     CASE_FORMAT,
     CONVENTION_DEFAULTS,
+    OPTIONAL_CONVENTIONS,
     OracleData,
     OracleError,
     _is_int,
@@ -54,7 +55,8 @@ def make_case(
     theta_noise : float ≥ 0
     name : str, optional
     **conventions
-        Any of ``CONVENTION_DEFAULTS`` (delta, damping, cg_iters, …); the rest take defaults.
+        Any of ``CONVENTION_DEFAULTS`` (delta, damping, cg_iters, …) or ``OPTIONAL_CONVENTIONS``
+        (``fvp_subsample``, stored only when it is not 1); the rest take defaults.
 
     Examples
     --------
@@ -75,6 +77,9 @@ def make_case(
         spec["act_dim"] = act_dim
     spec.update(CONVENTION_DEFAULTS)
     spec.update(conventions)
+    for key, default in OPTIONAL_CONVENTIONS.items():  # written only when not the default
+        if key in spec and spec[key] == default and not isinstance(spec[key], bool):
+            del spec[key]
     spec["cg_x0"] = "zero"
     spec["generator"] = {
         "seed": seed,
@@ -95,9 +100,10 @@ def make_case(
 
 def _check_make_args(conventions: dict, *, batch, probes, seed, theta_noise) -> None:
     """``make_case``'s own arguments: known conventions, counts and seed, the θ noise."""
-    unknown = sorted(set(conventions) - set(CONVENTION_DEFAULTS))
+    known = [*CONVENTION_DEFAULTS, *OPTIONAL_CONVENTIONS]
+    unknown = sorted(set(conventions) - set(known))
     if unknown:
-        raise TypeError(f"unknown convention(s) {unknown}; known: {list(CONVENTION_DEFAULTS)}")
+        raise TypeError(f"unknown convention(s) {unknown}; known: {known}")
     for key, value, low in (("batch", batch, 1), ("probes", probes, 0), ("seed", seed, 0)):
         if not _is_int(value) or value < low:
             raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")

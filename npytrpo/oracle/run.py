@@ -61,7 +61,8 @@ def run_case(case: OracleData, *, dense_limit: int = DENSE_LIMIT) -> OracleData:
     here first when ``normalize_advantages`` is set, and stored as ``advantages_used``: g, the
     surrogate and the line search all use them). ``x`` is CG as the conventions run it;
     ``x_exact`` is the dense SciPy solve (pinvh when damping = 0), computed with ``fisher`` only
-    when P ≤ ``dense_limit``. ``fvp`` = F·probes, undamped, on the full batch.
+    when P ≤ ``dense_limit``. ``fvp`` = F·probes, undamped, with F (and ``fisher``) taken on
+    the samples the step uses: the whole batch, or every k-th one with ``fvp_subsample`` k.
 
     Raises OracleError if the case is malformed.
 
@@ -79,9 +80,10 @@ def run_case(case: OracleData, *, dense_limit: int = DENSE_LIMIT) -> OracleData:
     s, pi = c.spec, c.policy
     adv = standardize_advantages(c.advantages) if s["normalize_advantages"] else c.advantages.copy()
     res = trpo_step(pi, c.theta, c.obs, c.actions, adv, step_config(s))
-    F_op = pi.fisher_operator(c.theta, c.obs)
+    obs_f = c.obs[:: s["fvp_subsample"]]  # the samples F is taken on (all of them by default)
+    F_op = pi.fisher_operator(c.theta, obs_f)
     dense = pi.num_params <= dense_limit
-    arrays = _result_arrays(c, adv, res, F_op, dense)
+    arrays = _result_arrays(c, adv, res, F_op, dense, obs_f)
     margins = _margins(c, res, F_op, arrays.get("fisher"))
     return OracleData(_result_spec(case, res, margins, pi.num_params, dense_limit), arrays)
 
@@ -118,7 +120,7 @@ def _result_spec(case: OracleData, res, margins: dict, P: int, dense_limit: int)
     }  # fmt: skip
 
 
-def _result_arrays(c: _Case, adv: np.ndarray, res, F_op, dense: bool) -> dict:
+def _result_arrays(c: _Case, adv: np.ndarray, res, F_op, dense: bool, obs_f) -> dict:
     """The result's arrays, in ``RESULT_KEYS`` order, from the step and the dense solves.
 
     A step that stopped early (g = 0 or non-finite: no CG, no line search) gets 0 iterations,
@@ -135,7 +137,7 @@ def _result_arrays(c: _Case, adv: np.ndarray, res, F_op, dense: bool) -> dict:
     if c.probes is not None:
         out["fvp"] = np.stack([F_op(v) for v in c.probes])
     if dense:
-        out["fisher"] = pi.fisher_matrix(c.theta, c.obs)
+        out["fisher"] = pi.fisher_matrix(c.theta, obs_f)
     out.update(
         x=res.x,
         cg_iterations=np.int64(cg.iterations if cg else 0),
