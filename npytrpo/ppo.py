@@ -125,7 +125,14 @@ def _prepare(policy, theta, obs, actions, advantages, config, overrides) -> tupl
     return _Batch(theta.copy(), obs, actions, adv, logp_old), cfg
 
 
-def _make_optimizer(cfg: PPOConfig, adam_state):
+def _make_optimizer(cfg: PPOConfig, adam_state, P: int):
+    if adam_state is not None:
+        if not isinstance(adam_state, AdamState):
+            raise TypeError(f"adam_state must be an AdamState, got {type(adam_state).__name__}")
+        if adam_state.m.size and adam_state.m.shape != (P,):
+            raise ValueError(
+                f"adam_state must hold moments of shape ({P},), got {adam_state.m.shape}"
+            )
     if cfg.optimizer == "sgd":
         return SGD(cfg.learning_rate, max_grad_norm=cfg.max_grad_norm)
     return Adam(
@@ -141,7 +148,7 @@ def _make_optimizer(cfg: PPOConfig, adam_state):
 def _run_epochs(batch: _Batch, cfg: PPOConfig, rng, adam_state, grad_fn) -> dict:
     """Minibatch epochs: permute with ``rng``, step the optimiser on ``grad_fn``'s gradient."""
     N = batch.obs.shape[0]
-    opt = _make_optimizer(cfg, adam_state)
+    opt = _make_optimizer(cfg, adam_state, batch.theta.shape[0])
     theta = batch.theta
     clip_fracs, norms, n_clipped, n_steps = [], [], 0, 0
     status, epochs = "completed", 0
@@ -153,13 +160,14 @@ def _run_epochs(batch: _Batch, cfg: PPOConfig, rng, adam_state, grad_fn) -> dict
             adv = batch.adv[idx]
             if cfg.normalize_advantages and idx.size > 1:
                 adv = standardize_advantages(adv)
+            # Overflow (a huge ratio or step) is reported by status below, not by a warning.
             with np.errstate(over="ignore", invalid="ignore"):
                 g, ratio = grad_fn(theta, idx, adv)
-            if not np.all(np.isfinite(g)):
-                status = "nonfinite_gradient"
-                break
-            clip_fracs.append(np.mean(np.abs(ratio - 1.0) > cfg.clip_range))
-            theta = opt.step(theta, g)
+                if not np.all(np.isfinite(g)):
+                    status = "nonfinite_gradient"
+                    break
+                clip_fracs.append(np.mean(np.abs(ratio - 1.0) > cfg.clip_range))
+                theta = opt.step(theta, g)
             n_steps += 1
             norms.append(opt.grad_norm)
             n_clipped += opt.clipped
@@ -261,7 +269,8 @@ def ppo_clip_update(
         The only randomness: each epoch's minibatch permutation.
     adam_state : AdamState or None
         Adam's moments from the previous update (SB3 keeps its optimiser across updates);
-        None starts fresh. Not modified: the advanced state is ``result.adam_state``.
+        None starts fresh. Not modified: the advanced state is ``result.adam_state``. Ignored
+        with ``optimizer="sgd"``.
 
     Returns
     -------

@@ -156,7 +156,8 @@ class PPOResult:
     entropy : float
         Mean entropy of π_old over the batch.
     adam_state : AdamState or None
-        Adam's moments after the update, to pass to the next one (None for ``"sgd"``).
+        Adam's moments after the update, to pass to the next one (None for ``"sgd"``); the
+        ``adam_state`` passed in when ``success`` is False.
     success : bool
     status : str
         One of ``PPO_STATUSES``.
