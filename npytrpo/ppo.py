@@ -1,0 +1,374 @@
+"""PPO update rules (Schulman et al. 2017): PPO-Clip and PPO-KL with the adaptive β, by hand.
+
+Same inputs as ``trpo_step`` (policy, θ_old, a batch collected by π_old), own config
+(``PPOConfig``), own result (``PPOResult``). The objectives and their gradients live in
+``ppo_objectives.py``, Adam in ``optim.py``; this module runs the minibatch epochs:
+
+.. code-block:: text
+
+    logp_old = log π_old(a_n|s_n) on the whole batch
+    for epoch in 1..n_epochs:
+        for each minibatch B of rng.permutation(N), |B| = batch_size (the last may be smaller):
+            Â_B ← standardise(Â_B)                          (normalize_advantages)
+            g  = ∇ objective_B(θ) + c ∇H̄_B(θ)              (clip: L_clip; KL: L − β D̄)
+            θ ← Adam(θ, clip_norm(g))                       (ascent)
+    kl = D̄(θ_new) exactly on the whole batch;  PPO-KL: β_next = adaptive_beta(β, kl, d_targ)
+
+Every gradient goes through the policy's public API (``logp``, ``surrogate_grad``,
+``entropy_grad``) and, for the KL penalty, ``policy.net.forward``/``vjp``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from ._validate import real_number
+from .optim import SGD, Adam, AdamState
+from .policies import Policy
+from .ppo_config import OPTIMIZERS, PPO_STATUSES, PPOConfig, PPOResult
+from .ppo_objectives import (
+    adaptive_beta,
+    check_policy,
+    clip_active,
+    clip_objective,
+    clip_weights,
+    mean_kl_grad,
+    mean_kl_grad_from_outputs,
+)
+from .trust_region import standardize_advantages
+
+__all__ = [
+    "PPOConfig",
+    "PPOResult",
+    "PPO_STATUSES",
+    "OPTIMIZERS",
+    "clip_objective",
+    "clip_weights",
+    "clip_objective_grad",
+    "mean_kl_grad",
+    "adaptive_beta",
+    "ppo_clip_update",
+    "ppo_kl_update",
+]
+
+
+# ------------------------------------------------------------------------ the clipped gradient
+def _clip_grad(policy, theta, obs, actions, adv, logp_old, eps):
+    """(∇L_clip (P,), ratios (N,)) on one minibatch, through the policy's public API."""
+    ratio = np.exp(policy.logp(theta, obs, actions) - logp_old)
+    # surrogate_grad with logp_old weights each given Â_n by r_n: masking Â where the clip is
+    # active gives Σ w_n ∇log π_n / N with w_n = clip_weights(r, Â, ε), the same r to the bit.
+    masked = np.where(clip_active(ratio, adv, eps), 0.0, adv)
+    return policy.surrogate_grad(theta, obs, actions, masked, logp_old), ratio
+
+
+def clip_objective_grad(
+    policy: Policy,
+    theta: np.ndarray,
+    obs: np.ndarray,
+    actions: np.ndarray,
+    advantages: np.ndarray,
+    logp_old: np.ndarray,
+    eps: float,
+) -> np.ndarray:
+    """∇_θ L_clip(θ) of shape (P,), the gradient each PPO-Clip minibatch step uses.
+
+    ``logp_old`` (N,) is log π_old(a_n|s_n); ``eps`` > 0 is ε. See ``clip_weights`` for the
+    per-sample weights and the one-sided choice at r = 1 ± ε.
+    """
+    check_policy(policy)
+    theta, obs = policy.check_theta(theta), policy.check_obs(obs)
+    N = obs.shape[0]
+    actions = policy.check_actions(actions, N)
+    adv = policy.check_vector(advantages, N, "advantages")
+    logp_old = policy.check_vector(logp_old, N, "logp_old")
+    eps = real_number(eps, "eps", low=0.0, low_open=True)
+    return _clip_grad(policy, theta, obs, actions, adv, logp_old, eps)[0]
+
+
+# ------------------------------------------------------------------------------ the updates
+def _resolve(config, overrides) -> PPOConfig:
+    if config is None:
+        config = PPOConfig()
+    elif not isinstance(config, PPOConfig):
+        raise TypeError(f"config must be a PPOConfig or None, got {type(config).__name__}")
+    names = {f.name for f in fields(PPOConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise TypeError(f"unknown PPO option(s) {unknown}; valid: {sorted(names)}")
+    return replace(config, **overrides) if overrides else config
+
+
+@dataclass
+class _Batch:
+    theta: np.ndarray
+    obs: np.ndarray
+    actions: np.ndarray
+    adv: np.ndarray
+    logp_old: np.ndarray
+
+
+def _prepare(policy, theta, obs, actions, advantages, config, overrides) -> tuple:
+    check_policy(policy)
+    cfg = _resolve(config, overrides)
+    theta, obs = policy.check_theta(theta), policy.check_obs(obs)
+    N = obs.shape[0]
+    actions = policy.check_actions(actions, N)
+    adv = policy.check_vector(advantages, N, "advantages")
+    if cfg.batch_size > N:
+        raise ValueError(
+            f"batch_size must be <= the number of samples N = {N}, got {cfg.batch_size}"
+        )
+    logp_old = policy.logp(theta, obs, actions)
+    return _Batch(theta.copy(), obs, actions, adv, logp_old), cfg
+
+
+def _make_optimizer(cfg: PPOConfig, adam_state, P: int):
+    if adam_state is not None:
+        if not isinstance(adam_state, AdamState):
+            raise TypeError(f"adam_state must be an AdamState, got {type(adam_state).__name__}")
+        if adam_state.m.size and adam_state.m.shape != (P,):
+            raise ValueError(
+                f"adam_state must hold moments of shape ({P},), got {adam_state.m.shape}"
+            )
+    if cfg.optimizer == "sgd":
+        return SGD(cfg.learning_rate, max_grad_norm=cfg.max_grad_norm)
+    return Adam(
+        cfg.learning_rate,
+        beta1=cfg.adam_beta1,
+        beta2=cfg.adam_beta2,
+        eps=cfg.adam_eps,
+        max_grad_norm=cfg.max_grad_norm,
+        state=adam_state,
+    )
+
+
+def _run_epochs(batch: _Batch, cfg: PPOConfig, rng, adam_state, grad_fn) -> dict:
+    """Minibatch epochs: permute with ``rng``, step the optimiser on ``grad_fn``'s gradient."""
+    N = batch.obs.shape[0]
+    opt = _make_optimizer(cfg, adam_state, batch.theta.shape[0])
+    theta = batch.theta
+    clip_fracs, norms, n_clipped, n_steps = [], [], 0, 0
+    status, epochs = "completed", 0
+    while status == "completed" and epochs < cfg.n_epochs:
+        epochs += 1
+        perm = rng.permutation(N)
+        for start in range(0, N, cfg.batch_size):
+            idx = perm[start : start + cfg.batch_size]
+            adv = batch.adv[idx]
+            if cfg.normalize_advantages and idx.size > 1:
+                adv = standardize_advantages(adv)
+            # Overflow (a huge ratio or step) is reported by status below, not by a warning.
+            with np.errstate(over="ignore", invalid="ignore"):
+                g, ratio = grad_fn(theta, idx, adv)
+                if not np.all(np.isfinite(g)):
+                    status = "nonfinite_gradient"
+                    break
+                clip_fracs.append(np.mean(np.abs(ratio - 1.0) > cfg.clip_range))
+                theta = opt.step(theta, g)
+            n_steps += 1
+            norms.append(opt.grad_norm)
+            n_clipped += opt.clipped
+            if not np.all(np.isfinite(theta)):
+                status = "nonfinite_theta"
+                break
+    return dict(
+        theta=theta,
+        status=status,
+        n_epochs=epochs,
+        n_grad_steps=n_steps,
+        n_grad_clipped=int(n_clipped),
+        grad_norm=float(np.mean(norms)) if norms else 0.0,
+        clip_fraction=float(np.mean(clip_fracs)) if clip_fracs else 0.0,
+        adam_state=opt.state if isinstance(opt, Adam) else None,
+    )
+
+
+def _objectives(policy, batch, theta, cfg, beta) -> tuple[float, float, float]:
+    """(L, the rule's objective, mean entropy) at θ on the whole batch, advantages as passed."""
+    ratio = np.exp(policy.logp(theta, batch.obs, batch.actions) - batch.logp_old)
+    L = float(np.mean(ratio * batch.adv))
+    H = float(np.mean(policy.entropy(theta, batch.obs)))
+    if beta is None:
+        objective = clip_objective(ratio, batch.adv, cfg.clip_range)
+    else:
+        objective = L - beta * policy.kl(batch.theta, theta, batch.obs, cfg.kl_direction)
+    return L, objective + cfg.entropy_coef * H, H
+
+
+def _finish(policy, batch, cfg, run, beta, adam_state) -> PPOResult:
+    L0, obj0, H0 = _objectives(policy, batch, batch.theta, cfg, beta)
+    common = dict(
+        n_grad_steps=run["n_grad_steps"],
+        n_epochs=run["n_epochs"],
+        n_grad_clipped=run["n_grad_clipped"],
+        grad_norm=run["grad_norm"],
+        clip_fraction=run["clip_fraction"],
+        beta=beta,
+        surrogate_before=L0,
+        objective_before=obj0,
+        entropy=H0,
+    )
+    if run["status"] != "completed":
+        return PPOResult(
+            theta_new=batch.theta.copy(),
+            kl=0.0,
+            beta_next=beta,
+            surrogate_after=L0,
+            objective_after=obj0,
+            adam_state=adam_state,
+            success=False,
+            status=run["status"],
+            message=f"{run['status']} in epoch {run['n_epochs']}; θ kept",
+            **common,
+        )
+    theta = run["theta"]
+    kl = policy.kl(batch.theta, theta, batch.obs, cfg.kl_direction)
+    L1, obj1, _ = _objectives(policy, batch, theta, cfg, beta)
+    return PPOResult(
+        theta_new=theta,
+        kl=kl,
+        beta_next=None if beta is None else adaptive_beta(beta, kl, cfg.target_kl),
+        surrogate_after=L1,
+        objective_after=obj1,
+        adam_state=run["adam_state"],
+        success=True,
+        status="completed",
+        message=f"{run['n_epochs']} epochs, {run['n_grad_steps']} gradient steps",
+        **common,
+    )
+
+
+def ppo_clip_update(
+    policy: Policy,
+    theta: np.ndarray,
+    obs: np.ndarray,
+    actions: np.ndarray,
+    advantages: np.ndarray,
+    config: PPOConfig | None = None,
+    *,
+    rng: None | int | np.random.Generator,
+    adam_state: AdamState | None = None,
+    **overrides,
+) -> PPOResult:
+    """One PPO-Clip update: ``n_epochs`` passes of minibatch ascent on L_clip + c·H̄.
+
+    Parameters
+    ----------
+    policy : CategoricalPolicy or GaussianPolicy
+    theta : ndarray of shape (P,)
+        θ_old, the parameters that collected the batch.
+    obs : ndarray of shape (N, obs_dim)
+    actions : ndarray of shape (N,) int or (N, act_dim) float
+    advantages : ndarray of shape (N,)
+    config : PPOConfig or None
+        None means ``PPOConfig()``; keyword ``overrides`` replace its fields.
+    rng : None, int or numpy.random.Generator
+        The only randomness: each epoch's minibatch permutation.
+    adam_state : AdamState or None
+        Adam's moments from the previous update (SB3 keeps its optimiser across updates);
+        None starts fresh. Not modified: the advanced state is ``result.adam_state``. Ignored
+        with ``optimizer="sgd"``.
+
+    Returns
+    -------
+    PPOResult
+        ``success`` is False (and θ unchanged) only if a gradient or a step was not finite.
+
+    Notes
+    -----
+    For each epoch, for each minibatch B of a fresh permutation (Schulman et al. 2017, Alg. 1):
+
+    .. math:: g = \\frac{1}{|B|} \\sum_{n∈B} w_n ∇_θ \\log π_θ(a_n|s_n) + c ∇_θ H̄_B,
+              \\quad θ ← \\mathrm{Adam}(θ, \\mathrm{clip}_{‖·‖}(g))
+
+    with w_n from ``clip_weights`` (Â standardised within B when ``normalize_advantages``).
+
+    Examples
+    --------
+    >>> from npytrpo.policies import CategoricalPolicy
+    >>> pi = CategoricalPolicy(3, 2, hidden=(8,))
+    >>> rng = np.random.default_rng(0)
+    >>> theta = pi.init(rng)
+    >>> obs = rng.standard_normal((128, 3))
+    >>> res = ppo_clip_update(pi, theta, obs, pi.sample(theta, obs, rng),
+    ...                       rng.standard_normal(128), rng=0, n_epochs=2)
+    >>> res.success, res.n_grad_steps, res.kl > 0
+    (True, 4, True)
+    """
+    batch, cfg = _prepare(policy, theta, obs, actions, advantages, config, overrides)
+    rng = np.random.default_rng(rng)
+    c, eps = cfg.entropy_coef, cfg.clip_range
+
+    def grad_fn(th, idx, adv):
+        o, a = batch.obs[idx], batch.actions[idx]
+        g, ratio = _clip_grad(policy, th, o, a, adv, batch.logp_old[idx], eps)
+        if c:
+            g = g + c * policy.entropy_grad(th, o)
+        return g, ratio
+
+    run = _run_epochs(batch, cfg, rng, adam_state, grad_fn)
+    return _finish(policy, batch, cfg, run, None, adam_state)
+
+
+def ppo_kl_update(
+    policy: Policy,
+    theta: np.ndarray,
+    obs: np.ndarray,
+    actions: np.ndarray,
+    advantages: np.ndarray,
+    config: PPOConfig | None = None,
+    *,
+    rng: None | int | np.random.Generator,
+    beta: float | None = None,
+    adam_state: AdamState | None = None,
+    **overrides,
+) -> PPOResult:
+    """One PPO-KL update: minibatch ascent on L(θ) − β D̄(θ) + c·H̄, then the adaptive β.
+
+    Arguments as ``ppo_clip_update``, plus ``beta`` (float > 0): the penalty β of this update,
+    ``config.beta_init`` when None. Pass ``result.beta_next`` to the next update.
+
+    Notes
+    -----
+    Schulman et al. 2017, eq. 8 and §4. Each minibatch step ascends
+
+    .. math:: g = \\frac{1}{|B|} \\sum_{n∈B} r_n Â_n ∇_θ \\log π_θ(a_n|s_n)
+              − β ∇_θ D̄_B(θ) + c ∇_θ H̄_B
+
+    with the exact KL gradient of ``mean_kl_grad``. After the epochs, d = D̄(θ_new) on the whole
+    batch and ``beta_next = adaptive_beta(β, d, target_kl)``.
+
+    Examples
+    --------
+    >>> from npytrpo.policies import GaussianPolicy
+    >>> pi = GaussianPolicy(3, 1, hidden=())
+    >>> rng = np.random.default_rng(0)
+    >>> theta = pi.init(rng)
+    >>> obs = rng.standard_normal((64, 3))
+    >>> res = ppo_kl_update(pi, theta, obs, pi.sample(theta, obs, rng),
+    ...                     rng.standard_normal(64), rng=0, beta=1.0, learning_rate=1e-4)
+    >>> res.success, res.beta, res.beta_next  # a tiny step: KL < d_targ/1.5, so β halves
+    (True, 1.0, 0.5)
+    """
+    batch, cfg = _prepare(policy, theta, obs, actions, advantages, config, overrides)
+    beta = cfg.beta_init if beta is None else real_number(beta, "beta", low=0.0, low_open=True)
+    rng = np.random.default_rng(rng)
+    c, P0 = cfg.entropy_coef, policy.net.num_params
+    out_old, _ = policy.net.forward(batch.theta[:P0], batch.obs)
+    extra_old = batch.theta[P0:]
+
+    def grad_fn(th, idx, adv):
+        o, a, lp_old = batch.obs[idx], batch.actions[idx], batch.logp_old[idx]
+        g = policy.surrogate_grad(th, o, a, adv, lp_old)
+        g -= beta * mean_kl_grad_from_outputs(
+            policy, out_old[idx], extra_old, th, o, cfg.kl_direction
+        )
+        if c:
+            g += c * policy.entropy_grad(th, o)
+        return g, np.exp(policy.logp(th, o, a) - lp_old)
+
+    run = _run_epochs(batch, cfg, rng, adam_state, grad_fn)
+    return _finish(policy, batch, cfg, run, beta, adam_state)
