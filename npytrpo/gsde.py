@@ -228,9 +228,7 @@ class GSDEHead:
         z = real_array(features, "features", allow_int=True)
         if z.ndim != 2 or z.shape[1] != self.n_features or (n is not None and z.shape[0] != n):
             rows = "N" if n is None else str(n)
-            raise ValueError(
-                f"features must have shape ({rows}, {self.n_features}), got {z.shape}"
-            )
+            raise ValueError(f"features must have shape ({rows}, {self.n_features}), got {z.shape}")
         return z
 
     # ------------------------------------------------------------------ distribution

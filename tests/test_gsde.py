@@ -319,7 +319,7 @@ def test_shared_std_is_full_std_with_tied_columns(case):
 
 @given(head_cases())
 def test_kl_reduction_mean_divides_kl_and_metric_by_act_dim(case):
-    """"mean" = "sum" / act_dim for the KL and both metric blocks; score and entropy unchanged."""
+    """kl_reduction mean = sum / act_dim for KL and both metric blocks; score, entropy unchanged."""
     head, out, theta_h, z, rng = case
     kw = {"full_std": head.full_std, "epsilon": head.epsilon}
     hs = GSDEHead(head.n_features, head.act_dim, kl_reduction="sum", **kw)
