@@ -25,8 +25,8 @@ Fisher (metric)        M_μμ = diag(1/v);  M_ΛΛ = Σ_j A_·j A_·jᵀ / (2 v_
 =====================  ===================================================================
 
 Derivation of the Λ block. A 1-D Gaussian N(μ, v) has Fisher information 1/v in μ, 1/(2v²) in
-v and 0 across (E[∂_μ log p · ∂_v log p] = E[r³]/(2 v^{3/2}) = 0). Dimensions are independent, so
-the Fisher of (μ, v) is block diagonal over j. Since v_j depends on Λ only through
+v and 0 across (E[∂_μ log p · ∂_v log p] = E[r (r² − 1)]/(2 v^{3/2}) = 0). Dimensions are
+independent, so the Fisher of (μ, v) is block diagonal over j. Since v_j depends on Λ only through
 ``v_j = Σ_i z_i² exp(2Λ_ij) + ε_v``, the chain rule gives ∂v_j/∂Λ_ij = 2 z_i² σ_ij² = A_ij (and
 ∂v_j/∂Λ_ik = 0 for k ≠ j), and the Fisher in Λ is the pull-back
 ``M_ΛΛ = Σ_j (∂v_j/∂Λ)(∂v_j/∂Λ)ᵀ / (2 v_j²)``: entry ((i, j), (k, l)) equals
@@ -316,7 +316,8 @@ class GSDEHead:
         ``m_out = c · u_out / v / n`` (N, act_dim) and
         ``m_h = c · (1/n) Σ_n M_ΛΛ,n u_h`` (num_params,), c = 1 (sum) or 1/act_dim (mean);
         the cross blocks are zero. M_ΛΛ u is formed without the matrix: the tangent of v is
-        ``w = z² (A-weighted U) = z² (2σ² ⊙ U)``, then ``M u = 2σ² ⊙ (z²ᵀ (w / 2v²))``.
+        ``w = z² (2σ² ⊙ U)`` (U = u_h as an (n_features, act_dim) matrix), then
+        ``M u = 2σ² ⊙ (z²ᵀ (w / 2v²))``.
         """
         c = self._kl_scale / n
         w_out = c / dist.var
