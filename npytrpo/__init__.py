@@ -16,6 +16,7 @@ from .cg import CGResult, conjugate_gradient
 from .closed_form import dense_natural_step
 from .config import TRPOConfig
 from .distributions import CategoricalHead, GaussianHead
+from .gsde import GSDEHead
 from .io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .linearize import Linearization
 from .linesearch import (
@@ -66,6 +67,7 @@ __all__ = [
     "CheckpointError",
     "GaussianHead",
     "GaussianPolicy",
+    "GSDEHead",
     "Linearization",
     "LineSearchResult",
     "MLP",

@@ -268,6 +268,7 @@ class TRPO:
             obs_normalizer=st.obs_normalizer,
             reward_scaler=st.reward_scaler,
             autoreset_pending=st.autoreset_pending,
+            noise_every=cfg.sde_sample_freq,
         )
         if st.obs_normalizer is not None:
             st.obs_normalizer.rms.update(ro.raw_obs[ro.valid])

@@ -21,6 +21,7 @@ import numpy as np
 
 from ._validate import boolean, choice, int_sequence, integer, real_number, reject_unknown
 from .config import TRPOConfig
+from .gsde import GSDEHead
 from .normalize import ObservationNormalizer, RewardScaler
 from .policies import CategoricalPolicy, GaussianPolicy, Policy
 from .rollout import EpisodeTracker, make_vector_env
@@ -87,6 +88,12 @@ class AgentConfig:
         Keep freed memory in the C heap (``memory.keep_freed_memory``); see ``TRPO``.
     parallel_value_fit : bool, default True
         Fit the value function on a worker thread while the policy step runs.
+    use_sde : bool, default False
+        Box actions: generalized state-dependent exploration (``gsde.GSDEHead``, Raffin et al.
+        2021) instead of the state-independent diagonal Gaussian.
+    sde_sample_freq : int, default -1
+        With ``use_sde``: redraw the exploration matrix every this many steps (−1: once per
+        rollout), as SB3 spells it.
     step : TRPOConfig, default ``TRPOConfig(normalize_advantages=True)``
         The trust-region step's options.
     """
@@ -110,6 +117,8 @@ class AgentConfig:
     blas_threads: int | None = 1
     tune_malloc: bool = True
     parallel_value_fit: bool = True
+    use_sde: bool = False
+    sde_sample_freq: int = -1
     step: TRPOConfig = field(default_factory=_agent_step_default)
 
     def __post_init__(self) -> None:
@@ -135,7 +144,11 @@ class AgentConfig:
             else integer(self.blas_threads, "blas_threads", low=1),
             "tune_malloc": boolean(self.tune_malloc, "tune_malloc"),
             "parallel_value_fit": boolean(self.parallel_value_fit, "parallel_value_fit"),
+            "use_sde": boolean(self.use_sde, "use_sde"),
+            "sde_sample_freq": integer(self.sde_sample_freq, "sde_sample_freq", low=-1),
         }
+        if checked["sde_sample_freq"] == 0:
+            raise ValueError("sde_sample_freq must be -1 or >= 1, got 0")
         if not isinstance(self.step, TRPOConfig):
             raise TypeError(f"step must be a TRPOConfig, got {type(self.step).__name__}")
         for name, value in checked.items():
@@ -255,6 +268,10 @@ def make_policy(cfg: AgentConfig, obs_dim: int, act_space) -> Policy:
     if isinstance(act_space, gym.spaces.Discrete) and kind in ("auto", "categorical"):
         return CategoricalPolicy(obs_dim, int(act_space.n), cfg.hidden)
     box = isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1
+    if box and kind != "categorical" and cfg.use_sde:
+        n_features = cfg.hidden[-1] if cfg.hidden else obs_dim
+        head = GSDEHead(n_features, int(act_space.shape[0]), log_std_init=cfg.log_std_init)
+        return Policy(obs_dim, head, cfg.hidden)
     if box and kind != "categorical":
         return GaussianPolicy(
             obs_dim, int(act_space.shape[0]), cfg.hidden, log_std_init=cfg.log_std_init

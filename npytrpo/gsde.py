@@ -81,7 +81,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import int_at_least, real_array, real_number
+from ._validate import boolean, choice, integer, real_array, real_number
+from .distributions import HEADS
 
 __all__ = ["GSDEDist", "GSDEHead"]
 
@@ -151,20 +152,16 @@ class GSDEHead:
         epsilon: float = 1e-6,
         kl_reduction: str = "sum",
     ):
-        self.n_features = int_at_least(n_features, "n_features")
-        self.act_dim = int_at_least(act_dim, "act_dim")
+        self.n_features = integer(n_features, "n_features", low=1)
+        self.act_dim = integer(act_dim, "act_dim", low=1)
         self.log_std_init = real_number(log_std_init, "log_std_init")
-        if not isinstance(full_std, (bool, np.bool_)):
-            raise TypeError(f"full_std must be a bool, got {type(full_std).__name__} {full_std!r}")
-        self.full_std = bool(full_std)
+        self.full_std = boolean(full_std, "full_std")
         self.epsilon = real_number(epsilon, "epsilon", low=0.0)
-        if kl_reduction not in KL_REDUCTIONS:
-            raise ValueError(f"kl_reduction must be 'sum' or 'mean', got {kl_reduction!r}")
-        self.kl_reduction = kl_reduction
+        self.kl_reduction = choice(kl_reduction, "kl_reduction", KL_REDUCTIONS)
         self.out_dim = self.act_dim
         self.num_params = self.n_features * (self.act_dim if self.full_std else 1)
         # The KL (hence the metric) is multiplied by this: 1 for "sum", 1/act_dim for "mean".
-        self._kl_scale = 1.0 if kl_reduction == "sum" else 1.0 / self.act_dim
+        self.kl_scale = 1.0 if kl_reduction == "sum" else 1.0 / self.act_dim
 
     # ------------------------------------------------------------------ construction
     def init_params(self) -> np.ndarray:
@@ -307,7 +304,7 @@ class GSDEHead:
         t = (dist_p.var - dist_q.var) / dist_q.var
         dm = dist_p.mean - dist_q.mean
         kl_j = 0.5 * (t - np.log1p(t) + dm * dm / dist_q.var)
-        return np.maximum(self._kl_scale * kl_j.sum(axis=1), 0.0)
+        return np.maximum(self.kl_scale * kl_j.sum(axis=1), 0.0)
 
     def metric(self, dist: GSDEDist, n: int):
         """The output-space Fisher of the head, averaged over n states, as a product.
@@ -319,7 +316,7 @@ class GSDEHead:
         ``w = z² (2σ² ⊙ U)`` (U = u_h as an (n_features, act_dim) matrix), then
         ``M u = 2σ² ⊙ (z²ᵀ (w / 2v²))``.
         """
-        c = self._kl_scale / n
+        c = self.kl_scale / n
         w_out = c / dist.var
         two_s2 = 2.0 * dist.s2
         half_inv_v2 = 0.5 / (dist.var * dist.var)
@@ -330,6 +327,10 @@ class GSDEHead:
             return u_out * w_out, c * m_h
 
         return apply
+
+    def metric_factor(self, dist: GSDEDist) -> np.ndarray:
+        """B_n with ``M_μμ,n = B_nᵀ B_n``: ``diag(√(kl_scale / v_n))``, shape (N, d, d)."""
+        return np.sqrt(self.kl_scale / dist.var)[:, :, None] * np.eye(self.act_dim)
 
     # ------------------------------------------------------------------ sampling
     def sample(self, dist: GSDEDist, rng: np.random.Generator) -> np.ndarray:
@@ -355,7 +356,7 @@ class GSDEHead:
             (one matrix per environment, sb3's ``exploration_matrices``).
         """
         sigma = np.exp(self._expand(self._check_theta_h(theta_h)))
-        shape = sigma.shape if n is None else (int_at_least(n, "n"), *sigma.shape)
+        shape = sigma.shape if n is None else (integer(n, "n", low=1), *sigma.shape)
         return sigma * rng.standard_normal(shape)
 
     def noisy_action(
@@ -387,3 +388,6 @@ class GSDEHead:
         raise ValueError(
             f"E must have shape {shape} or ({mu.shape[0]}, {shape[0]}, {shape[1]}), got {E.shape}"
         )
+
+
+HEADS["gsde"] = GSDEHead  # policy_from_spec / head_from_spec rebuild it by its kind

@@ -64,6 +64,12 @@ class Policy:
         self.hidden = int_sequence(hidden, "hidden")
         self.head = head
         self.net = MLP([self.obs_dim, *self.hidden, head.out_dim])
+        n_features = self.hidden[-1] if self.hidden else self.obs_dim
+        if getattr(head, "n_features", n_features) != n_features:
+            raise ValueError(
+                f"head.n_features must be the last hidden width (or obs_dim for a linear policy), "
+                f"{n_features}, got {head.n_features}"
+            )
 
     @property
     def kind(self) -> str:
@@ -291,15 +297,22 @@ class Policy:
         return a[0] if single else a
 
     # ---------------------------------------------------------------- fast paths
-    def sampler(self, theta: np.ndarray, *, deterministic: bool = False):
+    def sampler(self, theta: np.ndarray, *, deterministic: bool = False, noise_every: int = 1):
         """A fast ``(obs (N, obs_dim), rng) -> actions`` for acting (rollouts, ``predict``).
 
         θ is validated and unpacked once; the returned callable runs a cache-free forward pass
         (``MLP.predictor``) and the head's ``sample`` (or ``mode`` when ``deterministic``), with
         no further checks. θ must not be mutated while the sampler is in use.
+
+        A head with state-dependent exploration noise (``sample_noise`` / ``noisy_action``,
+        gSDE) draws one noise matrix per row of ``obs`` (per sub-env) and keeps it for
+        ``noise_every`` calls (gSDE's ``sde_sample_freq``; −1: for the sampler's whole life,
+        i.e. one rollout); other heads ignore ``noise_every``.
         """
         net_theta, theta_h = self.split(self.check_theta(theta))
         predict, head = self.net.predictor(net_theta), self.head
+        if not deterministic and hasattr(head, "sample_noise"):
+            return _noise_holding_sampler(predict, head, theta_h, noise_every)
 
         if deterministic:
 
@@ -349,6 +362,23 @@ class Policy:
         it); the public methods above validate and then call it.
         """
         return self._dist(theta, obs)
+
+
+def _noise_holding_sampler(predict, head, theta_h: np.ndarray, noise_every: int):
+    """gSDE acting: a = μ(s) + z(s)ᵀE_n, E_n redrawn every ``noise_every`` calls (−1: once)."""
+    every = integer(noise_every, "noise_every", low=-1)
+    if every == 0:
+        raise ValueError("noise_every must be -1 or >= 1, got 0")
+    held = {"E": None, "calls": 0}
+
+    def act(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out, features = predict(obs)
+        if held["E"] is None or (every > 0 and held["calls"] % every == 0):
+            held["E"] = head.sample_noise(theta_h, rng, n=obs.shape[0])
+        held["calls"] += 1
+        return head.noisy_action(out, features, held["E"])
+
+    return act
 
 
 def _with_head(pred: tuple[np.ndarray, np.ndarray], theta_h: np.ndarray) -> tuple:

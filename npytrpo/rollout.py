@@ -167,6 +167,7 @@ def collect(
     obs_normalizer: ObservationNormalizer | None = None,
     reward_scaler: RewardScaler | None = None,
     autoreset_pending: np.ndarray | None = None,
+    noise_every: int = -1,
 ) -> tuple[Rollout, np.ndarray, np.ndarray]:
     """Step the vector env ``n_steps`` times with actions sampled from π_θ.
 
@@ -182,6 +183,8 @@ def collect(
     obs_normalizer : frozen during the rollout (statistics are updated by the caller after it)
     reward_scaler : optional; scales the learning rewards, episode returns stay raw
     autoreset_pending : bool (n_envs,), NEXT_STEP only: sub-envs whose next step is a reset
+    noise_every : gSDE heads only: steps between redraws of the exploration matrix (−1: once
+        per rollout); see ``Policy.sampler``
 
     Returns
     -------
@@ -208,7 +211,7 @@ def collect(
         np.zeros(n_envs, dtype=bool) if autoreset_pending is None else autoreset_pending.copy()
     )
     low, high = (space.low, space.high) if box else (None, None)
-    act = policy.sampler(theta)
+    act = policy.sampler(theta, noise_every=noise_every)
     ep_returns: list[float] = []
     ep_lengths: list[int] = []
 
