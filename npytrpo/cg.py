@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
+
+from ._validate import function, integer, real_array, real_number
 
 __all__ = [
     "CGResult",
@@ -73,36 +74,22 @@ class CGResult:
         return self.converged
 
 
-def _check_vector(name: str, v: object, n: int | None = None) -> np.ndarray:
-    """Return ``v`` as a 1-D finite float64 array, or raise naming ``name``."""
-    arr = np.asarray(v)
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"{name} must be a real float array, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if n is not None and arr.shape != (n,):
-        raise ValueError(f"{name} must have the shape of b, ({n},), got {arr.shape}")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got non-finite entries")
-    return arr
-
-
-def _check_args(matvec: object, maxiter: object, tol: object, callback: object) -> float:
-    """Validate the scalar and callable arguments; return ``tol`` as a float."""
-    if not callable(matvec):
-        raise TypeError(f"matvec must be callable, got {type(matvec).__name__}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, Integral):
-        raise TypeError(f"maxiter must be an integer, got {maxiter!r}")
-    if maxiter < 1:
-        raise ValueError(f"maxiter must be >= 1, got {maxiter}")
-    if isinstance(tol, bool) or not isinstance(tol, Real):
-        raise TypeError(f"tol must be a real number, got {tol!r}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol}")
-    return float(tol)
+def _inputs(
+    matvec: object, b: object, maxiter: object, tol: object, x0: object, callback: object
+) -> tuple[np.ndarray, int, float, np.ndarray | None]:
+    """Validate the arguments; return ``b``, ``maxiter``, ``tol`` and ``x0`` as checked."""
+    function(matvec, "matvec")
+    function(callback, "callback", optional=True)
+    maxiter = integer(maxiter, "maxiter", low=1)
+    tol = real_number(tol, "tol", low=0.0)
+    b = real_array(b, "b", allow_int=True)
+    if b.ndim != 1:
+        raise ValueError(f"b must be 1-D, got shape {b.shape}")
+    if x0 is not None:
+        x0 = real_array(x0, "x0", allow_int=True)
+        if x0.shape != b.shape:
+            raise ValueError(f"x0 must have the shape of b, {b.shape}, got {x0.shape}")
+    return b, maxiter, tol, x0
 
 
 def _apply(matvec: Callable[[np.ndarray], np.ndarray], v: np.ndarray) -> np.ndarray:
@@ -146,6 +133,16 @@ def conjugate_gradient(
         ``x``, ``iterations``, ``residual_norm`` = sqrt(rᵀr), ``converged``, ``status``,
         ``message``, ``nmatvec``, and ``success`` (= ``converged``).
 
+    Raises
+    ------
+    TypeError
+        If ``matvec`` (or a given ``callback``) is not callable, ``maxiter`` is not an int,
+        ``tol`` is not a real number, or ``b``/``x0`` are not real arrays.
+    ValueError
+        If ``maxiter < 1``, ``tol`` is negative or not finite, ``b`` is not 1-D, ``x0`` does not
+        have the shape of ``b``, ``b``/``x0`` have non-finite entries, or ``matvec`` returns an
+        array of another shape.
+
     Notes
     -----
     Nocedal & Wright, *Numerical Optimization* (2nd ed.), algorithm 5.2, written with
@@ -179,11 +176,8 @@ def conjugate_gradient(
     >>> np.allclose(A @ res.x, [1.0, 2.0])
     True
     """
-    tol = _check_args(matvec, maxiter, tol, callback)
-    b = _check_vector("b", b)
+    b, maxiter, tol, x0 = _inputs(matvec, b, maxiter, tol, x0, callback)
     n = b.shape[0]
-    if x0 is not None:
-        x0 = _check_vector("x0", x0, n)
 
     if not np.any(b):
         return CGResult(np.zeros(n), 0, 0.0, True, CONVERGED, "b = 0, so x = 0 solves A x = b", 0)

@@ -15,12 +15,22 @@ concatenated data; they differ from np.mean/np.var by
 """
 
 import io
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from strategies import (
+    bad_dtypes_for_real_array,
+    bad_kinds_for_bool,
+    bad_kinds_for_int,
+    bad_kinds_for_real,
+    negative_floats,
+    non_bool_dtypes,
+    non_finite_floats,
+)
 
 from npytrpo.normalize import ObservationNormalizer, RewardScaler, RunningMeanStd
 
@@ -232,29 +242,244 @@ def test_reward_scaler_state_round_trip():
 
 
 @pytest.mark.parametrize(
-    ("factory", "name"),
+    ("factory", "pattern"),
     [
-        (lambda: RunningMeanStd(shape=(-1,)), "shape"),
-        (lambda: RunningMeanStd(epsilon=-1.0), "epsilon"),
-        (lambda: ObservationNormalizer(2, clip=0.0), "clip"),
-        (lambda: ObservationNormalizer(2, clip=float("nan")), "clip"),
-        (lambda: ObservationNormalizer(2, epsilon=0.0), "epsilon"),
-        (lambda: RewardScaler(0), "n_envs"),
-        (lambda: RewardScaler(2, gamma=1.5), "gamma"),
-        (lambda: RewardScaler(2, clip=-1.0), "clip"),
-        (lambda: RunningMeanStd(shape=(2,)).update(np.zeros((4, 3))), "x"),
-        (lambda: RunningMeanStd(shape=(2,)).update(np.full((4, 2), np.inf)), "x"),
-        (lambda: ObservationNormalizer(3).normalize(np.zeros((4, 2))), "obs"),
+        (lambda: RunningMeanStd(shape=(-1,)), r"^shape\[0\] must be >= 0, got -1$"),
+        (lambda: RunningMeanStd(shape=-2), "^shape must be >= 0, got -2$"),
+        (lambda: RunningMeanStd(epsilon=-1.0), "^epsilon must be >= 0.0, got -1.0$"),
+        (lambda: ObservationNormalizer(2, clip=0.0), "^clip must be > 0.0, got 0.0$"),
+        (lambda: ObservationNormalizer(2, clip=float("nan")), "^clip must be finite, got nan$"),
+        (lambda: ObservationNormalizer(2, epsilon=0.0), "^epsilon must be > 0.0, got 0.0$"),
+        (lambda: RewardScaler(0), "^n_envs must be >= 1, got 0$"),
+        (lambda: RewardScaler(2, gamma=1.5), "^gamma must be <= 1.0, got 1.5$"),
+        (lambda: RewardScaler(2, clip=-1.0), "^clip must be > 0.0, got -1.0$"),
+        (lambda: RunningMeanStd(shape=(2,)).update(np.zeros((4, 3))),
+         r"^x must have shape \(B, 2\), got \(4, 3\)$"),
+        (lambda: RunningMeanStd(shape=(2,)).update(np.full((4, 2), np.inf)),
+         "^x must be finite, got 8 NaN/inf entries$"),
+        (lambda: RunningMeanStd().update_from_moments(np.zeros(2), 1.0, 3),
+         r"^batch_mean must have shape \(\), got \(2,\)$"),
+        (lambda: RunningMeanStd().update_from_moments(0.0, -1.0, 3),
+         "^batch_var must be >= 0, got minimum -1.0$"),
+        (lambda: RunningMeanStd().update_from_moments(0.0, np.nan, 3),
+         "^batch_var must be finite"),
+        (lambda: RunningMeanStd().update_from_moments(0.0, 1.0, 0), "^batch_count must be > 0"),
+        (lambda: ObservationNormalizer(3).normalize(np.zeros((4, 2))),
+         r"^observations must have shape \(\.\.\., 3\), got \(4, 2\)$"),
         (lambda: RewardScaler(2).scale(np.zeros(3), np.zeros(2, bool), np.zeros(2, bool)),
-         "rewards"),
-        (lambda: RewardScaler(2).scale(np.zeros(2), np.zeros(2), np.zeros(2, bool)),
-         "terminated"),
+         r"^rewards must have shape \(2,\), got \(3,\)$"),
+        (lambda: RewardScaler(2).scale(np.zeros(2), np.zeros(2, bool), np.zeros(1, bool)),
+         r"^truncated must have shape \(2,\), got \(1,\)$"),
         (lambda: RunningMeanStd(shape=(2,)).load_state_dict(
-            {"mean": np.zeros(3), "var": np.ones(2), "count": np.array(1.0)}), "'mean'"),
-        (lambda: RunningMeanStd().load_state_dict({"mean": 0.0, "var": 1.0}), "'count'"),
+            {"mean": np.zeros(3), "var": np.ones(2), "count": np.array(1.0)}),
+         r"^state\['mean'\] must have shape \(2,\), got \(3,\)$"),
+        (lambda: RunningMeanStd().load_state_dict({"mean": 0.0, "var": 1.0}),
+         r"^state is missing key 'count'; found keys \['mean', 'var'\]$"),
+        (lambda: RunningMeanStd().load_state_dict({"mean": 0.0, "var": -1.0, "count": 1.0}),
+         r"^state\['var'\] must be >= 0, got minimum -1.0$"),
+        (lambda: RunningMeanStd().load_state_dict({"mean": 0.0, "var": 1.0, "count": -1.0}),
+         r"^state\['count'\] must be >= 0, got -1.0$"),
+        (lambda: RunningMeanStd().load_state_dict({"mean": np.inf, "var": 1.0, "count": 1.0}),
+         r"^state\['mean'\] must be finite, got 1 NaN/inf entries$"),
+        (lambda: RewardScaler(2).load_state_dict({"mean": 0.0, "var": 1.0, "count": 1.0}),
+         "^state is missing key 'returns'"),
     ],
 )
-def test_bad_arguments_raise_value_error_naming_them(factory, name):
-    """Invalid constructor arguments, batch shapes and states raise ValueError naming them."""
-    with pytest.raises(ValueError, match=name):
+def test_bad_values_raise_value_error_naming_them(factory, pattern):
+    """Wrong values (range, finiteness, shape, missing state) raise ValueError naming them."""
+    with pytest.raises(ValueError, match=pattern):
         factory()
+
+
+@pytest.mark.parametrize(
+    ("factory", "pattern"),
+    [
+        (lambda: RunningMeanStd(shape=2.0), "^shape must be an int, got 2.0$"),
+        (lambda: RunningMeanStd(shape="3"), "^shape must be an int, got '3'$"),
+        (lambda: RunningMeanStd(shape=(2, 1.5)), r"^shape\[1\] must be an int, got 1.5$"),
+        (lambda: RunningMeanStd(name=3), "^name must be a str, got 3$"),
+        (lambda: RewardScaler(2.0), "^n_envs must be an int, got 2.0$"),
+        (lambda: RewardScaler(True), "^n_envs must be an int, got True$"),
+        (lambda: RewardScaler(2).scale(np.zeros(2), np.zeros(2), np.zeros(2, bool)),
+         "^terminated must be a bool array, got dtype float64$"),
+        (lambda: RewardScaler(2).scale(np.zeros(2, bool), np.zeros(2, bool), np.zeros(2, int)),
+         "^truncated must be a bool array, got dtype int64$"),
+        (lambda: RewardScaler(2).scale(np.zeros(2), np.zeros(2, bool), np.zeros(2, bool),
+                                       update=1), "^update must be a bool, got 1$"),
+        (lambda: ObservationNormalizer(2).normalize(np.zeros(2), update="no"),
+         "^update must be a bool, got 'no'$"),
+        (lambda: ObservationNormalizer(2).normalize(np.array(["a", "b"])),
+         "^observations must be a real array, got dtype <U1$"),
+        (lambda: RunningMeanStd().load_state_dict([("mean", 0.0)]),
+         "^state must be a mapping of arrays, got list$"),
+        (lambda: RunningMeanStd().load_state_dict({"mean": "0", "var": 1.0, "count": 1.0}),
+         r"^state\['mean'\] must be a real array, got dtype <U1$"),
+        (lambda: ObservationNormalizer(2, clpi=3.0), "clpi"),
+        (lambda: RewardScaler(2).scale(np.zeros(2), np.zeros(2, bool), np.zeros(2, bool),
+                                       updates=False), "updates"),
+    ],
+)
+def test_bad_kinds_raise_type_error_naming_them(factory, pattern):
+    """Wrong kinds (a float count, a non-bool mask or flag, a str array, unknown keywords)."""
+    with pytest.raises(TypeError, match=pattern):
+        factory()
+
+
+def _reals_and_names():
+    """(factory taking a value, argument name): every real-number argument of the module."""
+    return st.sampled_from([
+        (lambda v: RunningMeanStd(epsilon=v), "epsilon"),
+        (lambda v: ObservationNormalizer(2, clip=v), "clip"),
+        (lambda v: ObservationNormalizer(2, epsilon=v), "epsilon"),
+        (lambda v: RewardScaler(2, gamma=v), "gamma"),
+        (lambda v: RewardScaler(2, clip=v), "clip"),
+        (lambda v: RewardScaler(2, epsilon=v), "epsilon"),
+        (lambda v: RunningMeanStd().update_from_moments(0.0, 1.0, v), "batch_count"),
+    ])
+
+
+@given(case=_reals_and_names(), bad=bad_kinds_for_real())
+def test_real_arguments_of_the_wrong_kind_raise_type_error(case, bad):
+    """Each real-number argument given a bool, str, complex or container: TypeError naming it."""
+    factory, name = case
+    with pytest.raises(TypeError, match=f"^{name} must be a real number, got ") as info:
+        factory(bad)
+    assert repr(bad) in str(info.value)
+
+
+@given(case=_reals_and_names(), bad=st.one_of(non_finite_floats, negative_floats))
+def test_real_arguments_negative_or_non_finite_raise_value_error(case, bad):
+    """Each real-number argument given a negative, NaN or infinite value: ValueError naming it."""
+    factory, name = case
+    with pytest.raises(ValueError, match=f"^{name} must be ") as info:
+        factory(bad)
+    assert repr(bad) in str(info.value)
+
+
+@given(bad=bad_kinds_for_int())
+def test_n_envs_of_the_wrong_kind_raises_type_error(bad):
+    """RewardScaler's n_envs given a float (even 2.0), a bool or a non-number: TypeError."""
+    with pytest.raises(TypeError, match="^n_envs must be an int, got ") as info:
+        RewardScaler(bad)
+    assert repr(bad) in str(info.value)
+
+
+@given(bad=bad_kinds_for_int().filter(lambda v: not isinstance(v, list)))
+def test_shape_of_the_wrong_kind_raises_type_error(bad):
+    """A shape that is neither an int nor a tuple/list of ints is TypeError naming shape."""
+    with pytest.raises(TypeError, match="^shape must be an int, got ") as info:
+        RunningMeanStd(shape=bad)
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("update", [True, False])
+@given(bad=non_finite_floats, at=st.integers(0, 5))
+def test_non_finite_observations_raise_value_error_saying_observations(update, bad, at):
+    """NaN/inf observations are a ValueError that says "observations", whether or not the
+    statistics are updated, and leave the statistics unchanged."""
+    norm = ObservationNormalizer(3)
+    norm.normalize(np.ones((2, 3)))
+    before = norm.state_dict()
+    obs = np.zeros((2, 3))
+    obs.flat[at] = bad
+    with pytest.raises(ValueError, match="^observations must be finite, got 1 NaN/inf entries$"):
+        norm.normalize(obs, update=update)
+    with pytest.raises(ValueError, match="^observations must be finite"):
+        norm.rms.update(obs)  # the agent merges raw observations through rms directly
+    for key, value in norm.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+@given(
+    magnitude=st.floats(1e155, 1e300),
+    signs=arrays(np.float64, (4, 2), elements=st.sampled_from([-1.0, 1.0])),
+    scale=arrays(np.float64, (4, 2), elements=st.floats(0.5, 1.0)),
+)
+def test_overflowing_observations_raise_value_error_and_keep_the_state(magnitude, signs, scale):
+    """Observations whose squares overflow (|o| ≥ 1e155; issue 10 saw 1e160) raise a ValueError
+    naming the observations instead of storing an inf variance; the state stays finite and as it
+    was, so a model saved afterwards still loads. With the largest |o| = M ≥ 1e155, either the
+    batch mean is ≥ M/2 in magnitude (its square against the zero-mean start overflows) or some
+    deviation from it is ≥ M/2 (its square overflows): (M/2)² ≥ 2.5e309 > 1.8e308."""
+    obs = magnitude * signs * scale
+    obs[0, 0] = magnitude * signs[0, 0]  # the largest magnitude is M itself
+    norm = ObservationNormalizer(2)
+    norm.normalize(np.ones((3, 2)))
+    before = norm.state_dict()
+    pattern = "^observations must be small enough for their running variance to stay finite"
+    with pytest.raises(ValueError, match=pattern):
+        norm.normalize(obs)
+    with pytest.raises(ValueError, match=pattern):
+        norm.rms.update(obs)
+    after = norm.state_dict()
+    for key, value in after.items():
+        np.testing.assert_array_equal(value, before[key])
+    RunningMeanStd((2,)).load_state_dict(after)  # what load would check: accepted
+
+
+def test_large_but_representable_observations_are_normalised():
+    """Observations of 1e150 (squares 1e300 still finite) are standardised, not refused: the
+    result is the closed form of the pseudo-population statistics, as at ordinary scales."""
+    norm = ObservationNormalizer(2)
+    obs = np.array([[1e150, -1e150], [3e150, 1e150]])
+    out = norm.normalize(obs)
+    mean, var, _ = pseudo_population_stats(obs, 1e-4)
+    np.testing.assert_allclose(out, (obs - mean) / np.sqrt(var + 1e-8), rtol=MERGE_RTOL)
+    np.testing.assert_allclose(np.abs(out), 1.0, rtol=1e-3)  # ≈ ±1: two samples per column
+
+
+def test_overflowing_rewards_raise_value_error_and_keep_the_state():
+    """Rewards whose discounted return overflows (1e308 twice) or whose return variance
+    overflows (1e160) raise a ValueError naming them; the scaler's state is unchanged."""
+    no = np.zeros(2, dtype=bool)
+    huge = np.array([1e308, 1.0])
+    for update in (True, False):  # R = 1e308 + 1e308 overflows; the statistics never see it
+        scaler = RewardScaler(2, gamma=1.0)
+        scaler.scale(huge, no, no, update=False)
+        before = scaler.state_dict()
+        with pytest.raises(ValueError, match="^rewards must keep the discounted returns finite, "
+                                             "got rewards up to 1e[+]308 in magnitude$"):
+            scaler.scale(huge, no, no, update=update)
+        for key, value in scaler.state_dict().items():
+            np.testing.assert_array_equal(value, before[key])
+    scaler = RewardScaler(2)
+    scaler.scale(np.ones(2), no, no)
+    before = scaler.state_dict()
+    with pytest.raises(ValueError, match="^discounted returns must be small enough"):
+        scaler.scale(np.array([1e160, 1.0]), no, no)
+    for key, value in scaler.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+@given(dtype=bad_dtypes_for_real_array())
+def test_arrays_of_a_non_real_dtype_raise_type_error(dtype):
+    """Observations, samples and rewards of a complex/str/bytes/datetime dtype: TypeError."""
+    bad = np.zeros((2, 2), dtype=dtype)
+    pattern = re.escape(f"must be a real array, got dtype {dtype}")
+    with pytest.raises(TypeError, match=f"^observations {pattern}$"):
+        ObservationNormalizer(2).normalize(bad)
+    with pytest.raises(TypeError, match=f"^x {pattern}$"):
+        RunningMeanStd((2,)).update(bad)
+    with pytest.raises(TypeError, match=f"^rewards {pattern}$"):
+        RewardScaler(2).scale(bad[0], np.zeros(2, bool), np.zeros(2, bool))
+
+
+@pytest.mark.parametrize("name", ["terminated", "truncated"])
+@given(dtype=non_bool_dtypes())
+def test_reward_masks_must_be_bool_arrays(name, dtype):
+    """A terminated/truncated mask of any dtype but bool (even 0/1 ints) is TypeError naming it."""
+    masks = {"terminated": np.zeros(2, bool), "truncated": np.zeros(2, bool)}
+    masks[name] = np.zeros(2, dtype=dtype)
+    msg = re.escape(f"{name} must be a bool array, got dtype {dtype}")
+    with pytest.raises(TypeError, match=f"^{msg}$"):
+        RewardScaler(2).scale(np.ones(2), **masks)
+
+
+@given(bad=bad_kinds_for_bool())
+def test_update_flags_must_be_bools(bad):
+    """normalize(update=...) and scale(update=...) take a bool only (not 0/1): TypeError."""
+    with pytest.raises(TypeError, match="^update must be a bool, got ") as info:
+        ObservationNormalizer(2).normalize(np.zeros(2), update=bad)
+    assert repr(bad) in str(info.value)
+    with pytest.raises(TypeError, match="^update must be a bool, got "):
+        RewardScaler(2).scale(np.zeros(2), np.zeros(2, bool), np.zeros(2, bool), update=bad)
