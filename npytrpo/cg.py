@@ -182,18 +182,10 @@ def conjugate_gradient(
     if not np.any(b):
         return CGResult(np.zeros(n), 0, 0.0, True, CONVERGED, "b = 0, so x = 0 solves A x = b", 0)
 
-    nmatvec = 0
-    if x0 is None:
-        x = np.zeros(n)
-        r = b  # r₀ = b − A·0; r is only ever rebound, never mutated, so no copy is needed
-    else:
-        x = x0.copy()
-        Ax0 = _apply(matvec, x)
-        nmatvec += 1
-        if not np.isfinite(Ax0).all():
-            return _nonfinite(x, 0, np.inf, nmatvec)
-        with _quiet():
-            r = b - Ax0  # r₀ = b − A x₀
+    # r₀ = b − A·0 = b without a product (r is only ever rebound, never mutated: no copy)
+    x, r, nmatvec = (np.zeros(n), b, 0) if x0 is None else _warm_start(matvec, b, x0)
+    if r is None:
+        return _nonfinite(x, 0, np.inf, nmatvec)
     with _quiet():
         rr = float(np.dot(r, r))  # r_kᵀ r_k
     if rr < tol or rr == 0.0:
@@ -231,6 +223,18 @@ def conjugate_gradient(
 
     msg = f"reached maxiter = {maxiter} iterations with r^T r = {rr:.3e} >= tol = {tol:.3e}"
     return CGResult(x, maxiter, _sqrt(rr), False, MAXITER, msg, nmatvec)
+
+
+def _warm_start(
+    matvec: Callable[[np.ndarray], np.ndarray], b: np.ndarray, x0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """``(x, r₀ = b − A x₀, 1)`` with x a copy of x₀; r₀ is None if A x₀ is not finite."""
+    x = x0.copy()
+    Ax0 = _apply(matvec, x)
+    if not np.isfinite(Ax0).all():
+        return x, None, 1
+    with _quiet():
+        return x, b - Ax0, 1  # r₀ = b − A x₀
 
 
 def _converged(x: np.ndarray, k: int, rr: float, tol: float, nmatvec: int) -> CGResult:
