@@ -206,9 +206,7 @@ def function(value: Any, name: str, *, optional: bool = False) -> Any:
     return value
 
 
-def state_array(
-    state: Any, key: str, shape: tuple[int, ...], name: str = "state"
-) -> np.ndarray:
+def state_array(state: Any, key: str, shape: tuple[int, ...], name: str = "state") -> np.ndarray:
     """A copy of ``state[key]`` as a finite float64 array of ``shape`` (for ``load_state_dict``).
 
     A ``state`` that is not a mapping, or an entry that is not a real array, is the wrong kind;
