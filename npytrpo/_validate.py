@@ -24,9 +24,12 @@ __all__ = [
     "choice",
     "int_sequence",
     "real_array",
+    "bool_array",
     "params_vector",
     "obs_batch",
     "reject_unknown",
+    "function",
+    "state_array",
 ]
 
 
@@ -137,6 +140,23 @@ def real_array(x: Any, name: str, *, allow_int: bool) -> np.ndarray:
     return a
 
 
+def bool_array(x: Any, name: str) -> np.ndarray:
+    """A bool array (never copied); any other dtype, even 0/1 ints, is the wrong kind.
+
+    Examples
+    --------
+    >>> bool_array([True, False], "terminated")
+    array([ True, False])
+    >>> bool_array([0, 1], "terminated")
+    Traceback (most recent call last):
+    TypeError: terminated must be a bool array, got dtype int64
+    """
+    a = np.asarray(x)
+    if a.dtype != np.bool_:
+        raise TypeError(f"{name} must be a bool array, got dtype {a.dtype}")
+    return a
+
+
 def params_vector(theta: Any, num_params: int, name: str = "theta") -> np.ndarray:
     """A parameter vector: finite float64 of shape (num_params,); ints are refused."""
     t = real_array(theta, name, allow_int=False)
@@ -168,10 +188,44 @@ def reject_unknown(given: Iterable[str], known: Iterable[str], owner: str) -> No
             raise TypeError(f"{owner} got an unexpected keyword argument {key!r}")
 
 
-# TEMPORARY shims for this branch only (the lead removes them at merge; new code must not use them).
-def int_at_least(value, name, minimum=1):  # noqa: D103
-    return integer(value, name, low=minimum)
+def function(value: Any, name: str, *, optional: bool = False) -> Any:
+    """``value`` if it is callable (or ``None`` with ``optional``); anything else is the wrong kind.
+
+    Examples
+    --------
+    >>> function(None, "callback", optional=True) is None
+    True
+    >>> function(3, "matvec")
+    Traceback (most recent call last):
+    TypeError: matvec must be callable, got 3
+    """
+    if value is None and optional:
+        return None
+    if not callable(value):
+        raise TypeError(f"{name} must be callable{' or None' if optional else ''}, got {value!r}")
+    return value
 
 
-def hidden_sizes(hidden):  # noqa: D103
-    return int_sequence(hidden, "hidden")
+def state_array(state: Any, key: str, shape: tuple[int, ...], name: str = "state") -> np.ndarray:
+    """A copy of ``state[key]`` as a finite float64 array of ``shape`` (for ``load_state_dict``).
+
+    A ``state`` that is not a mapping, or an entry that is not a real array, is the wrong kind;
+    a missing key, a wrong shape or a non-finite entry is the wrong value.
+
+    Examples
+    --------
+    >>> state_array({"var": [1.0, 2.0]}, "var", (2,))
+    array([1., 2.])
+    >>> state_array({"var": [1.0]}, "mean", (1,))
+    Traceback (most recent call last):
+    ValueError: state is missing key 'mean'; found keys ['var']
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{name} must be a mapping of arrays, got {type(state).__name__}")
+    if key not in state:
+        raise ValueError(f"{name} is missing key {key!r}; found keys {sorted(map(str, state))}")
+    entry = f"{name}[{key!r}]"
+    a = real_array(state[key], entry, allow_int=True)
+    if a.shape != shape:
+        raise ValueError(f"{entry} must have shape {shape}, got {a.shape}")
+    return a.copy()

@@ -21,31 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import real_number
+from ._validate import bool_array, real_array, real_number
 
 __all__ = ["gae"]
-
-
-def _as_float_array(name: str, x: object) -> np.ndarray:
-    """Return ``x`` as a float64 array, or raise ValueError naming ``name``."""
-    a = np.asarray(x)
-    if a.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be a real (integer or float) array, got dtype {a.dtype}")
-    a = a.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(
-            f"{name} must contain only finite values, got {np.sum(~np.isfinite(a))} "
-            "non-finite entries"
-        )
-    return a
-
-
-def _as_bool_array(name: str, x: object) -> np.ndarray:
-    """Return ``x`` as a bool array, or raise ValueError naming ``name``."""
-    a = np.asarray(x)
-    if a.dtype != np.bool_:
-        raise ValueError(f"{name} must be a bool array, got dtype {a.dtype}")
-    return a
 
 
 def gae(
@@ -91,10 +69,12 @@ def gae(
 
     Raises
     ------
+    TypeError
+        If a dtype is wrong (real numbers for the first three arrays, bool for the masks), or
+        ``gamma``/``lam`` is not a real number.
     ValueError
-        If shapes differ, an array is not 1-D or 2-D or is empty, a dtype is wrong (real numbers
-        for the first three, bool for the masks), a value is not finite, or ``gamma``/``lam`` lie
-        outside [0, 1].
+        If shapes differ, an array is not 1-D or 2-D or is empty, a value is not finite, or
+        ``gamma``/``lam`` lie outside [0, 1].
 
     Notes
     -----
@@ -124,11 +104,11 @@ def gae(
     >>> adv  # every step ends an episode: only its own TD error
     array([1., 1., 6.])
     """
-    r = _as_float_array("rewards", rewards)
-    v = _as_float_array("values", values)
-    nv = _as_float_array("next_values", next_values)
-    term = _as_bool_array("terminated", terminated)
-    trunc = _as_bool_array("truncated", truncated)
+    r = real_array(rewards, "rewards", allow_int=True)
+    v = real_array(values, "values", allow_int=True)
+    nv = real_array(next_values, "next_values", allow_int=True)
+    term = bool_array(terminated, "terminated")
+    trunc = bool_array(truncated, "truncated")
     gamma = real_number(gamma, "gamma", low=0.0, high=1.0)
     lam = real_number(lam, "lam", low=0.0, high=1.0)
 

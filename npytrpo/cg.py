@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
+
+from ._validate import function, integer, real_array, real_number
 
 __all__ = [
     "CGResult",
@@ -73,36 +74,22 @@ class CGResult:
         return self.converged
 
 
-def _check_vector(name: str, v: object, n: int | None = None) -> np.ndarray:
-    """Return ``v`` as a 1-D finite float64 array, or raise naming ``name``."""
-    arr = np.asarray(v)
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"{name} must be a real float array, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if n is not None and arr.shape != (n,):
-        raise ValueError(f"{name} must have the shape of b, ({n},), got {arr.shape}")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got non-finite entries")
-    return arr
-
-
-def _check_args(matvec: object, maxiter: object, tol: object, callback: object) -> float:
-    """Validate the scalar and callable arguments; return ``tol`` as a float."""
-    if not callable(matvec):
-        raise TypeError(f"matvec must be callable, got {type(matvec).__name__}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, Integral):
-        raise TypeError(f"maxiter must be an integer, got {maxiter!r}")
-    if maxiter < 1:
-        raise ValueError(f"maxiter must be >= 1, got {maxiter}")
-    if isinstance(tol, bool) or not isinstance(tol, Real):
-        raise TypeError(f"tol must be a real number, got {tol!r}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol}")
-    return float(tol)
+def _inputs(
+    matvec: object, b: object, maxiter: object, tol: object, x0: object, callback: object
+) -> tuple[np.ndarray, int, float, np.ndarray | None]:
+    """Validate the arguments; return ``b``, ``maxiter``, ``tol`` and ``x0`` as checked."""
+    function(matvec, "matvec")
+    function(callback, "callback", optional=True)
+    maxiter = integer(maxiter, "maxiter", low=1)
+    tol = real_number(tol, "tol", low=0.0)
+    b = real_array(b, "b", allow_int=True)
+    if b.ndim != 1:
+        raise ValueError(f"b must be 1-D, got shape {b.shape}")
+    if x0 is not None:
+        x0 = real_array(x0, "x0", allow_int=True)
+        if x0.shape != b.shape:
+            raise ValueError(f"x0 must have the shape of b, {b.shape}, got {x0.shape}")
+    return b, maxiter, tol, x0
 
 
 def _apply(matvec: Callable[[np.ndarray], np.ndarray], v: np.ndarray) -> np.ndarray:
@@ -146,6 +133,16 @@ def conjugate_gradient(
         ``x``, ``iterations``, ``residual_norm`` = sqrt(rᵀr), ``converged``, ``status``,
         ``message``, ``nmatvec``, and ``success`` (= ``converged``).
 
+    Raises
+    ------
+    TypeError
+        If ``matvec`` (or a given ``callback``) is not callable, ``maxiter`` is not an int,
+        ``tol`` is not a real number, or ``b``/``x0`` are not real arrays.
+    ValueError
+        If ``maxiter < 1``, ``tol`` is negative or not finite, ``b`` is not 1-D, ``x0`` does not
+        have the shape of ``b``, ``b``/``x0`` have non-finite entries, or ``matvec`` returns an
+        array of another shape.
+
     Notes
     -----
     Nocedal & Wright, *Numerical Optimization* (2nd ed.), algorithm 5.2, written with
@@ -179,27 +176,16 @@ def conjugate_gradient(
     >>> np.allclose(A @ res.x, [1.0, 2.0])
     True
     """
-    tol = _check_args(matvec, maxiter, tol, callback)
-    b = _check_vector("b", b)
+    b, maxiter, tol, x0 = _inputs(matvec, b, maxiter, tol, x0, callback)
     n = b.shape[0]
-    if x0 is not None:
-        x0 = _check_vector("x0", x0, n)
 
     if not np.any(b):
         return CGResult(np.zeros(n), 0, 0.0, True, CONVERGED, "b = 0, so x = 0 solves A x = b", 0)
 
-    nmatvec = 0
-    if x0 is None:
-        x = np.zeros(n)
-        r = b  # r₀ = b − A·0; r is only ever rebound, never mutated, so no copy is needed
-    else:
-        x = x0.copy()
-        Ax0 = _apply(matvec, x)
-        nmatvec += 1
-        if not np.isfinite(Ax0).all():
-            return _nonfinite(x, 0, np.inf, nmatvec)
-        with _quiet():
-            r = b - Ax0  # r₀ = b − A x₀
+    # r₀ = b − A·0 = b without a product (r is only ever rebound, never mutated: no copy)
+    x, r, nmatvec = (np.zeros(n), b, 0) if x0 is None else _warm_start(matvec, b, x0)
+    if r is None:
+        return _nonfinite(x, 0, np.inf, nmatvec)
     with _quiet():
         rr = float(np.dot(r, r))  # r_kᵀ r_k
     if rr < tol or rr == 0.0:
@@ -237,6 +223,18 @@ def conjugate_gradient(
 
     msg = f"reached maxiter = {maxiter} iterations with r^T r = {rr:.3e} >= tol = {tol:.3e}"
     return CGResult(x, maxiter, _sqrt(rr), False, MAXITER, msg, nmatvec)
+
+
+def _warm_start(
+    matvec: Callable[[np.ndarray], np.ndarray], b: np.ndarray, x0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """``(x, r₀ = b − A x₀, 1)`` with x a copy of x₀; r₀ is None if A x₀ is not finite."""
+    x = x0.copy()
+    Ax0 = _apply(matvec, x)
+    if not np.isfinite(Ax0).all():
+        return x, None, 1
+    with _quiet():
+        return x, b - Ax0, 1  # r₀ = b − A x₀
 
 
 def _converged(x: np.ndarray, k: int, rr: float, tol: float, nmatvec: int) -> CGResult:

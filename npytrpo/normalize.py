@@ -15,34 +15,22 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._validate import real_number
+from ._validate import (
+    bool_array,
+    boolean,
+    int_sequence,
+    integer,
+    real_array,
+    real_number,
+    state_array,
+)
 
 __all__ = ["RunningMeanStd", "ObservationNormalizer", "RewardScaler"]
 
 
-def _as_shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
-    """Normalise ``shape`` to a tuple of non-negative ints, or raise ValueError."""
-    try:
-        t = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
-    if any(s < 0 for s in t):
-        raise ValueError(f"shape must have non-negative entries, got {shape!r}")
-    return t
-
-
-def _state_array(d: Mapping[str, np.ndarray], key: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Read ``d[key]`` as a finite float64 array of ``shape``, or raise ValueError."""
-    if key not in d:
-        raise ValueError(f"state dict is missing key {key!r}; found keys {sorted(d)}")
-    a = np.asarray(d[key])
-    if a.dtype.kind not in "iuf":
-        raise ValueError(f"state {key!r} must be a real array, got dtype {a.dtype}")
-    if a.shape != shape:
-        raise ValueError(f"state {key!r} must have shape {shape}, got {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"state {key!r} must be finite")
-    return a.astype(np.float64, copy=True)
+def _batch_shape(lead: str, shape: tuple[int, ...]) -> str:
+    """``"(B, 3)"`` for lead ``"B"`` and shape ``(3,)``; ``"(B,)"`` for shape ``()``."""
+    return f"({lead}, {', '.join(map(str, shape))})" if shape else f"({lead},)"
 
 
 class RunningMeanStd:
@@ -58,6 +46,16 @@ class RunningMeanStd:
         before the first update; its influence on the mean after ``n`` samples is at most
         ``epsilon / (n + epsilon)`` of the mean's size. ``epsilon=0`` gives the exact sample
         statistics.
+    name : str, default "x"
+        What the samples are called in error messages (``"observations"`` in
+        :class:`ObservationNormalizer`).
+
+    Raises
+    ------
+    TypeError
+        If ``shape`` is not an int or a tuple/list of ints, or ``epsilon`` not a real number.
+    ValueError
+        If an entry of ``shape`` or ``epsilon`` is negative, or ``epsilon`` is not finite.
 
     Attributes
     ----------
@@ -81,6 +79,9 @@ class RunningMeanStd:
     The result equals the statistics of the concatenated data (with the pseudo-population),
     whatever the split into batches.
 
+    A merge whose mean or variance is not finite (samples of magnitude ~1e154 or more, whose
+    squares overflow) raises ValueError and leaves the statistics unchanged: they never hold inf.
+
     Examples
     --------
     >>> import numpy as np
@@ -91,9 +92,17 @@ class RunningMeanStd:
     (array([2., 1.]), array([2.66666667, 0.        ]), 3.0)
     """
 
-    def __init__(self, shape: int | tuple[int, ...] = (), epsilon: float = 1e-4) -> None:
-        self.shape = _as_shape(shape)
+    def __init__(
+        self, shape: int | tuple[int, ...] = (), epsilon: float = 1e-4, *, name: str = "x"
+    ) -> None:
+        if isinstance(shape, (tuple, list)):
+            self.shape = int_sequence(shape, "shape", low=0)
+        else:
+            self.shape = (integer(shape, "shape", low=0),)
         self.epsilon = real_number(epsilon, "epsilon", low=0.0)
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {name!r}")
+        self.name = name
         self.mean = np.zeros(self.shape)
         self.var = np.ones(self.shape)
         self.count = self.epsilon
@@ -106,37 +115,58 @@ class RunningMeanStd:
     def update(self, x: np.ndarray) -> None:
         """Merge a batch ``x`` of shape ``(B, *shape)`` into the statistics (B = 0: no change).
 
-        Raises ValueError if the trailing shape differs from ``shape`` or ``x`` is not finite.
+        Raises TypeError if ``x`` is not a real array; ValueError if its trailing shape differs
+        from ``shape``, an entry is not finite, or the merged statistics would overflow. The
+        messages call ``x`` by the ``name`` given to the constructor.
         """
-        x = np.asarray(x)
-        if x.dtype.kind not in "iuf":
-            raise ValueError(f"x must be a real array, got dtype {x.dtype}")
+        x = real_array(x, self.name, allow_int=True)
         if x.ndim != len(self.shape) + 1 or x.shape[1:] != self.shape:
-            raise ValueError(f"x must have shape (B, *{self.shape}), got {x.shape}")
+            shape = _batch_shape("B", self.shape)
+            raise ValueError(f"{self.name} must have shape {shape}, got {x.shape}")
         if x.shape[0] == 0:
             return
-        if not np.all(np.isfinite(x)):
-            raise ValueError("x must contain only finite values")
-        x = x.astype(np.float64, copy=False)
-        self.update_from_moments(x.mean(axis=0), x.var(axis=0), x.shape[0])
+        with np.errstate(over="ignore", invalid="ignore"):  # _merge reports any overflow
+            self._merge(x.mean(axis=0), x.var(axis=0), float(x.shape[0]))
 
     def update_from_moments(
         self, batch_mean: np.ndarray, batch_var: np.ndarray, batch_count: float
     ) -> None:
-        """Merge a batch given by its mean, population variance and count (Chan et al.)."""
+        """Merge a batch given by its mean, population variance and count (Chan et al.).
+
+        ``batch_mean`` and ``batch_var`` are finite real arrays of shape ``shape``, ``batch_var``
+        >= 0, ``batch_count`` > 0; ValueError if the merged statistics would overflow.
+        """
         batch_count = real_number(batch_count, "batch_count", low=0.0, low_open=True)
-        batch_mean = np.asarray(batch_mean, dtype=np.float64)
-        batch_var = np.asarray(batch_var, dtype=np.float64)
+        batch_mean = real_array(batch_mean, "batch_mean", allow_int=True)
+        batch_var = real_array(batch_var, "batch_var", allow_int=True)
         for name, a in (("batch_mean", batch_mean), ("batch_var", batch_var)):
             if a.shape != self.shape:
                 raise ValueError(f"{name} must have shape {self.shape}, got {a.shape}")
+        if np.any(batch_var < 0):
+            raise ValueError(f"batch_var must be >= 0, got minimum {float(batch_var.min())!r}")
+        with np.errstate(over="ignore", invalid="ignore"):  # _merge reports any overflow
+            self._merge(batch_mean, batch_var, batch_count)
+
+    def _merge(self, batch_mean: np.ndarray, batch_var: np.ndarray, batch_count: float) -> None:
+        """Chan et al.'s merge of checked float64 moments; raise rather than store inf.
+
+        Called under ``np.errstate(over="ignore", invalid="ignore")``: an overflow is reported
+        here as a ValueError naming the samples, not as a RuntimeWarning.
+        """
         n = self.count
         n_new = n + batch_count
         d = batch_mean - self.mean
-        self.mean = self.mean + d * (batch_count / n_new)
+        mean = self.mean + d * (batch_count / n_new)
         m2 = self.var * n + batch_var * batch_count + d * d * (n * batch_count / n_new)
-        self.var = m2 / n_new
-        self.count = n_new
+        var = m2 / n_new
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+            raise ValueError(
+                f"{self.name} must be small enough for their running variance to stay finite "
+                f"(magnitudes below ~1e154), got a batch with mean up to "
+                f"{float(np.max(np.abs(batch_mean))):.3g} in magnitude and variance up to "
+                f"{float(np.max(batch_var)):.3g}"
+            )
+        self.mean, self.var, self.count = mean, var, n_new
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of ``mean``, ``var`` (shape ``shape``) and ``count`` (0-d), all float64."""
@@ -148,13 +178,13 @@ class RunningMeanStd:
 
     def load_state_dict(self, d: Mapping[str, np.ndarray]) -> None:
         """Restore the statistics from :meth:`state_dict` output (validated, copied)."""
-        mean = _state_array(d, "mean", self.shape)
-        var = _state_array(d, "var", self.shape)
-        count = float(_state_array(d, "count", ()))
+        mean = state_array(d, "mean", self.shape)
+        var = state_array(d, "var", self.shape)
+        count = float(state_array(d, "count", ()))
         if np.any(var < 0):
-            raise ValueError("state 'var' must be >= 0")
+            raise ValueError(f"state['var'] must be >= 0, got minimum {float(var.min())!r}")
         if count < 0:
-            raise ValueError(f"state 'count' must be >= 0, got {count}")
+            raise ValueError(f"state['count'] must be >= 0, got {count!r}")
         self.mean, self.var, self.count = mean, var, count
 
 
@@ -166,15 +196,23 @@ class ObservationNormalizer:
     shape : int or tuple of int
         Shape of one observation, ``obs_shape``.
     clip : float, default 10.0
-        Normalised values are clipped to ``[-clip, clip]``; > 0 (``np.inf`` disables clipping).
+        Normalised values are clipped to ``[-clip, clip]``; finite and > 0 (a large value such as
+        ``1e6`` in effect disables clipping).
     epsilon : float, default 1e-8
         Added to the variance under the square root, > 0, so that a constant feature
         (variance 0) maps to 0 instead of dividing by zero.
 
+    Raises
+    ------
+    TypeError
+        If ``shape`` is not an int or a tuple of ints, or ``clip``/``epsilon`` not real numbers.
+    ValueError
+        If ``clip`` or ``epsilon`` is not finite and > 0.
+
     Attributes
     ----------
     rms : RunningMeanStd
-        The statistics (pseudo-count 1e-4).
+        The statistics (pseudo-count 1e-4), whose messages call the samples "observations".
     frozen : bool
         When true, :meth:`normalize` never updates the statistics (evaluation).
 
@@ -205,7 +243,7 @@ class ObservationNormalizer:
     def __init__(
         self, shape: int | tuple[int, ...], *, clip: float = 10.0, epsilon: float = 1e-8
     ) -> None:
-        self.rms = RunningMeanStd(shape)
+        self.rms = RunningMeanStd(shape, name="observations")
         self.clip = real_number(clip, "clip", low=0.0, low_open=True)
         self.epsilon = real_number(epsilon, "epsilon", low=0.0, low_open=True)
         self.frozen = False
@@ -237,11 +275,21 @@ class ObservationNormalizer:
         Returns
         -------
         ndarray of the shape of ``obs``, float64
+
+        Raises
+        ------
+        TypeError
+            If ``obs`` is not a real array or ``update`` not a bool.
+        ValueError
+            If ``obs`` does not end in ``shape``, has NaN/inf entries, or is so large (~1e154)
+            that the running variance would overflow; the messages say "observations".
         """
-        obs = np.asarray(obs)
+        obs = real_array(obs, "observations", allow_int=True)
+        update = boolean(update, "update")
         k = len(self.shape)
         if obs.ndim < k or obs.shape[obs.ndim - k :] != self.shape:
-            raise ValueError(f"obs must have shape (..., *{self.shape}), got {obs.shape}")
+            shape = _batch_shape("...", self.shape)
+            raise ValueError(f"observations must have shape {shape}, got {obs.shape}")
         if update and not self.frozen:
             self.rms.update(obs.reshape((-1, *self.shape)))
         out = (obs - self.rms.mean) / np.sqrt(self.rms.var + self.epsilon)
@@ -270,6 +318,14 @@ class RewardScaler:
         Scaled rewards are clipped to ``[-clip, clip]``; > 0.
     epsilon : float, default 1e-8
         Added to the variance under the square root, > 0.
+
+    Raises
+    ------
+    TypeError
+        If ``n_envs`` is not an int, or ``gamma``/``clip``/``epsilon`` not real numbers.
+    ValueError
+        If ``n_envs`` < 1, ``gamma`` is outside [0, 1], or ``clip``/``epsilon`` is not finite
+        and > 0.
 
     Attributes
     ----------
@@ -310,25 +366,12 @@ class RewardScaler:
     def __init__(
         self, n_envs: int, *, gamma: float = 0.99, clip: float = 10.0, epsilon: float = 1e-8
     ) -> None:
-        if isinstance(n_envs, bool) or not isinstance(n_envs, int | np.integer) or n_envs < 1:
-            raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
-        g = real_number(gamma, "gamma", low=0.0, high=1.0)
-        self.n_envs = int(n_envs)
-        self.gamma = g
+        self.n_envs = integer(n_envs, "n_envs", low=1)
+        self.gamma = real_number(gamma, "gamma", low=0.0, high=1.0)
         self.clip = real_number(clip, "clip", low=0.0, low_open=True)
         self.epsilon = real_number(epsilon, "epsilon", low=0.0, low_open=True)
-        self.rms = RunningMeanStd(())
+        self.rms = RunningMeanStd((), name="discounted returns")
         self.returns = np.zeros(self.n_envs)
-
-    def _check_step(self, name: str, a: object, kind: str) -> np.ndarray:
-        a = np.asarray(a)
-        if a.shape != (self.n_envs,):
-            raise ValueError(f"{name} must have shape ({self.n_envs},), got {a.shape}")
-        if kind == "bool" and a.dtype != np.bool_:
-            raise ValueError(f"{name} must be a bool array, got dtype {a.dtype}")
-        if kind == "real" and (a.dtype.kind not in "iuf" or not np.all(np.isfinite(a))):
-            raise ValueError(f"{name} must be a finite real array, got dtype {a.dtype}")
-        return a
 
     def scale(
         self,
@@ -353,14 +396,34 @@ class RewardScaler:
         -------
         ndarray of shape (n_envs,), float64
             The scaled, clipped rewards.
+
+        Raises
+        ------
+        TypeError
+            If ``rewards`` is not a real array, a mask not a bool array, or ``update`` not a bool.
+        ValueError
+            If an array is not of shape (n_envs,), a reward is not finite, or the rewards are so
+            large that the discounted returns or their running variance overflow. The state is
+            then unchanged.
         """
-        r = self._check_step("rewards", rewards, "real").astype(np.float64)
-        term = self._check_step("terminated", terminated, "bool")
-        trunc = self._check_step("truncated", truncated, "bool")
-        self.returns = self.gamma * self.returns + r  # R_t = gamma R_{t-1} + r_t
+        r = real_array(rewards, "rewards", allow_int=True)
+        term = bool_array(terminated, "terminated")
+        trunc = bool_array(truncated, "truncated")
+        update = boolean(update, "update")
+        for name, a in (("rewards", r), ("terminated", term), ("truncated", trunc)):
+            if a.shape != (self.n_envs,):
+                raise ValueError(f"{name} must have shape ({self.n_envs},), got {a.shape}")
+        with np.errstate(over="ignore"):  # an overflow is reported just below
+            returns = self.gamma * self.returns + r  # R_t = gamma R_{t-1} + r_t
+        if not np.all(np.isfinite(returns)):
+            raise ValueError(
+                "rewards must keep the discounted returns finite, got rewards up to "
+                f"{float(np.max(np.abs(r))):.3g} in magnitude"
+            )
         if update:
-            self.rms.update(self.returns)
+            self.rms.update(returns)
         scaled = np.clip(r / math.sqrt(float(self.rms.var) + self.epsilon), -self.clip, self.clip)
+        self.returns = returns
         self.returns[term | trunc] = 0.0  # the next step starts a new episode
         return scaled
 
@@ -372,6 +435,6 @@ class RewardScaler:
 
     def load_state_dict(self, d: Mapping[str, np.ndarray]) -> None:
         """Restore from :meth:`state_dict` output."""
-        returns = _state_array(d, "returns", (self.n_envs,))
+        returns = state_array(d, "returns", (self.n_envs,))
         self.rms.load_state_dict(d)
         self.returns = returns

@@ -41,24 +41,13 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from ._validate import hidden_sizes, int_at_least, obs_batch, params_vector, real_array
+from ._validate import int_sequence, integer, obs_batch, params_vector, real_array, real_number
 from .nn import MLP
 
 __all__ = ["ValueFunction", "ValueFitInfo", "explained_variance", "value_from_spec"]
 
 
-# ------------------------------------------------------------------------------ validation
-
-
-def _l2_coefficient(l2: Any) -> float:
-    real = (int, float, np.integer, np.floating)
-    if isinstance(l2, (bool, np.bool_)) or not isinstance(l2, real):
-        raise TypeError(f"l2 must be a real number, got {type(l2).__name__} {l2!r}")
-    if not (np.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2 must be finite and >= 0, got {l2!r}")
-    return float(l2)
-
-
+# ------------------------------------------------------------------------------ diagnostics
 def explained_variance(targets: np.ndarray, predictions: np.ndarray) -> float:
     r"""Fraction of the targets' variance that the predictions explain.
 
@@ -78,18 +67,30 @@ def explained_variance(targets: np.ndarray, predictions: np.ndarray) -> float:
         ``0.0`` by definition when the targets are constant (``Var[y] = 0``), where the ratio
         is undefined: no variance to explain, so none is explained. Never NaN for finite input.
 
+    Raises
+    ------
+    TypeError
+        If either array is not of a real dtype.
+    ValueError
+        If ``targets`` is not 1-D, ``predictions`` has another shape, or an entry is not finite.
+
     Examples
     --------
     >>> y = np.array([1.0, 2.0, 3.0])
     >>> explained_variance(y, y), explained_variance(y, np.full(3, 2.0))
     (1.0, 0.0)
     """
-    y = np.asarray(targets, dtype=np.float64)
-    v = np.asarray(predictions, dtype=np.float64)
-    if y.shape != v.shape or y.ndim != 1:
-        raise ValueError(
-            f"targets and predictions must have the same shape (N,), got {y.shape} and {v.shape}"
-        )
+    y = real_array(targets, "targets", allow_int=True)
+    v = real_array(predictions, "predictions", allow_int=True)
+    if y.ndim != 1:
+        raise ValueError(f"targets must have shape (N,), got {y.shape}")
+    if v.shape != y.shape:
+        raise ValueError(f"predictions must have the shape of targets {y.shape}, got {v.shape}")
+    return _explained_variance(y, v)
+
+
+def _explained_variance(y: np.ndarray, v: np.ndarray) -> float:
+    """:func:`explained_variance` of float64 arrays of shape (N,), unchecked (NaN in, NaN out)."""
     var_y = float(np.var(y))
     # Constant targets: Var[y] = 0 exactly; the float variance can round to a tiny positive
     # number instead (the mean of equal floats need not equal them), hence the min/max test.
@@ -152,6 +153,15 @@ class ValueFunction:
     max_iter : int, default 25, ≥ 1
         Default L-BFGS-B iteration budget of :meth:`fit`.
 
+    Raises
+    ------
+    TypeError
+        If ``obs_dim`` or ``max_iter`` is not an int, ``hidden`` is not a sequence of ints, or
+        ``l2`` is not a real number. Messages use these names; a caller that exposes them under
+        other names (the agent's ``value_hidden``, ``vf_l2``) validates them under its own first.
+    ValueError
+        If ``obs_dim``, ``max_iter`` or a hidden width is < 1, or ``l2`` is negative or not finite.
+
     Attributes
     ----------
     net : MLP
@@ -180,10 +190,10 @@ class ValueFunction:
         l2: float = 1e-3,
         max_iter: int = 25,
     ):
-        self.obs_dim = int_at_least(obs_dim, "obs_dim")
-        self.hidden = hidden_sizes(hidden)
-        self.l2 = _l2_coefficient(l2)
-        self.max_iter = int_at_least(max_iter, "max_iter")
+        self.obs_dim = integer(obs_dim, "obs_dim", low=1)
+        self.hidden = int_sequence(hidden, "hidden")
+        self.l2 = real_number(l2, "l2", low=0.0)
+        self.max_iter = integer(max_iter, "max_iter", low=1)
         self.net = MLP([self.obs_dim, *self.hidden, 1])
         self.num_params = self.net.num_params
         # m in the gradient: 1 on weight entries, 0 on biases. Built through ``unpack`` (views
@@ -331,10 +341,10 @@ class ValueFunction:
         theta = self.check_theta(theta)
         obs = self.check_obs(obs)
         y = self.check_targets(targets, obs.shape[0])
-        max_iter = self.max_iter if max_iter is None else int_at_least(max_iter, "max_iter")
+        max_iter = self.max_iter if max_iter is None else integer(max_iter, "max_iter", low=1)
 
         loss_before, mse_before, V_before = self._evaluate(theta, obs, y)
-        ev = explained_variance(y, V_before)
+        ev = _explained_variance(y, V_before)
 
         res = optimize.minimize(
             self._loss_and_grad,

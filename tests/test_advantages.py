@@ -1,10 +1,19 @@
 """Tests for npytrpo.advantages: GAE against a plain per-env, per-step loop."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from strategies import (
+    bad_dtypes_for_real_array,
+    bad_kinds_for_real,
+    negative_floats,
+    non_bool_dtypes,
+    non_finite_floats,
+)
 
 from npytrpo.advantages import gae
 
@@ -177,24 +186,87 @@ def _bad(name, value):
         (_bad("values", np.zeros((5, 3))), "values"),
         (_bad("next_values", np.zeros(6)), "next_values"),
         (_bad("truncated", np.zeros((6, 2), dtype=bool)), "truncated"),
-        (_bad("terminated", np.zeros((6, 3), dtype=int)), "terminated"),
-        (_bad("truncated", np.zeros((6, 3))), "truncated"),
         (_bad("rewards", np.full((6, 3), np.nan)), "rewards"),
         (_bad("values", np.full((6, 3), np.inf)), "values"),
-        (_bad("rewards", np.zeros((6, 3), dtype=complex)), "rewards"),
         (_bad("rewards", np.zeros((6, 3, 1))), "rewards"),
         (_bad("rewards", np.zeros((0, 3))), "rewards"),
     ],
 )
-def test_bad_arrays_raise_value_error_naming_argument(kwargs, name):
-    """Wrong shapes, dtypes or non-finite values raise ValueError naming the argument."""
+def test_bad_array_values_raise_value_error_naming_argument(kwargs, name):
+    """Wrong shapes and non-finite values raise ValueError naming the argument."""
     with pytest.raises(ValueError, match=rf"^{name} "):
         gae(**kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        (_bad("terminated", np.zeros((6, 3), dtype=int)), "terminated"),
+        (_bad("truncated", np.zeros((6, 3))), "truncated"),
+        (_bad("rewards", np.zeros((6, 3), dtype=complex)), "rewards"),
+    ],
+)
+def test_bad_array_dtypes_raise_type_error_naming_argument(kwargs, name):
+    """A mask that is not bool, or rewards that are not real, raise TypeError naming them."""
+    with pytest.raises(TypeError, match=rf"^{name} must be a "):
+        gae(**kwargs)
+
+
 @pytest.mark.parametrize(("name", "value"), [("gamma", -0.1), ("gamma", 1.5), ("lam", 1.01),
-                                              ("lam", float("nan")), ("gamma", "high")])
+                                              ("lam", float("nan"))])
 def test_bad_gamma_lambda_raise_value_error(name, value):
     """gamma and lam outside [0, 1] raise ValueError naming the argument and the value."""
     with pytest.raises(ValueError, match=rf"^{name} .*{value}"):
         gae(*_mixed_case(), **{name: value})
+
+
+@pytest.mark.parametrize("name", ["gamma", "lam"])
+@given(bad=bad_kinds_for_real())
+def test_gamma_lambda_of_the_wrong_kind_raise_type_error(name, bad):
+    """A bool, str, complex or container as gamma/lam is TypeError naming it and the value."""
+    with pytest.raises(TypeError, match=f"^{name} must be a real number, got ") as info:
+        gae(*_mixed_case(), **{name: bad})
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["gamma", "lam"])
+@given(bad=st.one_of(non_finite_floats, negative_floats, st.floats(1.0, exclude_min=True)))
+def test_gamma_lambda_outside_unit_interval_raise_value_error(name, bad):
+    """A gamma/lam that is not finite or lies outside [0, 1] is ValueError naming it and value."""
+    with pytest.raises(ValueError, match=f"^{name} must be ") as info:
+        gae(*_mixed_case(), **{name: bad})
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["terminated", "truncated"])
+@given(dtype=non_bool_dtypes())
+def test_masks_must_be_bool_arrays(name, dtype):
+    """A terminated/truncated mask of any dtype but bool (even 0/1 ints) is TypeError naming it."""
+    msg = re.escape(f"{name} must be a bool array, got dtype {dtype}")
+    with pytest.raises(TypeError, match=f"^{msg}$"):
+        gae(**_bad(name, np.zeros((6, 3), dtype=dtype)))
+
+
+@pytest.mark.parametrize("name", ["rewards", "values", "next_values"])
+@given(dtype=bad_dtypes_for_real_array())
+def test_real_arrays_of_a_non_real_dtype_raise_type_error(name, dtype):
+    """rewards/values/next_values of a complex, str, bytes or datetime dtype is TypeError."""
+    msg = re.escape(f"{name} must be a real array, got dtype {dtype}")
+    with pytest.raises(TypeError, match=f"^{msg}$"):
+        gae(**_bad(name, np.zeros((6, 3), dtype=dtype)))
+
+
+@pytest.mark.parametrize("name", ["rewards", "values", "next_values"])
+@given(bad=non_finite_floats, t=st.integers(0, 5), e=st.integers(0, 2))
+def test_real_arrays_with_non_finite_entries_raise_value_error(name, bad, t, e):
+    """A NaN or ±inf entry anywhere is ValueError naming the array and counting the entries."""
+    a = np.zeros((6, 3))
+    a[t, e] = bad
+    with pytest.raises(ValueError, match=f"^{name} must be finite, got 1 NaN/inf entries$"):
+        gae(**_bad(name, a))
+
+
+def test_unknown_keyword_raises_type_error():
+    """A misspelt keyword (lamda) is TypeError naming it, not silently ignored."""
+    with pytest.raises(TypeError, match="lamda"):
+        gae(*_mixed_case(), lamda=0.9)

@@ -1,6 +1,7 @@
 """Tests of npytrpo.cg: conjugate gradient judged against SciPy's dense solvers."""
 
 import dataclasses
+import re
 import warnings
 
 import numpy as np
@@ -8,6 +9,13 @@ import pytest
 import scipy.linalg
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import (
+    bad_dtypes_for_real_array,
+    bad_kinds_for_int,
+    bad_kinds_for_real,
+    negative_floats,
+    non_finite_floats,
+)
 
 from npytrpo.cg import (
     CONVERGED,
@@ -348,3 +356,76 @@ def test_integer_b_is_accepted_as_float():
     res = conjugate_gradient(lambda v: 2.0 * v, np.array([2, 4]))
     assert res.converged and res.x.dtype == np.float64
     np.testing.assert_allclose(res.x, [1.0, 2.0])
+
+
+def _solve(**kwargs):
+    """conjugate_gradient on the identity 2x2 system, with ``kwargs`` overriding arguments."""
+    args = {"matvec": lambda v: v, "b": np.ones(2), **kwargs}
+    return conjugate_gradient(args.pop("matvec"), args.pop("b"), **args)
+
+
+@given(bad=bad_kinds_for_int())
+def test_maxiter_of_the_wrong_kind_raises_type_error(bad):
+    """A float (even 2.0), a bool or a non-number as maxiter is TypeError naming it and value."""
+    with pytest.raises(TypeError, match="^maxiter must be an int, got ") as info:
+        _solve(maxiter=bad)
+    assert repr(bad) in str(info.value)
+
+
+@given(bad=st.integers(max_value=0))
+def test_maxiter_below_one_raises_value_error(bad):
+    """An int maxiter < 1 is ValueError naming maxiter and the value."""
+    with pytest.raises(ValueError, match=f"^maxiter must be >= 1, got {bad}$"):
+        _solve(maxiter=bad)
+
+
+@given(bad=bad_kinds_for_real())
+def test_tol_of_the_wrong_kind_raises_type_error(bad):
+    """A bool, str, complex or container as tol is TypeError naming tol and the value."""
+    with pytest.raises(TypeError, match="^tol must be a real number, got ") as info:
+        _solve(tol=bad)
+    assert repr(bad) in str(info.value)
+
+
+@given(bad=st.one_of(non_finite_floats, negative_floats))
+def test_tol_negative_or_non_finite_raises_value_error(bad):
+    """A negative, NaN or infinite tol is ValueError naming tol and the value."""
+    with pytest.raises(ValueError, match="^tol must be ") as info:
+        _solve(tol=bad)
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["b", "x0"])
+@given(dtype=bad_dtypes_for_real_array())
+def test_vectors_of_a_non_real_dtype_raise_type_error(name, dtype):
+    """b or x0 of a complex, str, bytes or datetime dtype is TypeError naming it and the dtype."""
+    msg = re.escape(f"{name} must be a real array, got dtype {dtype}")
+    with pytest.raises(TypeError, match=f"^{msg}$"):
+        _solve(**{name: np.zeros(2, dtype=dtype)})
+
+
+@pytest.mark.parametrize("name", ["b", "x0"])
+@given(bad=non_finite_floats, where=st.integers(0, 1))
+def test_vectors_with_non_finite_entries_raise_value_error(name, bad, where):
+    """A NaN or ±inf entry in b or x0 is ValueError naming it and counting the bad entries."""
+    v = np.ones(2)
+    v[where] = bad
+    with pytest.raises(ValueError, match=f"^{name} must be finite, got 1 NaN/inf entries$"):
+        _solve(**{name: v})
+
+
+@given(bad=st.one_of(st.integers(), st.text(max_size=3), st.lists(st.integers(), max_size=2)))
+def test_non_callable_matvec_and_callback_raise_type_error(bad):
+    """A non-callable matvec or callback is TypeError naming it and the value received."""
+    with pytest.raises(TypeError, match="^matvec must be callable, got ") as info:
+        _solve(matvec=bad)
+    assert repr(bad) in str(info.value)
+    with pytest.raises(TypeError, match="^callback must be callable or None, got ") as info:
+        _solve(callback=bad)
+    assert repr(bad) in str(info.value)
+
+
+def test_unknown_keyword_raises_type_error():
+    """A misspelt keyword (maxiters) is TypeError naming it, not silently ignored."""
+    with pytest.raises(TypeError, match="maxiters"):
+        _solve(maxiters=3)

@@ -15,18 +15,34 @@ concatenated data; they differ from np.mean/np.var by
 """
 
 import io
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from strategies import (
+    bad_dtypes_for_real_array,
+    bad_kinds_for_bool,
+    bad_kinds_for_int,
+    bad_kinds_for_real,
+    negative_floats,
+    non_bool_dtypes,
+    non_finite_floats,
+)
 
 from npytrpo.normalize import ObservationNormalizer, RewardScaler, RunningMeanStd
 
 # Chan's merge and the closed form round differently; each of ≤ 30 merges loses a few ulps of
 # the data's scale (|x| ≤ 100, so x² ≤ 1e4): ~30 · 4 · 2.2e-16 ≈ 3e-14 relative, 1e-10 is safe.
 MERGE_RTOL = 1e-10
+
+
+def assert_state_is(obj, before):
+    """``obj.state_dict()`` equals the dict ``before``, entry by entry, bit for bit."""
+    for key, value in obj.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
 
 
 def pseudo_population_stats(x, eps):
@@ -109,8 +125,7 @@ def test_running_mean_std_state_round_trip():
     batch = rng.normal(size=(5, 3))
     rms.update(batch)
     other.update(batch)
-    for key, value in rms.state_dict().items():
-        np.testing.assert_array_equal(other.state_dict()[key], value)
+    assert_state_is(other, rms.state_dict())
 
 
 def test_observation_normalizer_updates_then_normalizes():
@@ -144,8 +159,7 @@ def test_frozen_normalizer_keeps_its_statistics():
     assert norm.frozen
     first = norm.normalize(rng.normal(10.0, size=(20, 2)))
     norm.normalize(np.full(2, 1e3), update=True)
-    for key, value in norm.state_dict().items():
-        np.testing.assert_array_equal(value, before[key])
+    assert_state_is(norm, before)
     np.testing.assert_array_equal(
         norm.normalize(np.zeros(2)),
         (0.0 - before["mean"]) / np.sqrt(before["var"] + 1e-8))
@@ -231,30 +245,205 @@ def test_reward_scaler_state_round_trip():
         np.testing.assert_array_equal(a.scale(r, term, ~term), b.scale(r, term, ~term))
 
 
+NO = np.zeros(2, dtype=bool)  # a valid mask for two environments
+STATE = {"mean": 0.0, "var": 1.0, "count": 1.0}  # a valid RunningMeanStd(()) state
+
+
 @pytest.mark.parametrize(
-    ("factory", "name"),
+    ("factory", "pattern"),
     [
-        (lambda: RunningMeanStd(shape=(-1,)), "shape"),
-        (lambda: RunningMeanStd(epsilon=-1.0), "epsilon"),
-        (lambda: ObservationNormalizer(2, clip=0.0), "clip"),
-        (lambda: ObservationNormalizer(2, clip=float("nan")), "clip"),
-        (lambda: ObservationNormalizer(2, epsilon=0.0), "epsilon"),
-        (lambda: RewardScaler(0), "n_envs"),
-        (lambda: RewardScaler(2, gamma=1.5), "gamma"),
-        (lambda: RewardScaler(2, clip=-1.0), "clip"),
-        (lambda: RunningMeanStd(shape=(2,)).update(np.zeros((4, 3))), "x"),
-        (lambda: RunningMeanStd(shape=(2,)).update(np.full((4, 2), np.inf)), "x"),
-        (lambda: ObservationNormalizer(3).normalize(np.zeros((4, 2))), "obs"),
-        (lambda: RewardScaler(2).scale(np.zeros(3), np.zeros(2, bool), np.zeros(2, bool)),
-         "rewards"),
-        (lambda: RewardScaler(2).scale(np.zeros(2), np.zeros(2), np.zeros(2, bool)),
-         "terminated"),
-        (lambda: RunningMeanStd(shape=(2,)).load_state_dict(
-            {"mean": np.zeros(3), "var": np.ones(2), "count": np.array(1.0)}), "'mean'"),
-        (lambda: RunningMeanStd().load_state_dict({"mean": 0.0, "var": 1.0}), "'count'"),
+        (lambda: RunningMeanStd(shape=(-1,)), r"^shape\[0\] must be >= 0, got -1$"),
+        (lambda: RunningMeanStd(shape=-2), "^shape must be >= 0, got -2$"),
+        (lambda: ObservationNormalizer(2, clip=0.0), "^clip must be > 0.0, got 0.0$"),
+        (lambda: ObservationNormalizer(2, epsilon=0.0), "^epsilon must be > 0.0, got 0.0$"),
+        (lambda: RewardScaler(0), "^n_envs must be >= 1, got 0$"),
+        (lambda: RewardScaler(2, gamma=1.5), "^gamma must be <= 1.0, got 1.5$"),
+        (lambda: RunningMeanStd((2,)).update(np.zeros((4, 3))), r"^x must have shape \(B, 2\), "),
+        (lambda: RunningMeanStd((2,)).update(np.full((4, 2), np.inf)), "^x must be finite, got 8"),
+        (lambda: RunningMeanStd().update_from_moments([0.0], 1.0, 3), r"^batch_mean must have sh"),
+        (lambda: RunningMeanStd().update_from_moments(0.0, -1.0, 3), "^batch_var must be >= 0, "),
+        (lambda: RunningMeanStd().update_from_moments(0.0, np.nan, 3), "^batch_var must be fini"),
+        (lambda: RunningMeanStd().update_from_moments(0.0, 1.0, 0), "^batch_count must be > 0"),
+        (lambda: ObservationNormalizer(3).normalize(np.zeros((4, 2))),
+         r"^observations must have shape \(\.\.\., 3\), got \(4, 2\)$"),
+        (lambda: RewardScaler(2).scale(np.zeros(3), NO, NO), r"^rewards must have shape \(2,\)"),
+        (lambda: RewardScaler(2).scale(np.zeros(2), NO, NO[:1]), r"^truncated must have shape "),
+        (lambda: RunningMeanStd((2,)).load_state_dict({**STATE, "mean": np.zeros(3)}),
+         r"^state\['mean'\] must have shape \(2,\), got \(3,\)$"),
+        (lambda: RunningMeanStd().load_state_dict({"mean": 0.0, "var": 1.0}),
+         r"^state is missing key 'count'; found keys \['mean', 'var'\]$"),
+        (lambda: RunningMeanStd().load_state_dict({**STATE, "var": -1.0}),
+         r"^state\['var'\] must be >= 0, got minimum -1.0$"),
+        (lambda: RunningMeanStd().load_state_dict({**STATE, "count": -1.0}),
+         r"^state\['count'\] must be >= 0, got -1.0$"),
+        (lambda: RunningMeanStd().load_state_dict({**STATE, "mean": np.inf}),
+         r"^state\['mean'\] must be finite, got 1 NaN/inf entries$"),
+        (lambda: RewardScaler(2).load_state_dict(STATE), "^state is missing key 'returns'"),
     ],
 )
-def test_bad_arguments_raise_value_error_naming_them(factory, name):
-    """Invalid constructor arguments, batch shapes and states raise ValueError naming them."""
-    with pytest.raises(ValueError, match=name):
+def test_bad_values_raise_value_error_naming_them(factory, pattern):
+    """Wrong values (range, finiteness, shape, missing state) raise ValueError naming them."""
+    with pytest.raises(ValueError, match=pattern):
         factory()
+
+
+@pytest.mark.parametrize(
+    ("factory", "pattern"),
+    [
+        (lambda: RunningMeanStd(shape=(2, 1.5)), r"^shape\[1\] must be an int, got 1.5$"),
+        (lambda: RunningMeanStd(name=3), "^name must be a str, got 3$"),
+        (lambda: RunningMeanStd().load_state_dict([("mean", 0.0)]), "^state must be a mapping"),
+        (lambda: RunningMeanStd().load_state_dict({**STATE, "mean": "0"}),
+         r"^state\['mean'\] must be a real array, got dtype <U1$"),
+        (lambda: ObservationNormalizer(2, clpi=3.0), "clpi"),
+        (lambda: RewardScaler(2).scale(np.zeros(2), NO, NO, updates=False), "updates"),
+    ],
+)
+def test_bad_kinds_raise_type_error_naming_them(factory, pattern):
+    """Wrong kinds (a float count, a non-bool mask or flag, a str array, unknown keywords)."""
+    with pytest.raises(TypeError, match=pattern):
+        factory()
+
+
+def _reals_and_names():
+    """(factory taking a value, argument name): every real-number argument of the module."""
+    return st.sampled_from([
+        (lambda v: RunningMeanStd(epsilon=v), "epsilon"),
+        (lambda v: ObservationNormalizer(2, clip=v), "clip"),
+        (lambda v: ObservationNormalizer(2, epsilon=v), "epsilon"),
+        (lambda v: RewardScaler(2, gamma=v), "gamma"),
+        (lambda v: RewardScaler(2, clip=v), "clip"),
+        (lambda v: RewardScaler(2, epsilon=v), "epsilon"),
+        (lambda v: RunningMeanStd().update_from_moments(0.0, 1.0, v), "batch_count"),
+    ])
+
+
+@given(case=_reals_and_names(), bad=bad_kinds_for_real())
+def test_real_arguments_of_the_wrong_kind_raise_type_error(case, bad):
+    """Each real-number argument given a bool, str, complex or container: TypeError naming it."""
+    factory, name = case
+    with pytest.raises(TypeError, match=f"^{name} must be a real number, got ") as info:
+        factory(bad)
+    assert repr(bad) in str(info.value)
+
+
+@given(case=_reals_and_names(), bad=st.one_of(non_finite_floats, negative_floats))
+def test_real_arguments_negative_or_non_finite_raise_value_error(case, bad):
+    """Each real-number argument given a negative, NaN or infinite value: ValueError naming it."""
+    factory, name = case
+    with pytest.raises(ValueError, match=f"^{name} must be ") as info:
+        factory(bad)
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("factory", "name"), [(lambda v: RewardScaler(v), "n_envs"), (RunningMeanStd, "shape")]
+)
+@given(bad=bad_kinds_for_int().filter(lambda v: not isinstance(v, list)))  # a list is a shape
+def test_int_arguments_of_the_wrong_kind_raise_type_error(factory, name, bad):
+    """n_envs or shape given a float (even 2.0), a bool or a non-number: TypeError naming it."""
+    with pytest.raises(TypeError, match=f"^{name} must be an int, got ") as info:
+        factory(bad)
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("update", [True, False])
+@given(bad=non_finite_floats, at=st.integers(0, 5))
+def test_non_finite_observations_raise_value_error_saying_observations(update, bad, at):
+    """NaN/inf observations: ValueError saying "observations", updated or not; stats unchanged."""
+    norm = ObservationNormalizer(3)
+    norm.normalize(np.ones((2, 3)))
+    before = norm.state_dict()
+    obs = np.zeros((2, 3))
+    obs.flat[at] = bad
+    with pytest.raises(ValueError, match="^observations must be finite, got 1 NaN/inf entries$"):
+        norm.normalize(obs, update=update)
+    with pytest.raises(ValueError, match="^observations must be finite"):
+        norm.rms.update(obs)  # the agent merges raw observations through rms directly
+    assert_state_is(norm, before)
+
+
+@given(
+    magnitude=st.floats(1e155, 1e300),
+    signs=arrays(np.float64, (4, 2), elements=st.sampled_from([-1.0, 1.0])),
+    scale=arrays(np.float64, (4, 2), elements=st.floats(0.5, 1.0)),
+)
+def test_overflowing_observations_raise_value_error_and_keep_the_state(magnitude, signs, scale):
+    """|o| ≥ 1e155 (issue 10: 1e160) is a ValueError naming the observations, never an inf var:
+    the state stays as it was and loadable. With M = max |o|, the batch mean is ≥ M/2 away from
+    the running mean ≈ 1, or a deviation from it is ≥ M/2; (M/2)² ≥ 2.5e309 > 1.8e308."""
+    obs = magnitude * signs * scale
+    obs[0, 0] = magnitude * signs[0, 0]  # the largest magnitude is M itself
+    norm = ObservationNormalizer(2)
+    norm.normalize(np.ones((3, 2)))
+    before = norm.state_dict()
+    pattern = "^observations must be small enough for their running variance to stay finite"
+    with pytest.raises(ValueError, match=pattern):
+        norm.normalize(obs)
+    with pytest.raises(ValueError, match=pattern):
+        norm.rms.update(obs)
+    assert_state_is(norm, before)
+    RunningMeanStd((2,)).load_state_dict(norm.state_dict())  # what load would check: accepted
+
+
+def test_large_but_representable_observations_are_normalised():
+    """Observations of 1e150 (squares 1e300, finite) are standardised as the closed form says."""
+    norm = ObservationNormalizer(2)
+    obs = np.array([[1e150, -1e150], [3e150, 1e150]])
+    out = norm.normalize(obs)
+    mean, var, _ = pseudo_population_stats(obs, 1e-4)
+    np.testing.assert_allclose(out, (obs - mean) / np.sqrt(var + 1e-8), rtol=MERGE_RTOL)
+    np.testing.assert_allclose(np.abs(out), 1.0, rtol=1e-3)  # ≈ ±1: two samples per column
+
+
+def test_overflowing_rewards_raise_value_error_and_keep_the_state():
+    """Rewards whose discounted return overflows (1e308 twice) or whose return variance
+    overflows (1e160) raise a ValueError naming them; the scaler's state is unchanged."""
+    huge = np.array([1e308, 1.0])
+    for update in (True, False):  # R = 1e308 + 1e308 overflows; the statistics never see it
+        scaler = RewardScaler(2, gamma=1.0)
+        scaler.scale(huge, NO, NO, update=False)
+        before = scaler.state_dict()
+        with pytest.raises(ValueError, match="^rewards must keep the discounted returns finite, "
+                                             "got rewards up to 1e[+]308 in magnitude$"):
+            scaler.scale(huge, NO, NO, update=update)
+        assert_state_is(scaler, before)
+    scaler = RewardScaler(2)
+    scaler.scale(np.ones(2), NO, NO)
+    before = scaler.state_dict()
+    with pytest.raises(ValueError, match="^discounted returns must be small enough"):
+        scaler.scale(np.array([1e160, 1.0]), NO, NO)
+    assert_state_is(scaler, before)
+
+
+@given(dtype=bad_dtypes_for_real_array())
+def test_arrays_of_a_non_real_dtype_raise_type_error(dtype):
+    """Observations, samples and rewards of a complex/str/bytes/datetime dtype: TypeError."""
+    bad = np.zeros((2, 2), dtype=dtype)
+    pattern = re.escape(f"must be a real array, got dtype {dtype}")
+    with pytest.raises(TypeError, match=f"^observations {pattern}$"):
+        ObservationNormalizer(2).normalize(bad)
+    with pytest.raises(TypeError, match=f"^x {pattern}$"):
+        RunningMeanStd((2,)).update(bad)
+    with pytest.raises(TypeError, match=f"^rewards {pattern}$"):
+        RewardScaler(2).scale(bad[0], NO, NO)
+
+
+@pytest.mark.parametrize("name", ["terminated", "truncated"])
+@given(dtype=non_bool_dtypes())
+def test_reward_masks_must_be_bool_arrays(name, dtype):
+    """A terminated/truncated mask of any dtype but bool (even 0/1 ints) is TypeError naming it."""
+    masks = {"terminated": NO, "truncated": NO, name: np.zeros(2, dtype=dtype)}
+    msg = re.escape(f"{name} must be a bool array, got dtype {dtype}")
+    with pytest.raises(TypeError, match=f"^{msg}$"):
+        RewardScaler(2).scale(np.ones(2), **masks)
+
+
+@given(bad=bad_kinds_for_bool())
+def test_update_flags_must_be_bools(bad):
+    """normalize(update=...) and scale(update=...) take a bool only (not 0/1): TypeError."""
+    with pytest.raises(TypeError, match="^update must be a bool, got ") as info:
+        ObservationNormalizer(2).normalize(np.zeros(2), update=bad)
+    assert repr(bad) in str(info.value)
+    with pytest.raises(TypeError, match="^update must be a bool, got "):
+        RewardScaler(2).scale(np.zeros(2), NO, NO, update=bad)

@@ -5,11 +5,20 @@ objective itself by an independent NumPy expression built from ``predict`` and `
 """
 
 import json
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import (
+    bad_dtypes_for_real_array,
+    bad_kinds_for_int,
+    bad_kinds_for_int_sequence,
+    bad_kinds_for_real,
+    negative_floats,
+    non_finite_floats,
+)
 
 from npytrpo import value as value_module
 from npytrpo.value import ValueFitInfo, ValueFunction, explained_variance, value_from_spec
@@ -249,12 +258,12 @@ Y = np.zeros(5)
     ("call", "exc", "pattern"),
     [
         (lambda: ValueFunction(0), ValueError, "obs_dim must be >= 1, got 0"),
-        (lambda: ValueFunction(3.0), TypeError, "obs_dim must be an int, got float"),
+        (lambda: ValueFunction(3.0), TypeError, "obs_dim must be an int, got 3.0"),
         (lambda: ValueFunction(3, 64), TypeError, "hidden must be a sequence"),
-        (lambda: ValueFunction(3, (8, 0)), ValueError, "hidden must be >= 1, got 0"),
-        (lambda: ValueFunction(3, l2=-1e-3), ValueError, "l2 must be finite and >= 0, got -0.001"),
-        (lambda: ValueFunction(3, l2=float("nan")), ValueError, "l2 must be finite"),
-        (lambda: ValueFunction(3, l2="0.1"), TypeError, "l2 must be a real number, got str"),
+        (lambda: ValueFunction(3, (8, 0)), ValueError, r"hidden\[1\] must be >= 1, got 0"),
+        (lambda: ValueFunction(3, l2=-1e-3), ValueError, "l2 must be >= 0.0, got -0.001"),
+        (lambda: ValueFunction(3, l2=float("nan")), ValueError, "l2 must be finite, got nan"),
+        (lambda: ValueFunction(3, l2="0.1"), TypeError, "l2 must be a real number, got '0.1'"),
         (lambda: ValueFunction(3, max_iter=0), ValueError, "max_iter must be >= 1, got 0"),
         (lambda: ValueFunction(3, max_iter=2.5), TypeError, "max_iter must be an int"),
         (lambda: VF.fit(THETA, OBS, Y, max_iter=0), ValueError, "max_iter must be >= 1, got 0"),
@@ -272,9 +281,105 @@ Y = np.zeros(5)
         (lambda: VF.loss_and_grad(THETA, OBS, Y + np.nan), ValueError, "targets must be finite"),
         (lambda: VF.loss_and_grad(THETA, OBS, Y + 1j), TypeError, "targets must be a real array"),
         (lambda: value_from_spec([3]), TypeError, "spec must be a mapping, got list"),
+        (lambda: explained_variance(Y, Y[:4]), ValueError, r"predictions must have the shape of"),
+        (lambda: explained_variance(OBS, OBS), ValueError, r"targets must have shape \(N,\)"),
+        (lambda: explained_variance(Y, Y + np.nan), ValueError, "predictions must be finite"),
+        (lambda: explained_variance(["a"], [1.0]), TypeError, "targets must be a real array"),
+        (lambda: ValueFunction(3, l2_coef=0.1), TypeError, "l2_coef"),
+        (lambda: VF.fit(THETA, OBS, Y, maxiter=3), TypeError, "maxiter"),
     ],
 )
 def test_bad_inputs_raise_naming_the_argument(call, exc, pattern):
     """Invalid arguments raise ValueError/TypeError naming the argument and the value received."""
     with pytest.raises(exc, match=pattern):
         call()
+
+
+@pytest.mark.parametrize("name", ["obs_dim", "max_iter"])
+@given(bad=bad_kinds_for_int())
+def test_counts_of_the_wrong_kind_raise_type_error(name, bad):
+    """obs_dim/max_iter given a float (even 3.0), a bool or a non-number: TypeError, name, value."""
+    kwargs = {"obs_dim": 3, "max_iter": 5, name: bad}
+    with pytest.raises(TypeError, match=f"^{name} must be an int, got ") as info:
+        ValueFunction(kwargs.pop("obs_dim"), **kwargs)
+    assert repr(bad) in str(info.value)
+    if name == "max_iter" and bad is not None:  # fit's max_iter=None means the default
+        with pytest.raises(TypeError, match="^max_iter must be an int, got ") as info:
+            VF.fit(THETA, OBS, Y, max_iter=bad)
+        assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["obs_dim", "max_iter"])
+@given(bad=st.integers(max_value=0))
+def test_counts_below_one_raise_value_error(name, bad):
+    """obs_dim/max_iter < 1 is ValueError naming the argument and the value."""
+    kwargs = {"obs_dim": 3, "max_iter": 5, name: bad}
+    with pytest.raises(ValueError, match=f"^{name} must be >= 1, got {bad}$"):
+        ValueFunction(kwargs.pop("obs_dim"), **kwargs)
+
+
+@given(bad=bad_kinds_for_int_sequence())
+def test_hidden_of_the_wrong_kind_raises_type_error(bad):
+    """hidden that is a bare number, a str, None or a mapping is TypeError naming hidden."""
+    with pytest.raises(TypeError, match="^hidden must be a sequence of ints") as info:
+        ValueFunction(3, bad)
+    assert repr(bad) in str(info.value)
+
+
+@given(bad=bad_kinds_for_int(), at=st.integers(0, 2))
+def test_hidden_width_of_the_wrong_kind_raises_type_error(bad, at):
+    """A width that is not an int (a float, a bool, ...) is TypeError naming hidden[i]."""
+    hidden = [4, 4, 4]
+    hidden[at] = bad
+    with pytest.raises(TypeError, match=rf"^hidden\[{at}\] must be an int, got ") as info:
+        ValueFunction(3, hidden)
+    assert repr(bad) in str(info.value)
+
+
+@given(bad=st.integers(max_value=0), at=st.integers(0, 1))
+def test_hidden_width_below_one_raises_value_error(bad, at):
+    """A width < 1 is ValueError naming hidden[i] and the value."""
+    hidden = [2, 2]
+    hidden[at] = bad
+    with pytest.raises(ValueError, match=rf"^hidden\[{at}\] must be >= 1, got {bad}$"):
+        ValueFunction(3, tuple(hidden))
+
+
+@given(bad=bad_kinds_for_real())
+def test_l2_of_the_wrong_kind_raises_type_error(bad):
+    """A bool, str, complex or container as l2 is TypeError naming l2 and the value."""
+    with pytest.raises(TypeError, match="^l2 must be a real number, got ") as info:
+        ValueFunction(3, (), l2=bad)
+    assert repr(bad) in str(info.value)
+    spec = {**VF.spec(), "l2": bad}
+    with pytest.raises(TypeError, match="^l2 must be a real number, got "):
+        value_from_spec(spec)
+
+
+@given(bad=st.one_of(non_finite_floats, negative_floats))
+def test_l2_negative_or_non_finite_raises_value_error(bad):
+    """A negative, NaN or infinite l2 is ValueError naming l2 and the value."""
+    with pytest.raises(ValueError, match="^l2 must be ") as info:
+        ValueFunction(3, (), l2=bad)
+    assert repr(bad) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["targets", "predictions"])
+@given(dtype=bad_dtypes_for_real_array())
+def test_explained_variance_of_non_real_arrays_raises_type_error(name, dtype):
+    """targets/predictions of a complex, str, bytes or datetime dtype is TypeError naming it."""
+    args = {"targets": Y, "predictions": Y, name: np.zeros(5, dtype=dtype)}
+    msg = re.escape(f"{name} must be a real array, got dtype {dtype}")
+    with pytest.raises(TypeError, match=f"^{msg}$"):
+        explained_variance(**args)
+
+
+@pytest.mark.parametrize("name", ["targets", "predictions"])
+@given(bad=non_finite_floats, at=st.integers(0, 4))
+def test_explained_variance_of_non_finite_arrays_raises_value_error(name, bad, at):
+    """A NaN or ±inf entry in targets/predictions is ValueError naming the array."""
+    a = np.arange(5.0)
+    a[at] = bad
+    args = {"targets": Y, "predictions": Y, name: a}
+    with pytest.raises(ValueError, match=f"^{name} must be finite, got 1 NaN/inf entries$"):
+        explained_variance(**args)
