@@ -48,11 +48,12 @@ from .io.persist import read_agent, restore_state, save_agent
 from .logs import append_csv_row, iteration_row
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
+from .ppo import ppo_clip_update, ppo_kl_update
 from .rollout import EpisodeTracker, collect
 from .trust_region import npg_step, trpo_step, vpg_step
 from .value import ValueFunction
 
-__all__ = ["TRPO"]
+__all__ = ["TRPO", "PPO"]
 
 
 class TRPO:
@@ -291,6 +292,7 @@ class TRPO:
         # The policy step and the value fit both start from this batch's GAE (computed with V
         # before the fit) and share nothing, so they may run at once (NumPy releases the GIL
         # inside BLAS); each is deterministic.
+        action_std = self._action_std(obs, actions)  # of π_old, before the update
         fit = self._start(_timed, self.value.fit, st.value_theta, obs, targets[m])
         res, t_policy = _timed(self._policy_update, obs, actions, adv[m])
         (st.value_theta, vinfo), t_value = fit()
@@ -301,13 +303,21 @@ class TRPO:
         st.num_episodes += len(ro.episode_returns)
         st.iteration += 1
         row = iteration_row(
-            st, ro, res, vinfo, t_rollout=t1 - t0, t_policy=t_policy, t_value=t_value,
-            wall=t3 - t_start, t_iter=t3 - t0,
+            st, ro, res, vinfo, action_std=action_std, t_rollout=t1 - t0,
+            t_policy=t_policy, t_value=t_value, wall=t3 - t_start, t_iter=t3 - t0,
         )  # fmt: skip
         self.history.append(row)
         if self.log_dir is not None:
             append_csv_row(self.log_dir, row)
         return row
+
+    def _action_std(self, obs: np.ndarray, actions: np.ndarray) -> float:
+        """RMS of (a − mode(s)) over a batch of Box actions: the exploration noise of π_old
+        (≈ e^ℓ for the Gaussian, √v for gSDE); NaN for discrete actions."""
+        if actions.ndim != 2:
+            return float("nan")
+        mode = self.policy.sampler(self.state.theta, deterministic=True)(obs)
+        return float(np.sqrt(np.mean((actions - mode) ** 2)))
 
     def _start(self, fn, *args):
         """Run ``fn(*args)`` on the agent's worker thread (``parallel_value_fit``), or right
@@ -331,12 +341,27 @@ class TRPO:
         return V_next
 
     def _policy_update(self, obs, actions, adv):
-        cfg, theta = self.config, self.state.theta
+        cfg, st = self.config, self.state
+        pi, theta = self.policy, st.theta
         if cfg.update == "trpo":
-            return trpo_step(self.policy, theta, obs, actions, adv, cfg.step)
+            return trpo_step(pi, theta, obs, actions, adv, cfg.step)
         if cfg.update == "npg":
-            return npg_step(self.policy, theta, obs, actions, adv, cfg.step)
-        return vpg_step(self.policy, theta, obs, actions, adv, cfg.step, lr=cfg.pg_lr)
+            return npg_step(pi, theta, obs, actions, adv, cfg.step)
+        if cfg.update == "vpg":
+            return vpg_step(pi, theta, obs, actions, adv, cfg.step, lr=cfg.pg_lr)
+        # PPO: minibatch order from the agent's generator; Adam moments and β carry over.
+        if cfg.update == "ppo":
+            res = ppo_clip_update(
+                pi, theta, obs, actions, adv, cfg.ppo, rng=st.rng, adam_state=st.ppo_adam
+            )
+        else:
+            res = ppo_kl_update(
+                pi, theta, obs, actions, adv, cfg.ppo, rng=st.rng, beta=st.ppo_beta,
+                adam_state=st.ppo_adam,
+            )  # fmt: skip
+            st.ppo_beta = res.beta_next
+        st.ppo_adam = res.adam_state
+        return res
 
     # ------------------------------------------------------------------ acting
     def predict(
@@ -454,3 +479,21 @@ def _timed(fn, *args):
     t = time.perf_counter()
     out = fn(*args)
     return out, time.perf_counter() - t
+
+
+class PPO(TRPO):
+    """The same agent with PPO-Clip as its update rule (``update="ppo"``; ``"ppo_kl"`` for the
+    adaptive-KL penalty). Every ``TRPO`` argument applies; PPO's own options are the fields of
+    ``PPOConfig`` (``clip_range``, ``n_epochs``, ``batch_size``, ``learning_rate``, …).
+
+    Examples
+    --------
+    >>> agent = PPO("CartPole-v1", n_steps=64, batch_size=32, n_epochs=2, seed=0)
+    >>> agent.config.update, agent.learn(128, progress_bar=False).num_timesteps
+    ('ppo', 128)
+    """
+
+    def __init__(self, env, *, config: AgentConfig | None = None, **options: Any):
+        if config is None and "update" not in options:
+            options["update"] = "ppo"
+        super().__init__(env, config=config, **options)

@@ -23,7 +23,9 @@ from ._validate import boolean, choice, int_sequence, integer, real_number, reje
 from .config import TRPOConfig
 from .gsde import GSDEHead
 from .normalize import ObservationNormalizer, RewardScaler
+from .optim import AdamState
 from .policies import CategoricalPolicy, GaussianPolicy, Policy
+from .ppo_config import PPOConfig
 from .rollout import EpisodeTracker, make_vector_env
 
 __all__ = [
@@ -36,8 +38,11 @@ __all__ = [
     "initial_state",
 ]
 
-#: Policy-update rules: TRPO, natural gradient without line search, vanilla gradient ascent.
-UPDATES = ("trpo", "npg", "vpg")
+#: Policy-update rules: TRPO, natural gradient without line search, vanilla gradient ascent,
+#: and PPO's clipped and adaptive-KL rules (``ppo.py``).
+UPDATES = ("trpo", "npg", "vpg", "ppo", "ppo_kl")
+#: Options that both the TRPO step and the PPO update have: given by name, they set both.
+SHARED_OPTIONS = ("normalize_advantages", "entropy_coef", "kl_direction")
 #: Policy heads the agent picks from the action space (``"auto"``) or by name.
 POLICIES = ("auto", "categorical", "gaussian")
 
@@ -77,9 +82,9 @@ class AgentConfig:
         Clip of normalised observations.
     vectorization : {"sync", "async"}, default "sync"
         How an env id is vectorised (async steps the sub-envs in worker processes).
-    update : {"trpo", "npg", "vpg"}, default "trpo"
-        The policy update: ``trpo_step``, ``npg_step`` (βx, no line search) or ``vpg_step``
-        (θ ← θ + pg_lr·g, for the step-size study).
+    update : {"trpo", "npg", "vpg", "ppo", "ppo_kl"}, default "trpo"
+        The policy update: ``trpo_step``, ``npg_step`` (βx, no line search), ``vpg_step``
+        (θ ← θ + pg_lr·g, for the step-size study), ``ppo_clip_update`` or ``ppo_kl_update``.
     pg_lr : float > 0, default 0.01
         Step size of ``update="vpg"``.
     blas_threads : int ≥ 1 or None, default 1
@@ -96,6 +101,10 @@ class AgentConfig:
         rollout), as SB3 spells it.
     step : TRPOConfig, default ``TRPOConfig(normalize_advantages=True)``
         The trust-region step's options.
+    ppo : PPOConfig, default ``PPOConfig()``
+        The PPO updates' options (``update="ppo"`` or ``"ppo_kl"``). The options both rules
+        have (``SHARED_OPTIONS``) must agree between ``step`` and ``ppo``; given by name they
+        set both.
     """
 
     policy: str = "auto"
@@ -120,6 +129,7 @@ class AgentConfig:
     use_sde: bool = False
     sde_sample_freq: int = -1
     step: TRPOConfig = field(default_factory=_agent_step_default)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
 
     def __post_init__(self) -> None:
         checked = {
@@ -151,6 +161,14 @@ class AgentConfig:
             raise ValueError("sde_sample_freq must be -1 or >= 1, got 0")
         if not isinstance(self.step, TRPOConfig):
             raise TypeError(f"step must be a TRPOConfig, got {type(self.step).__name__}")
+        if not isinstance(self.ppo, PPOConfig):
+            raise TypeError(f"ppo must be a PPOConfig, got {type(self.ppo).__name__}")
+        for name in SHARED_OPTIONS:
+            if getattr(self.step, name) != getattr(self.ppo, name):
+                raise ValueError(
+                    f"{name} must be the same in step and ppo, got {getattr(self.step, name)!r} "
+                    f"and {getattr(self.ppo, name)!r}"
+                )
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 
@@ -165,19 +183,27 @@ class AgentConfig:
         elif not isinstance(config, cls):
             raise TypeError(f"config must be an {cls.__name__}, got {type(config).__name__}")
         step_names = TRPOConfig.field_names()
+        ppo_names = [f.name for f in dataclasses.fields(PPOConfig)]
         own_names = [f.name for f in dataclasses.fields(cls)]
-        reject_unknown(options, [*own_names, *step_names], owner)
+        reject_unknown(options, [*own_names, *step_names, *ppo_names], owner)
         own = {k: v for k, v in options.items() if k in own_names}
         step = {k: v for k, v in options.items() if k in step_names}
+        ppo = {k: v for k, v in options.items() if k in ppo_names}
         if step:
             own["step"] = TRPOConfig.from_options(own.get("step", config.step), owner, **step)
+        if ppo:
+            own["ppo"] = dataclasses.replace(own.get("ppo", config.ppo), **ppo)
         return dataclasses.replace(config, **own) if own else config
 
     def as_options(self) -> dict[str, Any]:
         """Every option flat and JSON-ready (tuples as lists): ``from_options(**as_options())``
         rebuilds this config."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "step"}
+        nested = ("step", "ppo")
+        out = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in nested
+        }
         out["hidden"], out["value_hidden"] = list(self.hidden), list(self.value_hidden)
+        out.update(dataclasses.asdict(self.ppo))  # the shared options agree with the step's
         out.update(dataclasses.asdict(self.step))
         return out
 
@@ -206,6 +232,10 @@ class AgentState:
     reward_scaler : RewardScaler or None
     num_timesteps, num_episodes, iteration : int
         Counters.
+    ppo_adam : optim.AdamState or None
+        The PPO updates' Adam moments (None until the first PPO update).
+    ppo_beta : float or None
+        PPO-KL's adaptive penalty β for the next update (None: ``ppo.beta_init``).
     """
 
     theta: np.ndarray
@@ -220,6 +250,8 @@ class AgentState:
     num_timesteps: int = 0
     num_episodes: int = 0
     iteration: int = 0
+    ppo_adam: AdamState | None = None
+    ppo_beta: float | None = None
 
 
 # ---------------------------------------------------------------------- building the parts

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-__all__ = ["LOG_FIELDS", "iteration_row", "append_csv_row"]
+__all__ = ["LOG_FIELDS", "iteration_row", "update_fields", "append_csv_row"]
 
 #: Columns of the per-iteration log (history rows, progress.csv).
 LOG_FIELDS = (
@@ -34,6 +34,12 @@ LOG_FIELDS = (
     "cg_residual",
     "entropy",
     "value_loss",
+    "clip_fraction",
+    "grad_steps",
+    "beta",
+    "action_std",
+    "obs_norm_count",
+    "return_std",
     "explained_variance",
     "time_rollout",
     "time_policy",
@@ -43,13 +49,45 @@ LOG_FIELDS = (
 )
 
 
-def iteration_row(state, ro, res, vinfo, *, t_rollout, t_policy, t_value, wall, t_iter) -> dict:
+def update_fields(res) -> dict:
+    """The log columns of a policy update: a ``StepResult`` (TRPO, NPG, VPG) or a ``PPOResult``.
+
+    Columns an update rule does not have are NaN (or 0 for counts): PPO has no CG, step size
+    or line search; TRPO no clipping, gradient steps or penalty β.
+    """
+    nan = float("nan")
+    cg = getattr(res, "cg", None)
+    return {
+        "surrogate_gain": res.surrogate_after - res.surrogate_before,
+        "expected_gain": getattr(res, "expected_improvement", nan),
+        "kl": res.kl,
+        "step_size": getattr(res, "step_size", nan),
+        "backtracks": getattr(res, "n_backtracks", 0),
+        "ls_success": bool(res.success),
+        "status": res.status,
+        "cg_iterations": cg.iterations if cg is not None else 0,
+        "cg_residual": cg.residual_norm if cg is not None else nan,
+        "entropy": res.entropy,
+        "clip_fraction": getattr(res, "clip_fraction", nan),
+        "grad_steps": getattr(res, "n_grad_steps", 0),
+        "beta": nan if getattr(res, "beta", None) is None else res.beta,
+    }
+
+
+def iteration_row(
+    state, ro, res, vinfo, *, action_std, t_rollout, t_policy, t_value, wall, t_iter
+) -> dict:
     """The log row of the iteration just finished.
 
-    The ``AgentState``'s counters (already advanced), the ``Rollout`` ``ro``, the policy update's
-    ``StepResult`` ``res``, the value fit's ``ValueFitInfo`` ``vinfo`` and the timings in
-    seconds. Episode statistics are NaN when no episode ended in this rollout.
+    The ``AgentState``'s counters (already advanced) and normalisers, the ``Rollout`` ``ro``,
+    the policy update's result ``res`` (``update_fields``), the value fit's ``ValueFitInfo``
+    ``vinfo``, the exploration noise ``action_std`` (RMS of a − mode(s) over the batch's Box
+    actions, NaN for discrete ones) and the timings in seconds. Episode statistics are NaN
+    when no episode ended in this rollout; ``obs_norm_count`` and ``return_std`` (the running
+    std of the discounted return that scales rewards) are NaN without those normalisers.
     """
+    norm = state.obs_normalizer.rms if state.obs_normalizer is not None else None
+    scaler = state.reward_scaler.rms if state.reward_scaler is not None else None
     rets = np.asarray(ro.episode_returns)
     nan = float("nan")
     return {
@@ -60,17 +98,11 @@ def iteration_row(state, ro, res, vinfo, *, t_rollout, t_policy, t_value, wall, 
         "ep_return_min": float(rets.min()) if rets.size else nan,
         "ep_return_max": float(rets.max()) if rets.size else nan,
         "ep_length_mean": float(np.mean(ro.episode_lengths)) if rets.size else nan,
-        "surrogate_gain": res.improvement,
-        "expected_gain": res.expected_improvement,
-        "kl": res.kl,
-        "step_size": res.step_size,
-        "backtracks": res.n_backtracks,
-        "ls_success": bool(res.success),
-        "status": res.status,
-        "cg_iterations": res.cg.iterations if res.cg is not None else 0,
-        "cg_residual": res.cg.residual_norm if res.cg is not None else nan,
-        "entropy": res.entropy,
+        **update_fields(res),
         "value_loss": vinfo.mse_after,
+        "action_std": action_std,
+        "obs_norm_count": norm.count if norm is not None else nan,
+        "return_std": float(np.sqrt(scaler.var)) if scaler is not None else nan,
         "explained_variance": vinfo.explained_variance,
         "time_rollout": t_rollout,
         "time_policy": t_policy,

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..optim import AdamState
 from . import envstate
 from .checkpoint import (
     CheckpointError,
@@ -57,6 +58,8 @@ def save_agent(
     for prefix, part in _normalisers(state):
         if part is not None:
             arrays.update({f"{prefix}/{k}": np.asarray(v) for k, v in part.state_dict().items()})
+    if state.ppo_adam is not None:
+        arrays["ppo/adam_m"], arrays["ppo/adam_v"] = state.ppo_adam.m, state.ppo_adam.v
     env_arrays, env_meta = envstate.snapshot(env)
     arrays.update({f"env/{k}": v for k, v in env_arrays.items()})
     config = {
@@ -70,6 +73,8 @@ def save_agent(
         "env_seed": state.env_seed,
         "env_state": env_meta,
         **{k: int(getattr(state, k)) for k in _COUNTERS},
+        "ppo_adam_t": None if state.ppo_adam is None else int(state.ppo_adam.t),
+        "ppo_beta": state.ppo_beta,
     }
     save_checkpoint(path, arrays, config)
 
@@ -145,5 +150,21 @@ def restore_state(state: Any, header: dict, arrays: Mapping, env: Any, *, path: 
         raise CheckpointError(f"{path}: damaged agent state ({type(e).__name__}: {e})") from e
     if exact:
         state.last_obs, state.autoreset_pending = last_obs, pending
+    _restore_ppo(state, header, arrays, path)
     for k in _COUNTERS:
         setattr(state, k, int(header[k]))
+
+
+def _restore_ppo(state: Any, header: dict, arrays: Mapping, path: str) -> None:
+    """PPO's Adam moments and β (absent from TRPO checkpoints and from older files)."""
+    t, beta = header.get("ppo_adam_t"), header.get("ppo_beta")
+    if t is not None:
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise CheckpointError(f"{path}: 'ppo_adam_t' must be an integer >= 0, got {t!r}")
+        m = _array(path, arrays, "ppo/adam_m", state.theta.shape)
+        v = _array(path, arrays, "ppo/adam_v", state.theta.shape)
+        state.ppo_adam = AdamState(m=m, v=v, t=t)
+    if beta is not None:
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+            raise CheckpointError(f"{path}: 'ppo_beta' must be a number > 0, got {beta!r}")
+        state.ppo_beta = float(beta)

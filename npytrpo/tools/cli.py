@@ -26,6 +26,7 @@ import sys
 from typing import Any
 
 from .. import __version__
+from ..agent_config import UPDATES
 from .presets import BOX2D_ENVS, PRESETS, get_preset, preset_note, presets_available
 from .scripting import try_plot
 
@@ -79,6 +80,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a hyperparameter; VALUE is read as JSON when it parses "
         "(1e-3, true, [32, 32]), else as a string; repeatable",
+    )
+    p.add_argument(
+        "--algo",
+        choices=UPDATES,
+        default=None,
+        help="the policy update (default: the preset's, else trpo); a preset ENV_ID/ALGO is used "
+        "when one exists",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
@@ -183,8 +191,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--seed must be >= 0, got {seed}")
     if args.timesteps is not None and args.timesteps < 0:
         raise CLIError(f"--timesteps must be >= 0, got {args.timesteps}")
-    hyper = get_preset(env_id)
+    variant = f"{env_id}/{args.algo}"
+    hyper = get_preset(variant if args.algo and variant in PRESETS else env_id)
     preset_timesteps = hyper.pop("timesteps", None)
+    if args.algo:
+        hyper["update"] = args.algo
     overrides = parse_overrides(args.overrides, _settable_keys())
     hyper.update(overrides)
     timesteps = args.timesteps if args.timesteps is not None else preset_timesteps
