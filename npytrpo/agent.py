@@ -45,7 +45,7 @@ from .agent_config import (
     obs_dim_of,
 )
 from .io.persist import read_agent, restore_state, save_agent
-from .logs import append_csv_row, iteration_row
+from .logs import append_csv_row, exploration_std, iteration_row
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
 from .ppo import ppo_clip_update, ppo_kl_update
@@ -67,55 +67,15 @@ class TRPO:
     config : AgentConfig, optional
         All hyperparameters at once; the keyword options below override its fields.
     **options
-        Any field of ``AgentConfig`` or of its step's ``TRPOConfig``, by name (an unknown name
-        is a TypeError). They are listed here with their meaning; the defaults are stated once,
-        in ``AgentConfig``.
-    policy : {"auto", "categorical", "gaussian"}
-        ``"auto"``: Discrete actions → categorical, Box → diagonal Gaussian.
-    hidden, value_hidden : sequence of int, default (64, 64)
-        Tanh MLP layers of the policy and of the value function; ``()`` is linear.
-    n_envs : int, default 2
-        Sub-environments (ignored for a vector env, which brings its own).
-    n_steps : int, default 1024
-        Steps per sub-env per iteration; a batch has N = n_envs·n_steps transitions.
-    gamma : float in [0, 1], default 0.99
-        Discount.
-    gae_lambda : float in [0, 1], default 0.97
-        GAE λ.
-    delta, damping, cg_iters, cg_tol, backtrack_coeff, max_backtracks, kl_direction, accept,
-    fvp_subsample, normalize_advantages, entropy_coef :
-        The step's ``TRPOConfig`` fields (see there); the agent turns advantage normalisation
-        on by default.
-    normalize_obs : bool, default False
-        Running mean/std observation normalisation (frozen during each rollout and evaluation).
-    normalize_reward : bool, default False
-        Scale rewards by the std of the running discounted return.
-    vf_iters : int, default 25
-        L-BFGS-B iterations of the value fit per TRPO iteration.
-    vf_l2 : float, default 1e-3
-        L2 penalty of the value fit.
-    log_std_init : float, default 0.0
-        Initial log-std of a Gaussian policy.
-    obs_clip : float, default 10.0
-        Clip of normalised observations.
-    vectorization : {"sync", "async"}, default "sync"
-        How an env id is vectorised (async for slow environments).
-    update : {"trpo", "npg", "vpg"}, default "trpo"
-        The policy update: the TRPO step; the natural gradient step βx with no line search
-        (``npg_step``); or vanilla gradient ascent θ ← θ + pg_lr·g (for the step-size study).
-    pg_lr : float > 0, default 0.01
-        Step size of ``update="vpg"``.
-    blas_threads : int or None, default 1
-        BLAS threads while learning/evaluating. NumPy and SciPy each bundle an OpenBLAS whose
-        idle threads spin; on small matrices two pools fight over the cores and an iteration
-        can become 30× slower. One thread is fastest at these sizes; None leaves BLAS alone.
-    tune_malloc : bool, default True
-        Keep freed memory in the C heap (``memory.keep_freed_memory``, Linux/glibc) so the
-        large temporaries of every iteration do not page-fault afresh (2× faster Fisher
-        products on a VM). Process-wide; numbers are unaffected.
-    parallel_value_fit : bool, default True
-        Fit the value function on a worker thread while the policy step runs (both need only
-        the batch's GAE). Results are bit-identical either way; on 2 cores it saves ~25%.
+        Any field of ``AgentConfig``, of its step's ``TRPOConfig`` or of its ``PPOConfig``, by
+        name (an unknown name is a TypeError): ``n_steps``, ``gamma``, ``delta``, ``damping``,
+        ``normalize_obs``, ``update``, ``use_sde``, … Each is documented, with its default, in
+        ``AgentConfig`` (and ``TRPOConfig`` / ``PPOConfig``), the one place defaults are
+        stated. Three options make the agent fast without changing a single bit of its
+        results: ``blas_threads=1`` (NumPy's and SciPy's OpenBLAS pools spin against each
+        other on these small matrices; an iteration can become 30× slower), ``tune_malloc``
+        (``memory.keep_freed_memory``: large temporaries stop page-faulting afresh) and
+        ``parallel_value_fit`` (the value fit runs on a worker thread during the policy step).
     seed : int or None
         Seeds everything; None draws one (recorded in ``self.seed``).
     log_dir : str or None
@@ -198,10 +158,6 @@ class TRPO:
     @property
     def iteration(self) -> int:
         return self.state.iteration
-
-    @property
-    def n_envs(self) -> int:
-        return self.config.n_envs
 
     @property
     def hyper(self) -> dict[str, Any]:
@@ -292,7 +248,7 @@ class TRPO:
         # The policy step and the value fit both start from this batch's GAE (computed with V
         # before the fit) and share nothing, so they may run at once (NumPy releases the GIL
         # inside BLAS); each is deterministic.
-        action_std = self._action_std(obs, actions)  # of π_old, before the update
+        action_std = exploration_std(self.policy, st.theta, obs, actions)  # π_old's
         fit = self._start(_timed, self.value.fit, st.value_theta, obs, targets[m])
         res, t_policy = _timed(self._policy_update, obs, actions, adv[m])
         (st.value_theta, vinfo), t_value = fit()
@@ -310,14 +266,6 @@ class TRPO:
         if self.log_dir is not None:
             append_csv_row(self.log_dir, row)
         return row
-
-    def _action_std(self, obs: np.ndarray, actions: np.ndarray) -> float:
-        """RMS of (a − mode(s)) over a batch of Box actions: the exploration noise of π_old
-        (≈ e^ℓ for the Gaussian, √v for gSDE); NaN for discrete actions."""
-        if actions.ndim != 2:
-            return float("nan")
-        mode = self.policy.sampler(self.state.theta, deterministic=True)(obs)
-        return float(np.sqrt(np.mean((actions - mode) ** 2)))
 
     def _start(self, fn, *args):
         """Run ``fn(*args)`` on the agent's worker thread (``parallel_value_fit``), or right
@@ -434,9 +382,8 @@ class TRPO:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> None:
-        """Write one pickle-free ``.npz`` checkpoint atomically (``io.persist.save_agent``): the
-        configuration and the whole ``AgentState`` (including, for synchronous classic-control
-        envs, each sub-env's own state), so that ``load`` + ``learn`` continues bit-identically."""
+        """Write the configuration and ``AgentState`` to one pickle-free ``.npz``, atomically
+        (``io.persist.save_agent``); ``load`` + ``learn`` then continues bit-identically."""
         save_agent(
             path,
             env_id=self.env_id,

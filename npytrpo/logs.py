@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-__all__ = ["LOG_FIELDS", "iteration_row", "update_fields", "append_csv_row"]
+__all__ = ["LOG_FIELDS", "iteration_row", "update_fields", "exploration_std", "append_csv_row"]
 
 #: Columns of the per-iteration log (history rows, progress.csv).
 LOG_FIELDS = (
@@ -47,6 +47,15 @@ LOG_FIELDS = (
     "wall_time",
     "steps_per_sec",
 )
+
+
+def exploration_std(policy, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> float:
+    """RMS of (a − mode(s)) over a batch of Box actions: the exploration noise of π_θ that
+    collected them (≈ e^ℓ for the Gaussian, √v for gSDE); NaN for discrete actions."""
+    if actions.ndim != 2:
+        return float("nan")
+    mode = policy.sampler(theta, deterministic=True)(obs)
+    return float(np.sqrt(np.mean((actions - mode) ** 2)))
 
 
 def update_fields(res) -> dict:

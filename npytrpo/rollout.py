@@ -133,12 +133,15 @@ def _final_obs(info: dict, done: np.ndarray, fallback: np.ndarray) -> np.ndarray
     return out
 
 
-def _track_episodes(tracker, rewards, done, valid, ep_returns, ep_lengths) -> None:
-    """Close the episodes that ended in this rollout; carry the rest in ``tracker``.
+def _track_episodes(tracker, rewards, done, valid) -> tuple[list[float], list[int]]:
+    """Close the episodes that ended in this rollout (their returns and lengths, in the order
+    they ended); carry the rest in ``tracker``.
 
     Per env, the running return/length continue from the tracker; at each done step the
     episode's undiscounted return and length are recorded and the counters restart.
     """
+    ep_returns: list[float] = []
+    ep_lengths: list[int] = []
     finished = []  # (end step, env, return, length), sorted into chronological order below
     for i in range(rewards.shape[1]):
         start = 0
@@ -153,6 +156,17 @@ def _track_episodes(tracker, rewards, done, valid, ep_returns, ep_lengths) -> No
     for _, _, ret, length in sorted(finished):
         ep_returns.append(ret)
         ep_lengths.append(length)
+    return ep_returns, ep_lengths
+
+
+def _mask_reset_steps(t, pending, valid, raw_rewards, term, trunc) -> np.ndarray:
+    """NEXT_STEP autoreset: the sub-envs in ``pending`` took a reset step at t, which is no
+    transition (invalid, no reward, no episode end); returns the sub-envs done at t."""
+    if pending.any():
+        valid[t] = ~pending
+        raw_rewards[t, pending] = 0.0
+        term[t, pending] = trunc[t, pending] = False
+    return term[t] | trunc[t]
 
 
 def collect(
@@ -192,30 +206,19 @@ def collect(
     last_obs : ndarray of shape (n_envs, obs_dim), raw, for the next rollout
     autoreset_pending : bool ndarray of shape (n_envs,)
     """
-    n_envs = env.num_envs
-    obs_dim = policy.obs_dim
-    mode = autoreset_mode(env)
+    n_envs, obs_dim = env.num_envs, policy.obs_dim
+    same_step = autoreset_mode(env) == AutoresetMode.SAME_STEP
     space = env.single_action_space
     box = isinstance(space, gym.spaces.Box)
     act_shape = (policy.head.act_dim,) if box else ()
-    raw = np.empty((n_steps, n_envs, obs_dim))
+    raw, next_raw, raw_rewards, term, trunc, valid = _buffers(n_steps, n_envs, obs_dim)
     norm_obs = raw if obs_normalizer is None else np.empty_like(raw)
-    next_raw = np.empty((n_steps, n_envs, obs_dim))
     actions = np.empty((n_steps, n_envs, *act_shape), dtype=np.float64 if box else np.int64)
-    rewards = np.empty((n_steps, n_envs))
-    raw_rewards = np.empty((n_steps, n_envs))
-    term = np.empty((n_steps, n_envs), dtype=bool)
-    trunc = np.empty((n_steps, n_envs), dtype=bool)
-    valid = np.ones((n_steps, n_envs), dtype=bool)
     pending = (
         np.zeros(n_envs, dtype=bool) if autoreset_pending is None else autoreset_pending.copy()
     )
     low, high = (space.low, space.high) if box else (None, None)
     act = policy.sampler(theta, noise_every=noise_every)
-    ep_returns: list[float] = []
-    ep_lengths: list[int] = []
-
-    same_step = mode == AutoresetMode.SAME_STEP
     obs = np.asarray(last_obs, dtype=np.float64).reshape(n_envs, obs_dim)
     for t in range(n_steps):
         raw[t] = obs
@@ -231,33 +234,44 @@ def collect(
             next_raw[t] = _final_obs(info, done, obs) if done.any() else obs
         else:
             next_raw[t] = obs
-            if pending.any():  # reset steps: not transitions, not counted in episodes
-                valid[t] = ~pending
-                raw_rewards[t, pending] = 0.0
-                term[t, pending] = trunc[t, pending] = False
-                done = term[t] | trunc[t]
-            pending = done
-    _track_episodes(tracker, raw_rewards, term | trunc, valid, ep_returns, ep_lengths)
-
-    if reward_scaler is not None:
-        for t in range(n_steps):
-            rewards[t] = reward_scaler.scale(raw_rewards[t], term[t], trunc[t])
-    else:
-        rewards[:] = raw_rewards
-    if obs_normalizer is not None:
-        norm_next = obs_normalizer.normalize(next_raw, update=False)
-    else:
-        norm_next = next_raw
+            pending = _mask_reset_steps(t, pending, valid, raw_rewards, term, trunc)
+    ep_returns, ep_lengths = _track_episodes(tracker, raw_rewards, term | trunc, valid)
     rollout = Rollout(
         obs=norm_obs,
         actions=actions,
-        rewards=rewards,
+        rewards=_learning_rewards(reward_scaler, raw_rewards, term, trunc),
         terminated=term,
         truncated=trunc,
-        next_obs=norm_next,
+        next_obs=next_raw
+        if obs_normalizer is None
+        else obs_normalizer.normalize(next_raw, update=False),
         valid=valid,
         raw_obs=raw,
         episode_returns=ep_returns,
         episode_lengths=ep_lengths,
     )
     return rollout, obs, pending
+
+
+def _buffers(n_steps: int, n_envs: int, obs_dim: int) -> tuple[np.ndarray, ...]:
+    """Empty (T, n_envs, …) arrays: observations, next observations, rewards, terminated,
+    truncated, and the valid mask (all True until a NEXT_STEP reset step says otherwise)."""
+    shape = (n_steps, n_envs)
+    return (
+        np.empty((*shape, obs_dim)),
+        np.empty((*shape, obs_dim)),
+        np.empty(shape),
+        np.empty(shape, dtype=bool),
+        np.empty(shape, dtype=bool),
+        np.ones(shape, dtype=bool),
+    )
+
+
+def _learning_rewards(reward_scaler, raw_rewards, term, trunc) -> np.ndarray:
+    """The rewards learned from: scaled step by step when a reward scaler is used."""
+    if reward_scaler is None:
+        return raw_rewards.copy()
+    rewards = np.empty_like(raw_rewards)
+    for t in range(raw_rewards.shape[0]):
+        rewards[t] = reward_scaler.scale(raw_rewards[t], term[t], trunc[t])
+    return rewards

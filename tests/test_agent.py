@@ -224,7 +224,7 @@ def test_evaluate_returns_documented_keys_and_is_reproducible():
 def test_single_env_instance_is_wrapped():
     """A gymnasium Env instance is used as a one-env vector env; evaluate uses its id."""
     agent = TRPO(gym.make("CartPole-v1"), n_steps=32, hidden=(8,), value_hidden=(8,), seed=0)
-    assert agent.n_envs == 1 and agent.env_id == "CartPole-v1"
+    assert agent.config.n_envs == 1 and agent.env_id == "CartPole-v1"
     agent.learn(32, progress_bar=False)
     assert agent.num_timesteps == 32
     assert set(agent.evaluate(n_episodes=1)) == EVAL_KEYS
