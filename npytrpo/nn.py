@@ -78,16 +78,6 @@ class MLPCache:
     inputs: list[np.ndarray]
     weights: list[np.ndarray]
     _dtanh: list[np.ndarray] | None = field(default=None, repr=False)
-    _work: dict = field(default_factory=dict, repr=False)
-
-    def buffer(self, key: tuple, shape: tuple[int, ...]) -> np.ndarray:
-        """A scratch array reused by every ``jvp``/``vjp`` on this cache (CG calls them 10+
-        times): large temporaries allocated afresh each time cost page faults that can exceed
-        the arithmetic."""
-        buf = self._work.get(key)
-        if buf is None or buf.shape != shape:
-            buf = self._work[key] = np.empty(shape)
-        return buf
 
     @property
     def dtanh(self) -> list[np.ndarray]:
@@ -255,21 +245,14 @@ class MLP:
         -------
         Jv : ndarray of shape (N, d_out)
         """
-        vlayers = self.unpack(v)
         dtanh = cache.dtanh
-        N = cache.batch_size
         dh = None
-        for i, (dW, db) in enumerate(vlayers):
-            last = i == self.n_layers - 1
-            shape = (N, self.sizes[i + 1])
-            # ż_i = h_i Ẇ_i (+ ḣ_i W_i) + ḃ_i; the returned output gets its own array
-            dz = np.matmul(
-                cache.inputs[i], dW, out=None if last else cache.buffer(("jz", i), shape)
-            )
+        for i, (dW, db) in enumerate(self.unpack(v)):
+            dz = cache.inputs[i] @ dW  # ż_i = h_i Ẇ_i + ḃ_i (+ ḣ_i W_i)
             dz += db
             if dh is not None:
-                dz += np.matmul(dh, cache.weights[i], out=cache.buffer(("jt", i), shape))
-            if last:
+                dz += dh @ cache.weights[i]
+            if i == self.n_layers - 1:
                 return dz
             dz *= dtanh[i]  # ḣ_{i+1} = (1 − h_{i+1}²) ⊙ ż_i
             dh = dz
@@ -302,8 +285,7 @@ class MLP:
             np.dot(cache.inputs[i].T, delta, out=grad[w].reshape(fan_in, fan_out))  # h_iᵀ δ_i
             delta.sum(axis=0, out=grad[b])
             if i > 0:
-                shape = (delta.shape[0], fan_in)
-                delta = np.matmul(delta, cache.weights[i].T, out=cache.buffer(("vd", i), shape))
+                delta = delta @ cache.weights[i].T
                 delta *= dtanh[i - 1]  # δ_{i-1} = (δ_i W_iᵀ) ⊙ (1 − h_i²)
         return grad
 
