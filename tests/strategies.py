@@ -1,5 +1,8 @@
 """Hypothesis strategies shared by the test modules.
 
+``policy_cases`` draws a random policy (either head, linear or 1–2 tanh layers), θ and a batch:
+the common input of the policy, trust-region and PPO tests.
+
 Generic value strategies for argument checks: each ``bad_kinds_for_*`` strategy draws values of
 the wrong *kind* for an argument (which must raise TypeError under the validation rule of
 ``npytrpo._validate``), and ``non_finite_floats`` draws real numbers of the wrong *value*.
@@ -7,6 +10,8 @@ the wrong *kind* for an argument (which must raise TypeError under the validatio
 
 import numpy as np
 from hypothesis import strategies as st
+
+from npytrpo.policies import CategoricalPolicy, GaussianPolicy
 
 #: Any finite float64, subnormals and ±0 included.
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
@@ -74,3 +79,27 @@ def non_bool_dtypes():
         [np.dtype(np.int64), np.dtype(np.uint8), np.dtype(np.float64), np.dtype("U3")]
     )
 
+
+
+@st.composite
+def policy_cases(draw, kinds=("categorical", "gaussian"), min_n=1):
+    """(π, θ, obs, actions, Â, rng): a random policy (linear or 1–2 tanh layers of 1–8 units,
+    obs_dim 1–6; 2–5 actions or 1–3 action dims), θ = init + N(0, 0.5²) noise with log-stds
+    in [−1, 1], N ∈ [min_n, 64] standard-normal observations, actions sampled from π_θ and
+    standard-normal advantages; ``rng`` is the generator that drew them (for probes)."""
+    kind = draw(st.sampled_from(kinds))
+    obs_dim = draw(st.integers(1, 6))
+    hidden = tuple(draw(st.lists(st.integers(1, 8), min_size=0, max_size=2)))
+    N = draw(st.integers(min_n, 64))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if kind == "categorical":
+        pi = CategoricalPolicy(obs_dim, draw(st.integers(2, 5)), hidden)
+    else:
+        pi = GaussianPolicy(obs_dim, draw(st.integers(1, 3)), hidden)
+    theta = pi.init(rng) + 0.5 * rng.standard_normal(pi.num_params)
+    if kind == "gaussian":
+        theta[-pi.head.act_dim :] = rng.uniform(-1.0, 1.0, pi.head.act_dim)  # log-std in [−1, 1]
+    obs = rng.standard_normal((N, obs_dim))
+    actions = pi.sample(theta, obs, rng)
+    adv = rng.standard_normal(N)
+    return pi, theta, obs, actions, adv, rng

@@ -4,7 +4,7 @@ matrix-free products against the dense Fisher, the empirical Fisher against the 
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
+from strategies import policy_cases
 
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy, policy_from_spec
 
@@ -22,25 +22,7 @@ RTOL_FD_HESS = 1e-5
 RTOL_FVP = 1e-12
 
 
-@st.composite
-def cases(draw, kinds=("categorical", "gaussian")):
-    """A random policy (linear or MLP, either head), θ, and a batch."""
-    kind = draw(st.sampled_from(kinds))
-    obs_dim = draw(st.integers(1, 6))
-    hidden = tuple(draw(st.lists(st.integers(1, 8), min_size=0, max_size=2)))
-    N = draw(st.integers(1, 64))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    if kind == "categorical":
-        pi = CategoricalPolicy(obs_dim, draw(st.integers(2, 5)), hidden)
-    else:
-        pi = GaussianPolicy(obs_dim, draw(st.integers(1, 3)), hidden)
-    theta = pi.init(rng) + 0.5 * rng.standard_normal(pi.num_params)
-    if kind == "gaussian":
-        theta[-pi.head.act_dim :] = rng.uniform(-1.0, 1.0, pi.head.act_dim)
-    obs = rng.standard_normal((N, obs_dim))
-    actions = pi.sample(theta, obs, rng)
-    adv = rng.standard_normal(N)
-    return pi, theta, obs, actions, adv, rng
+cases = policy_cases  # (π, θ, obs, actions, Â, rng), from tests/strategies.py
 
 
 def unit(rng, n):

@@ -9,6 +9,7 @@ import pytest
 import scipy.linalg
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
+from strategies import policy_cases
 
 from npytrpo import linearize as linearize_module
 from npytrpo.cg import CONVERGED
@@ -62,25 +63,9 @@ RTOL_ANALYTIC = 1e-12
 
 
 # ------------------------------------------------------------------------------ generators
-@st.composite
-def cases(draw, kinds=("categorical", "gaussian"), min_n=1):
-    """A random policy (linear or 1–2 tanh layers, either head), θ = init + noise, a batch."""
-    kind = draw(st.sampled_from(kinds))
-    obs_dim = draw(st.integers(1, 6))
-    hidden = tuple(draw(st.lists(st.integers(1, 8), min_size=0, max_size=2)))
-    N = draw(st.integers(min_n, 64))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    if kind == "categorical":
-        pi = CategoricalPolicy(obs_dim, draw(st.integers(2, 5)), hidden)
-    else:
-        pi = GaussianPolicy(obs_dim, draw(st.integers(1, 3)), hidden)
-    theta = pi.init(rng) + 0.5 * rng.standard_normal(pi.num_params)
-    if kind == "gaussian":
-        theta[-pi.head.act_dim :] = rng.uniform(-1.0, 1.0, pi.head.act_dim)  # log-std in [−1, 1]
-    obs = rng.standard_normal((N, obs_dim))
-    actions = pi.sample(theta, obs, rng)
-    adv = rng.standard_normal(N)
-    return pi, theta, obs, actions, adv
+def cases(kinds=("categorical", "gaussian"), min_n=1):
+    """(π, θ, obs, actions, Â) from the shared ``policy_cases`` (tests/strategies.py)."""
+    return policy_cases(kinds, min_n).map(lambda c: c[:5])
 
 
 def small_case(seed=0, kind="categorical", N=32):
