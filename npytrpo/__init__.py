@@ -1,14 +1,17 @@
 """npytrpo: Trust Region Policy Optimization in pure NumPy, every derivative derived by hand.
 
-Public API (see the module docstrings for shapes and equations):
+Public API by layer (see the module docstrings for shapes and equations; docs/design.md):
 
-- ``nn.MLP`` — tanh MLP on a flat θ with ``forward``, ``jvp``, ``vjp``, ``jacobian``.
-- ``CategoricalPolicy``, ``GaussianPolicy`` — log-probs, KL, surrogate and its gradient, exact
-  and matrix-free Fisher, empirical Fisher, sampling.
-- ``conjugate_gradient``, ``backtracking_line_search`` — generic solvers.
-- ``trpo_step``, ``npg_step``, ``vpg_step``, ``dense_natural_step`` — the policy updates.
-- ``gae``, ``ValueFunction``, ``ObservationNormalizer``, ``RewardScaler`` — the agent's parts.
-- ``TRPO`` — the agent: ``learn``, ``predict``, ``evaluate``, ``save``, ``load``.
+- math: ``MLP`` (tanh MLP on a flat θ: ``forward``, ``jvp``, ``vjp``, ``jacobian``); the heads
+  ``CategoricalHead``, ``GaussianHead``, ``GSDEHead`` (one protocol); ``Policy`` = MLP + head
+  (``CategoricalPolicy``, ``GaussianPolicy``), with the step's view ``Linearization``.
+- step: ``TRPOConfig``; ``conjugate_gradient``, ``backtracking_line_search``,
+  ``acceptance_tests``; ``trpo_step``, ``npg_step``, ``vpg_step``, ``natural_direction``,
+  ``dense_natural_step``; PPO's ``PPOConfig``, ``ppo_clip_update``, ``ppo_kl_update``.
+- agent: ``collect``, ``make_vector_env``, ``EpisodeTracker``, ``gae``, ``ValueFunction``,
+  ``ObservationNormalizer``, ``RewardScaler``; ``AgentConfig``, ``AgentState``; the agents
+  ``TRPO`` and ``PPO`` (``learn``, ``predict``, ``evaluate``, ``save``, ``load``).
+- io: ``save_checkpoint``, ``load_checkpoint``, ``CheckpointError``.
 """
 
 from .advantages import gae
@@ -30,6 +33,7 @@ from .linesearch import (
 from .nn import MLP
 from .normalize import ObservationNormalizer, RewardScaler, RunningMeanStd
 from .policies import CategoricalPolicy, GaussianPolicy, Policy, policy_from_spec
+from .ppo import PPOConfig, PPOResult, ppo_clip_update, ppo_kl_update
 from .trust_region import (
     StepResult,
     natural_direction,
@@ -43,20 +47,34 @@ from .value import ValueFunction
 __version__ = "0.1.0"
 
 
-_AGENT_NAMES = ("TRPO", "AgentConfig", "AgentState")
+_ROLLOUT_NAMES = ("collect", "make_vector_env", "EpisodeTracker", "Rollout")
+_AGENT_NAMES = ("TRPO", "PPO", "AgentConfig", "AgentState")
 
 
 def __getattr__(name: str):
     # The agent imports gymnasium; load it only when asked for, so that the math layers stay
     # importable (and fast to import) without touching gymnasium.
+    if name in _ROLLOUT_NAMES:
+        from . import rollout
+
+        return getattr(rollout, name)
     if name in _AGENT_NAMES:
         from . import agent, agent_config
 
-        return getattr(agent if name == "TRPO" else agent_config, name)
+        return getattr(agent if name in ("TRPO", "PPO") else agent_config, name)
     raise AttributeError(f"module 'npytrpo' has no attribute {name!r}")
 
 
 __all__ = [
+    "Rollout",
+    "EpisodeTracker",
+    "make_vector_env",
+    "collect",
+    "ppo_kl_update",
+    "ppo_clip_update",
+    "PPOResult",
+    "PPOConfig",
+    "PPO",
     "ACCEPTANCE_RULES",
     "AgentConfig",
     "AgentState",

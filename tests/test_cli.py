@@ -337,7 +337,7 @@ def test_oracle_missing_exits_2(monkeypatch, capsys):
 def test_module_runs_as_a_script():
     """python -m npytrpo.tools.cli presets works (the console script calls the same main)."""
     res = subprocess.run(
-        [sys.executable, "-m", "npytrpo.tools.cli", "presets"], capture_output=True, text=True
+        [sys.executable, "-m", "npytrpo", "presets"], capture_output=True, text=True
     )
     assert res.returncode == 0 and "CartPole-v1" in res.stdout
 
