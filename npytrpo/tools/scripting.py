@@ -32,7 +32,8 @@ def parse_dataclass_args(
     (or, when the annotation cannot be resolved, the type of their default): ``int``, ``float``
     and ``str``; ``X | None`` takes an X or the word ``None``; a ``tuple``/``list`` field takes
     comma-separated items of its element type (``--seeds 0,1,2``; an empty value is the empty
-    sequence). A field without a default is a required flag.
+    sequence; write ``--scales=-1,2`` for a list that starts with a minus sign). A field
+    without a default is a required flag.
 
     The description of a field is its ``field(metadata={"help": ...})`` or else the string
     literal written right under it in the class body (``field_docs``); the help line adds
