@@ -85,7 +85,7 @@ threadpool_limits(limits=1, user_api="blas")
 # ---------------------------------------------------------------- the parts TRPO(env) builds
 # n_envs copies in SAME_STEP autoreset mode: the step that ends an episode returns the next
 # episode's first observation and keeps the real final one, so every step is a transition.
-env = make_vector_env(args.env, cfg.n_envs)
+env = make_vector_env(args.env, cfg.n_envs, vectorization=cfg.vectorization)
 obs_dim = env.single_observation_space.shape[0]
 space = env.single_action_space
 if isinstance(space, gym.spaces.Discrete):  # softmax over n actions
