@@ -2,7 +2,15 @@
 
 ``collect(...)`` steps ``n_envs`` sub-environments for ``n_steps`` steps each, batching the
 policy's forward pass over sub-environments, and returns a ``Rollout`` of arrays shaped
-``(T, n_envs, ...)``.
+``(T, n_envs, ...)`` (time-major, T = ``n_steps``) with the observation to continue from. The
+pieces of a hand-written loop (``demos/classic_control.py``):
+
+==========================  ==============================================================
+``make_vector_env``         ``n_envs`` copies of an env id in SAME_STEP autoreset mode
+``EpisodeTracker``          returns/lengths of episodes still running between rollouts
+``collect``                 one rollout: ``(Rollout, last_obs, autoreset_pending)``
+``Rollout``                 the arrays; ``reshape(T * n_envs, ...)`` flattens a batch
+==========================  ==============================================================
 
 Autoreset. The vector env's autoreset mode is read from ``env.metadata["autoreset_mode"]`` and
 handled explicitly:
@@ -80,16 +88,36 @@ class Rollout:
 
 
 class EpisodeTracker:
-    """Running undiscounted return and length of each sub-environment's current episode."""
+    """Running undiscounted return and length of each sub-environment's current episode.
+
+    ``collect`` adds each step's raw reward to ``returns`` and closes an episode (into
+    ``Rollout.episode_returns``/``episode_lengths``) when it ends; an episode still running at
+    the end of a rollout carries over to the next call with the same tracker. Make one per
+    vector env, right after its first ``reset``.
+
+    Parameters
+    ----------
+    n_envs : int
+        Number of sub-environments.
+
+    Attributes
+    ----------
+    returns : ndarray of shape (n_envs,)
+        Undiscounted raw return so far of each sub-env's current episode.
+    lengths : int ndarray of shape (n_envs,)
+        Its number of steps so far.
+    """
 
     def __init__(self, n_envs: int):
         self.returns = np.zeros(n_envs)
         self.lengths = np.zeros(n_envs, dtype=np.int64)
 
     def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of ``returns`` and ``lengths`` (what a checkpoint stores)."""
         return {"returns": self.returns.copy(), "lengths": self.lengths.copy()}
 
     def load_state_dict(self, d: dict) -> None:
+        """Restore ``returns`` and ``lengths`` from ``state_dict`` output."""
         self.returns = np.array(d["returns"], dtype=np.float64)
         self.lengths = np.array(d["lengths"], dtype=np.int64)
 
@@ -110,7 +138,28 @@ def autoreset_mode(env: gym.vector.VectorEnv) -> AutoresetMode:
 def make_vector_env(
     env_id: str, n_envs: int, *, vectorization: str = "sync", env_kwargs: dict | None = None
 ) -> gym.vector.VectorEnv:
-    """A gymnasium vector env of ``n_envs`` copies of ``env_id`` in SAME_STEP autoreset mode."""
+    """A gymnasium vector env of ``n_envs`` copies of ``env_id`` in SAME_STEP autoreset mode.
+
+    In SAME_STEP mode the step that ends an episode already returns the next episode's first
+    observation and puts the real final one in ``info["final_obs"]``, so every step ``collect``
+    stores is a real transition (``Rollout.valid`` is all True).
+
+    Parameters
+    ----------
+    env_id : str
+        A registered gymnasium id.
+    n_envs : int
+        Number of copies.
+    vectorization : {"sync", "async"}, default "sync"
+        Step the copies in this process, or each in a worker process.
+    env_kwargs : dict, optional
+        Keyword arguments of ``gymnasium.make`` for each copy.
+
+    Returns
+    -------
+    gymnasium.vector.VectorEnv
+        Not yet reset: call ``env.reset(seed=...)`` for the first observations.
+    """
     if vectorization not in ("sync", "async"):
         raise ValueError(f"vectorization must be 'sync' or 'async', got {vectorization!r}")
     return gym.make_vec(
@@ -185,26 +234,63 @@ def collect(
 ) -> tuple[Rollout, np.ndarray, np.ndarray]:
     """Step the vector env ``n_steps`` times with actions sampled from π_θ.
 
+    Each step runs one batched forward pass over the ``n_envs`` current observations (through
+    ``obs_normalizer`` when given, which stays frozen), samples actions with ``rng`` and steps
+    every sub-env. Nothing is learned here; the caller computes advantages from the result.
+
     Parameters
     ----------
-    env : gymnasium VectorEnv in SAME_STEP or NEXT_STEP autoreset mode
-    policy, theta : the policy and its parameters (P,)
+    env : gymnasium.vector.VectorEnv
+        In SAME_STEP (``make_vector_env``) or NEXT_STEP autoreset mode, already reset.
+    policy : Policy
+    theta : ndarray of shape (P,)
+        The parameters acting (π_old of the coming update); not modified.
     last_obs : ndarray of shape (n_envs, obs_dim)
-        Raw observation to act on first (from ``reset`` or the previous rollout).
+        Raw observations to act on first: from ``env.reset`` for the first rollout, the
+        ``last_obs`` returned by the previous call afterwards.
     n_steps : int
-    rng : numpy Generator for action sampling
-    tracker : EpisodeTracker carrying unfinished episodes' returns/lengths across rollouts
-    obs_normalizer : frozen during the rollout (statistics are updated by the caller after it)
-    reward_scaler : optional; scales the learning rewards, episode returns stay raw
-    autoreset_pending : bool (n_envs,), NEXT_STEP only: sub-envs whose next step is a reset
-    noise_every : gSDE heads only: steps between redraws of the exploration matrix (−1: once
-        per rollout); see ``Policy.sampler``
+        T, steps per sub-env.
+    rng : numpy.random.Generator
+        Action sampling (the only randomness besides the env's own).
+    tracker : EpisodeTracker
+        Required: the running returns/lengths of unfinished episodes, updated in place and
+        carried across calls (pass the same tracker every time).
+    obs_normalizer : ObservationNormalizer, optional
+        Normalises what the policy sees; never updated here (update its statistics from
+        ``Rollout.raw_obs`` after the call, as the agent does).
+    reward_scaler : RewardScaler, optional
+        Scales the learning rewards ``Rollout.rewards``; episode returns stay raw.
+    autoreset_pending : bool ndarray of shape (n_envs,), optional
+        NEXT_STEP mode only: sub-envs whose next step is a reset (from the previous call);
+        None means none.
+    noise_every : int, default -1
+        gSDE heads only: steps between redraws of the exploration matrix (−1: once per
+        rollout); see ``Policy.sampler``.
 
     Returns
     -------
     rollout : Rollout
-    last_obs : ndarray of shape (n_envs, obs_dim), raw, for the next rollout
+        Arrays of shape (T, n_envs, ...) with T = ``n_steps``: ``obs``, ``actions`` ((T, n_envs)
+        int for Discrete, (T, n_envs, act_dim) unclipped for Box), ``rewards``, ``terminated``,
+        ``truncated``, ``next_obs`` (the real next observation, the final one where an episode
+        ended), ``valid``, ``raw_obs``; and the returns/lengths of the episodes that ended.
+    last_obs : ndarray of shape (n_envs, obs_dim)
+        Raw observation after the last step: pass it to the next call.
     autoreset_pending : bool ndarray of shape (n_envs,)
+        Pass it to the next call (all False in SAME_STEP mode).
+
+    Examples
+    --------
+    >>> from npytrpo import CategoricalPolicy
+    >>> env = make_vector_env("CartPole-v1", 2)
+    >>> obs, _ = env.reset(seed=0)
+    >>> pi = CategoricalPolicy(4, 2, hidden=(8,))
+    >>> rng, tracker = np.random.default_rng(0), EpisodeTracker(2)
+    >>> ro, obs, _ = collect(env, pi, pi.init(0), obs, 16, rng, tracker=tracker)
+    >>> ro.obs.shape, ro.actions.shape, ro.rewards.shape, bool(ro.valid.all())
+    ((16, 2, 4), (16, 2), (16, 2), True)
+    >>> ro.obs.reshape(-1, 4).shape  # the flat batch of N = T·n_envs transitions
+    (32, 4)
     """
     n_envs, obs_dim = env.num_envs, policy.obs_dim
     same_step = autoreset_mode(env) == AutoresetMode.SAME_STEP
