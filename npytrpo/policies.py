@@ -3,11 +3,11 @@
 Notation (DESIGN.md): a batch of N states s_n with actions a_n and advantages Â_n, network output
 o_n = f_θ(s_n), per-sample Jacobian J_n = ∂o_n/∂θ, head Fisher M_n in output space.
 
-========================  ==========================================================  ==========
+========================= ==========================================================  ==========
 method                    computes                                                    shape
-========================  ==========================================================  ==========
+========================= ==========================================================  ==========
 ``logp``                  log π_θ(a_n|s_n)                                            (N,)
-``entropy``               H(π_θ(·|s_n))                                               (N,)
+``entropy``               ``H(π_θ(·|s_n))``                                           (N,)
 ``kl``                    (1/N) Σ KL(π_old‖π_θ) (or new‖old)                          float
 ``surrogate``             L(θ) = (1/N) Σ r_n Â_n, r_n = π_θ/π_old                     float
 ``surrogate_grad``        g = (1/N) Σ Â_n J_nᵀ ∂log π/∂o_n   (at θ_old)               (P,)
@@ -15,7 +15,7 @@ method                    computes                                              
 ``fisher_vector_product`` F v, matrix-free: J v forward mode, M, then Jᵀ(·) backprop  (P,)
 ``fisher_operator``       v ↦ F v reusing one forward pass                            callable
 ``empirical_fisher``      (1/N) Σ ∇log π_n ∇log π_nᵀ                                   (P, P)
-========================  ==========================================================  ==========
+========================= ==========================================================  ==========
 
 The Gaussian policy's θ is the network's parameters followed by the state-independent log-std ℓ
 of shape (act_dim,). Its KL is summed over action dimensions by default
@@ -272,7 +272,7 @@ class Policy:
     ) -> np.ndarray:
         """``(1/N) Σ_n ∇log π_θ(a_n|s_n) ∇log π_θ(a_n|s_n)ᵀ`` of shape (P, P).
 
-        Its expectation over a_n ~ π_θ(·|s_n) is the exact Fisher.
+        Its expectation over ``a_n ~ π_θ(·|s_n)`` is the exact Fisher.
         """
         theta, obs = self.check_theta(theta), self.check_obs(obs)
         actions = self.check_actions(actions, obs.shape[0])
@@ -299,7 +299,7 @@ class Policy:
     def sample(
         self, theta: np.ndarray, obs: np.ndarray, rng: None | int | np.random.Generator = None
     ) -> np.ndarray:
-        """Actions drawn from π_θ(·|s_n); a single observation (obs_dim,) gives one action."""
+        """Actions drawn from ``π_θ(·|s_n)``; a single observation (obs_dim,) gives one action."""
         theta = self.check_theta(theta)
         single = np.ndim(obs) == 1
         obs = self.check_obs(np.atleast_2d(obs) if single else obs)
