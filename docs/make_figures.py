@@ -23,6 +23,7 @@ import importlib.util
 import pathlib
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -92,8 +93,8 @@ def learning_curves(seeds: int, workers: int) -> pathlib.Path:
         group = [r for r in runs if r["env"] == env]
         x = group[0]["timesteps"]
         y = np.array([r["returns"] for r in group])  # (seeds, iterations), NaN before an episode
-        with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-            sup.filter(RuntimeWarning)
+        with warnings.catch_warnings():  # an all-NaN column: no episode ended yet
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean, std = np.nanmean(y, axis=0), np.nanstd(y, axis=0)
         ax.fill_between(x, mean - std, mean + std, alpha=0.25, lw=0)
         ax.plot(x, mean, lw=1.8)
