@@ -266,7 +266,7 @@ class ObservationNormalizer:
 
         Parameters
         ----------
-        obs : ndarray of shape (..., *shape)
+        obs : ndarray of shape ``(..., *shape)``
             One observation ``shape`` or a batch, e.g. ``(n_envs, *shape)``; all leading
             axes count as samples.
         update : bool, default True

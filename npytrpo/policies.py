@@ -5,11 +5,11 @@ output o_n = f_θ(s_n), per-sample Jacobian J_n = ∂o_n/∂θ, head Fisher M_n 
 θ is the network's parameters (``nn.py``'s layout) followed by the head's own (the Gaussian's
 log-std ℓ). Any head of ``distributions.py`` fits; nothing here special-cases one.
 
-========================  ==========================================================  ==========
+========================= ==========================================================  ==========
 method                    computes                                                    shape
-========================  ==========================================================  ==========
+========================= ==========================================================  ==========
 ``logp``                  log π_θ(a_n|s_n)                                            (N,)
-``entropy``               H(π_θ(·|s_n))                                               (N,)
+``entropy``               ``H(π_θ(·|s_n))``                                           (N,)
 ``kl``                    (1/N) Σ KL(π_old‖π_θ) (or new‖old)                          float
 ``surrogate``             L(θ) = (1/N) Σ r_n Â_n, r_n = π_θ/π_old                     float
 ``surrogate_grad``        g = (1/N) Σ Â_n J_nᵀ ∂log π/∂o_n   (at θ_old)               (P,)
@@ -19,7 +19,7 @@ method                    computes                                              
 ``empirical_fisher``      (1/N) Σ ∇log π_n ∇log π_nᵀ                                   (P, P)
 ``linearize``             g, v ↦ F v and trial (KL, gain) at θ_old: the step's view   object
 ``sampler``               a fast ``(obs, rng) -> actions`` for acting                  callable
-========================  ==========================================================  ==========
+========================= ==========================================================  ==========
 
 Every public method validates its arguments (TypeError / ValueError naming the argument). The
 two fast paths, ``linearize`` (for the trust-region step) and ``sampler`` (for rollouts),

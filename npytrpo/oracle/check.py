@@ -90,7 +90,8 @@ def check_result(
     """Compare ``theirs`` with the oracle's ``reference`` result, key by key.
 
     Only the keys ``theirs`` provides are compared (plus ``require``: each missing one fails
-    as MISSING). Float keys pass when max |theirs − ours| ≤ atol + rtol·max |ours| (``_errors``);
+    as MISSING). Float keys pass when ``max |theirs − ours| ≤ atol + rtol·max |ours|``
+    (``_errors``);
     ``cg_iterations`` and ``ls_accepted`` must be integers and equal. A key of ``case``
     (theta, obs, …) in ``theirs`` is compared with the case: it catches a wrong input file.
 
