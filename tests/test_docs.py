@@ -189,8 +189,8 @@ def test_public_code_links_name_their_api_entry(entries):
     """A link to a public object becomes a reference to its documented (public) path."""
     index = {(e.module, e.name.rpartition(".")[2]): e.name for e in entries}
     assert index[("npytrpo.policies", "Policy")] == "npytrpo.Policy"
-    assert index[("npytrpo.distributions", "categorical_kl")] == (
-        "npytrpo.distributions.categorical_kl"
+    assert index[("npytrpo.distributions", "log_softmax")] == (
+        "npytrpo.distributions.log_softmax"
     )
     site = codelinks.rewrite("[`Policy.kl`](../npytrpo/policies.py#L1-L2)", "theory")
     assert site == "{codelink}`Policy.kl <npytrpo/policies.py>`"

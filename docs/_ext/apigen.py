@@ -32,20 +32,29 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "Math: networks, heads, policies",
         "Pure functions of a flat float64 θ: the MLP with its JVP/VJP, the distribution heads "
         "and the policies (log-probs, KL, surrogate, Fisher). No gymnasium.",
-        ("npytrpo.nn", "npytrpo.distributions", "npytrpo.policies"),
+        (
+            "npytrpo.nn",
+            "npytrpo.distributions",
+            "npytrpo.gsde",
+            "npytrpo.policies",
+            "npytrpo.linearize",
+        ),
     ),
     (
         "step",
-        "Step: CG, line search, the trust-region update",
-        "Generic solvers on callables and vectors, and the TRPO / NPG / VPG updates built on "
-        "them, with the dense closed form used as ground truth.",
+        "Step: CG, line search, the trust-region and PPO updates",
+        "Generic solvers on callables and vectors, the TRPO / NPG / VPG updates built on them "
+        "(with the dense closed form used as ground truth), and the PPO update rules.",
         (
             "npytrpo.cg",
             "npytrpo.linesearch",
             "npytrpo.trust_region",
             "npytrpo.closed_form",
             "npytrpo.config",
-            "npytrpo.updates",
+            "npytrpo.ppo",
+            "npytrpo.ppo_config",
+            "npytrpo.ppo_objectives",
+            "npytrpo.optim",
         ),
     ),
     (
@@ -59,6 +68,7 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "npytrpo.value",
             "npytrpo.normalize",
             "npytrpo.agent",
+            "npytrpo.agent_config",
             "npytrpo.logs",
             "npytrpo.memory",
         ),
