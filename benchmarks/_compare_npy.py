@@ -42,9 +42,9 @@ def run_npytrpo(env_id: str, seed: int, timesteps: int) -> dict:
     """
     kw, source = npytrpo_kwargs(env_id)
     agent = TRPO(env_id, seed=seed, **kw)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     agent.learn(timesteps, progress_bar=False)
-    t_learn = time.perf_counter() - t0
+    t_learn, cpu_learn = time.perf_counter() - t0, time.process_time() - c0
     h = agent.history
     walls = np.diff([0.0] + [r["wall_time"] for r in h])
     rollout = float(sum(r["time_rollout"] for r in h))
@@ -57,6 +57,7 @@ def run_npytrpo(env_id: str, seed: int, timesteps: int) -> dict:
         "timesteps": agent.num_timesteps,
         "iterations": len(h),
         "t_learn": t_learn,
+        "cpu_learn": cpu_learn,
         "t_eval": t_eval,
         "rollout": rollout,
         "policy": float(sum(r["time_policy"] for r in h)),

@@ -115,9 +115,9 @@ def run_sb3(env_id: str, seed: int, timesteps: int, torch_threads: int | None = 
     model, venv, settings = _make_model(env_id, seed, torch_threads)
     times = {"rollout": 0.0, "policy": 0.0, "value": 0.0, "iterations": 0}
     _instrument(model, times)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.learn(timesteps, progress_bar=False)
-    t_learn = time.perf_counter() - t0
+    t_learn, cpu_learn = time.perf_counter() - t0, time.process_time() - c0
     if hasattr(venv, "training"):
         venv.training = False
     t1 = time.perf_counter()
@@ -129,6 +129,7 @@ def run_sb3(env_id: str, seed: int, timesteps: int, torch_threads: int | None = 
         "timesteps": int(model.num_timesteps),
         "iterations": times["iterations"],
         "t_learn": t_learn,
+        "cpu_learn": cpu_learn,
         "t_eval": t_eval,
         "rollout": times["rollout"],
         "policy": times["policy"],

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from npytrpo.presets import get_preset
-
 __all__ = ["ENVS", "DEFAULT_TIMESTEPS", "EVAL_EPISODES", "npytrpo_kwargs", "sb3_settings"]
 
 #: The environments compared, in order, and their default budgets (zoo budget, Hopper shortened).
@@ -85,6 +83,8 @@ _NPYTRPO_MUJOCO = {
 
 def npytrpo_kwargs(env_id: str) -> tuple[dict[str, Any], str]:
     """``TRPO(env_id, seed=..., **kwargs)`` keyword arguments and where they come from."""
+    from npytrpo.presets import get_preset  # importing npytrpo loads SciPy: not for --help
+
     kw = get_preset(env_id)
     if kw:
         kw.pop("timesteps", None)

@@ -13,6 +13,8 @@ alternating which goes first. Printed per side (medians over runs):
 - the time split per iteration: rollout, policy step, value fit, and the update phase's wall
   time (npytrpo fits the value function on a thread beside the policy step); sb3-contrib's
   from wrapping its ``collect_rollouts``/``train`` from outside;
+- the CPU seconds of ``learn()`` (all threads of the process) and env-steps per CPU-second:
+  the work done, which load on a shared machine disturbs far less than the wall time;
 - the final deterministic evaluation (mean return over 10 episodes);
 - the raw vector-env rate at the same n_envs with random actions, measured in this run before
   every pair of runs: the physical limit of the rollout.
@@ -52,7 +54,6 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _compare_npy import blas_summary, raw_env_rate  # noqa: E402
 from _compare_sb3 import INSTALL_HINT, sb3_available  # noqa: E402
 from _compare_settings import DEFAULT_TIMESTEPS, ENVS, npytrpo_kwargs, sb3_settings  # noqa: E402
 from _compare_worker import MARK  # noqa: E402
@@ -77,6 +78,8 @@ def run_worker(args: list[str]) -> tuple[dict, float]:
 
 def machine_header() -> None:
     """Cores, load, BLAS and versions: what every figure below depends on."""
+    from _compare_npy import blas_summary  # imports npytrpo and gymnasium: not for --help
+
     print(f"# compare.py, {datetime.datetime.now().isoformat(timespec='seconds')}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.platform()}")
     print(
@@ -95,6 +98,8 @@ def _side_args(side: str, env_id: str, seed: int, timesteps: int, threads: int) 
 def run_pairs(env_id: str, args: argparse.Namespace, sides: tuple[str, ...]) -> tuple:
     """All runs of one env: for each seed and repeat, each side once, alternating the order;
     the raw env rate before every pair. Returns (runs by side, raw rates)."""
+    from _compare_npy import raw_env_rate
+
     timesteps = args.timesteps or DEFAULT_TIMESTEPS.get(env_id, 100_000)
     n_envs = npytrpo_kwargs(env_id)[0].get("n_envs", 2)
     runs: dict[str, list[dict]] = {s: [] for s in sides}
@@ -136,6 +141,8 @@ def summarize(env_id: str, runs: dict, raw: list[float], n_envs: int) -> None:
         "env-steps/s, learn() only": lambda r: r["timesteps"] / r["t_learn"],
         "process s (less eval)": lambda r: r["t_process"],
         "learn() s": lambda r: r["t_learn"],
+        "learn() CPU s (all threads)": lambda r: r["cpu_learn"],
+        "env-steps per CPU-second": lambda r: r["timesteps"] / r["cpu_learn"],
         "rollout ms/iter": lambda r: 1e3 * r["rollout"] / r["iterations"],
         "policy step ms/iter": lambda r: 1e3 * r["policy"] / r["iterations"],
         "value fit ms/iter": lambda r: 1e3 * r["value"] / r["iterations"],

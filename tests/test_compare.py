@@ -45,29 +45,32 @@ def test_help_runs():
 
 
 def test_tiny_run_without_sb3(compare, monkeypatch, capsys):
-    """With sb3-contrib unimportable, a one-iteration CartPole run and a one-repeat step
-    section finish, print the install hint, npytrpo's figures and the raw env rate, exit 0."""
+    """With sb3-contrib unimportable, a one-iteration CartPole run finishes, prints the install
+    hint, the cores, npytrpo's figures and the raw env rate, no ratio, and exits 0."""
     monkeypatch.setitem(sys.modules, "sb3_contrib", None)  # find_spec → None: "not installed"
     monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])
     assert not compare.sb3_available()
-    argv = [
-        "--envs",
-        "CartPole-v1",
-        "--timesteps",
-        "1",
-        "--raw-seconds",
-        "0.05",
-        "--step-repeats",
-        "1",
-    ]
+    argv = ["--envs", "CartPole-v1", "--timesteps", "1", "--raw-seconds", "0.05", "--no-step"]
     assert compare.main(argv) == 0
     out = capsys.readouterr().out
     assert "pip install -e '.[compare]'" in out
     assert "os.cpu_count() = " in out and "sched_getaffinity" in out
     assert "run npytrpo      CartPole-v1  seed 0:   1,024 steps" in out
+    assert "env-steps per CPU-second" in out
     assert "raw vector env (n_envs=2, random actions)" in out
-    assert "npytrpo trpo_step" in out
     assert "run sb3-contrib" not in out and "RATIO" not in out
+
+
+def test_step_section_without_sb3(compare):
+    """The step worker, run in-process without sb3-contrib, times npytrpo's step alone on a
+    CartPole batch of N = 1024 and reports its CG iterations."""
+    import _compare_worker
+
+    res = _compare_worker._step(1, False, None)
+    assert res["n"] == 1024
+    assert list(res["times"]) == ["npytrpo trpo_step"]
+    assert len(res["times"]["npytrpo trpo_step"]) == 1
+    assert 1 <= res["cg_npytrpo"] <= 10
 
 
 def test_bad_counts_are_rejected(compare):
