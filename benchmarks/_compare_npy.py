@@ -53,7 +53,7 @@ def run_npytrpo(env_id: str, seed: int, timesteps: int) -> dict:
     t_eval = time.perf_counter() - t1
     return {
         "side": "npytrpo",
-        "settings": {**kw, "(source)": source, "blas_threads": agent.blas_threads},
+        "settings": {**kw, "(source)": source},
         "timesteps": agent.num_timesteps,
         "iterations": len(h),
         "t_learn": t_learn,

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ENVS", "DEFAULT_TIMESTEPS", "EVAL_EPISODES", "npytrpo_kwargs", "sb3_settings"]
+__all__ = [
+    "ENVS",
+    "DEFAULT_TIMESTEPS",
+    "EVAL_EPISODES",
+    "load_preset",
+    "npytrpo_kwargs",
+    "sb3_settings",
+]
 
 #: The environments compared, in order, and their default budgets (zoo budget, Hopper shortened).
 DEFAULT_TIMESTEPS: dict[str, int] = {
@@ -81,11 +88,22 @@ _NPYTRPO_MUJOCO = {
 }
 
 
+def load_preset(env_id: str) -> dict[str, Any]:
+    """npytrpo's preset for ``env_id`` (``{}`` if none), with its ``timesteps``.
+
+    Imported here, not at the top: importing npytrpo loads SciPy, which ``--help`` need not.
+    The presets move to ``npytrpo.tools.presets`` in the redesign; both places are tried.
+    """
+    try:
+        from npytrpo.presets import get_preset
+    except ImportError:
+        from npytrpo.tools.presets import get_preset
+    return get_preset(env_id)
+
+
 def npytrpo_kwargs(env_id: str) -> tuple[dict[str, Any], str]:
     """``TRPO(env_id, seed=..., **kwargs)`` keyword arguments and where they come from."""
-    from npytrpo.presets import get_preset  # importing npytrpo loads SciPy: not for --help
-
-    kw = get_preset(env_id)
+    kw = load_preset(env_id)
     if kw:
         kw.pop("timesteps", None)
         return kw, "npytrpo preset"

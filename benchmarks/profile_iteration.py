@@ -30,10 +30,10 @@ import pstats
 import time
 
 import numpy as np
+from _compare_settings import load_preset
 from threadpoolctl import threadpool_limits
 
 from npytrpo import TRPO
-from npytrpo.presets import get_preset
 from npytrpo.rollout import make_vector_env
 
 # (label, file suffix, function name) of the pieces counted in the profile.
@@ -83,7 +83,7 @@ def pieces_table(stats: pstats.Stats, n_iter: int) -> None:
 def micro(agent: TRPO, env_id: str, repeats: int) -> None:
     """Per-call costs without the profiler, on the agent's own θ and a batch of its size."""
     rng = np.random.default_rng(0)
-    env = make_vector_env(env_id, agent.n_envs)
+    env = make_vector_env(env_id, agent.env.num_envs)
     obs, _ = env.reset(seed=0)
     env.action_space.seed(0)
     acts = [env.action_space.sample() for _ in range(repeats + 1)]
@@ -92,7 +92,7 @@ def micro(agent: TRPO, env_id: str, repeats: int) -> None:
     env.close()
     pi, theta, vf = agent.policy, agent.theta, agent.value
     N = agent.batch_size
-    x2 = rng.standard_normal((agent.n_envs, pi.obs_dim))
+    x2 = rng.standard_normal((agent.env.num_envs, pi.obs_dim))
     xN = rng.standard_normal((N, pi.obs_dim))
     aN = pi.sample(theta, xN, rng)
     advN = rng.standard_normal(N)
@@ -100,8 +100,8 @@ def micro(agent: TRPO, env_id: str, repeats: int) -> None:
     yN = rng.standard_normal(N)
     op = pi.fisher_operator(theta, xN)
     rows = {
-        f"vector env step ({agent.n_envs} envs, random actions)": step_ms,
-        f"policy.sample on ({agent.n_envs}, {pi.obs_dim}) (validated)": per_call_ms(
+        f"vector env step ({agent.env.num_envs} envs, random actions)": step_ms,
+        f"policy.sample on ({agent.env.num_envs}, {pi.obs_dim}) (validated)": per_call_ms(
             lambda: pi.sample(theta, x2, rng), repeats
         ),
         f"policy.surrogate_grad at N = {N}": per_call_ms(
@@ -129,7 +129,7 @@ def main(argv=None) -> None:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--repeats", type=int, default=400, help="calls per micro timing")
     args = ap.parse_args(argv)
-    kw = get_preset(args.env)
+    kw = load_preset(args.env)
     kw.pop("timesteps", None)
     agent = TRPO(args.env, seed=args.seed, parallel_value_fit=False, **kw)
     B = agent.batch_size
