@@ -24,7 +24,7 @@ agent): on a loaded 2-core machine OpenBLAS's worker threads wait on each other 
 products can take 100× longer (``--blas-threads 0`` leaves the library's default).
 
 Target (issue 12): ≤ ⅕ of sb3-contrib's policy step at this size, measured side by side by
-``benchmarks/compare.py``. Nothing is asserted: this prints figures.
+``benchmarks/compare.py --step-only``. Nothing is asserted: this prints figures.
 """
 
 from __future__ import annotations

@@ -1,0 +1,121 @@
+"""npytrpo's side of ``compare.py``: one timed training run, the raw vector-env stepping rate,
+and one TRPO step on a CartPole batch. Imports no PyTorch."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from _compare_settings import EVAL_EPISODES, npytrpo_kwargs
+from threadpoolctl import threadpool_info
+
+from npytrpo import TRPO
+from npytrpo.policies import CategoricalPolicy
+from npytrpo.rollout import make_vector_env
+from npytrpo.trust_region import trpo_step
+
+__all__ = ["run_npytrpo", "raw_env_rate", "npytrpo_step_fn", "cartpole_batch", "blas_summary"]
+
+
+def blas_summary() -> str:
+    """The BLAS/OpenMP libraries loaded in this process, their thread counts and the env vars."""
+    libs = [
+        f"{d.get('internal_api')} {d.get('version')} ({d.get('num_threads')} threads, "
+        f"{os.path.basename(d.get('filepath', ''))})"
+        for d in threadpool_info()
+    ]
+    env = {
+        k: os.environ[k]
+        for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        if k in os.environ
+    }
+    return "; ".join(libs) + f"; env {env or 'unset'}"
+
+
+def run_npytrpo(env_id: str, seed: int, timesteps: int) -> dict:
+    """Train npytrpo on ``env_id`` for ``timesteps`` steps and evaluate it; every timing in s.
+
+    The split comes from the agent's own log rows: ``time_rollout`` (collect + normaliser
+    update), ``time_policy`` (the TRPO step), ``time_value`` (the L-BFGS-B fit, on a worker
+    thread beside the policy step by default) and the update phase's wall time.
+    """
+    kw, source = npytrpo_kwargs(env_id)
+    agent = TRPO(env_id, seed=seed, **kw)
+    t0, c0 = time.perf_counter(), time.process_time()
+    agent.learn(timesteps, progress_bar=False)
+    t_learn, cpu_learn = time.perf_counter() - t0, time.process_time() - c0
+    h = agent.history
+    walls = np.diff([0.0] + [r["wall_time"] for r in h])
+    rollout = float(sum(r["time_rollout"] for r in h))
+    t1 = time.perf_counter()
+    ev = agent.evaluate(EVAL_EPISODES, deterministic=True, seed=10_000 + seed)
+    t_eval = time.perf_counter() - t1
+    return {
+        "side": "npytrpo",
+        "settings": {**kw, "(source)": source},
+        "timesteps": agent.num_timesteps,
+        "iterations": len(h),
+        "t_learn": t_learn,
+        "cpu_learn": cpu_learn,
+        "t_eval": t_eval,
+        "rollout": rollout,
+        "policy": float(sum(r["time_policy"] for r in h)),
+        "value": float(sum(r["time_value"] for r in h)),
+        "update_wall": float(walls.sum()) - rollout,
+        "eval_mean": ev["mean_return"],
+        "eval_std": ev["std_return"],
+        "threads": blas_summary(),
+    }
+
+
+def raw_env_rate(env_id: str, n_envs: int, seconds: float, seed: int = 0) -> float:
+    """Env-steps/s of ``n_envs`` sync copies of ``env_id`` (npytrpo's vector env, SAME_STEP
+    autoreset) stepped with random actions drawn beforehand; stepping runs ≥ ``seconds``."""
+    env = make_vector_env(env_id, n_envs)
+    try:
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        block = [env.action_space.sample() for _ in range(1000)]
+        for a in block[:50]:  # warm-up
+            env.step(a)
+        steps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for a in block:
+                env.step(a)
+            steps += len(block)
+        return steps * n_envs / (time.perf_counter() - t0)
+    finally:
+        env.close()
+
+
+def cartpole_batch(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` CartPole-v1 observations from 2 envs under random actions, those actions and
+    standard-normal advantages (for the step timing when sb3-contrib gives no batch)."""
+    rng = np.random.default_rng(seed)
+    env = make_vector_env("CartPole-v1", 2)
+    obs, _ = env.reset(seed=seed)
+    rows, acts = [], []
+    for _ in range(n // 2):
+        a = rng.integers(0, 2, size=2)
+        rows.append(obs)
+        acts.append(a)
+        obs, *_ = env.step(a)
+    env.close()
+    return np.concatenate(rows), np.concatenate(acts), rng.standard_normal(n)
+
+
+def npytrpo_step_fn(obs: np.ndarray, actions: np.ndarray, adv: np.ndarray, seed: int = 0):
+    """A callable doing one ``trpo_step`` of a fresh 64×64 CartPole policy on the batch, at the
+    CartPole preset's step options (advantage normalisation on); it returns the step's CG
+    iteration count. The caller limits BLAS threads (one, as the agent does)."""
+    kw, _ = npytrpo_kwargs("CartPole-v1")
+    step_kw = {k: kw[k] for k in ("damping", "cg_iters", "delta") if k in kw}
+    pi = CategoricalPolicy(4, 2, tuple(kw.get("hidden", (64, 64))))
+    theta = pi.init(np.random.default_rng(seed))
+
+    def step() -> int:
+        res = trpo_step(pi, theta, obs, actions, adv, normalize_advantages=True, **step_kw)
+        return res.cg.iterations
+
+    return step
