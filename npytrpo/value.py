@@ -278,11 +278,14 @@ class ValueFunction:
         return 0.5 * self.l2 * float(w @ w), w
 
     def _loss_and_grad(
-        self, theta: np.ndarray, obs: np.ndarray, y: np.ndarray
+        self, theta: np.ndarray, obs: np.ndarray, y: np.ndarray, seen: dict | None = None
     ) -> tuple[float, np.ndarray]:
-        """Unvalidated ``loss_and_grad``: one forward and one backprop pass, nothing cached."""
+        """Unvalidated ``loss_and_grad``: one forward and one backprop pass. With ``seen``, the
+        predictions V(θ) are kept there under θ's bytes (``fit`` reads the first and last)."""
         N = obs.shape[0]
         out, cache = self.net.forward(theta, obs)
+        if seen is not None:
+            seen[theta.tobytes()] = out.reshape(-1)
         r = out.reshape(-1) - y  # V_n − y_n
         penalty, w = self._penalty(theta)
         loss = 0.5 * float(r @ r) / N + penalty  # L(θ)
@@ -294,10 +297,13 @@ class ValueFunction:
         return loss, grad
 
     def _evaluate(
-        self, theta: np.ndarray, obs: np.ndarray, y: np.ndarray
+        self, theta: np.ndarray, obs: np.ndarray, y: np.ndarray, seen: dict | None = None
     ) -> tuple[float, float, np.ndarray]:
-        """Loss, MSE and predictions at θ: forward only."""
-        V = self.net.forward(theta, obs)[0].reshape(-1)
+        """Loss, MSE and predictions at θ: forward only, unless L-BFGS-B already evaluated θ
+        (its predictions are then in ``seen``: the same numbers without a second pass)."""
+        V = None if seen is None else seen.get(theta.tobytes())
+        if V is None:
+            V = self.net.forward(theta, obs)[0].reshape(-1)
         r = V - y
         mse = float(r @ r) / obs.shape[0]
         return 0.5 * mse + self._penalty(theta)[0], mse, V
@@ -343,17 +349,17 @@ class ValueFunction:
         y = self.check_targets(targets, obs.shape[0])
         max_iter = self.max_iter if max_iter is None else integer(max_iter, "max_iter", low=1)
 
-        loss_before, mse_before, V_before = self._evaluate(theta, obs, y)
-        ev = _explained_variance(y, V_before)
-
+        seen: dict[bytes, np.ndarray] = {}  # V at every point L-BFGS-B evaluated
         res = optimize.minimize(
             self._loss_and_grad,
             theta,
-            args=(obs, y),
+            args=(obs, y, seen),
             jac=True,
             method="L-BFGS-B",
             options={"maxiter": max_iter},
         )
+        loss_before, mse_before, V_before = self._evaluate(theta, obs, y, seen)
+        ev = _explained_variance(y, V_before)
         message = res.message.decode() if isinstance(res.message, bytes) else str(res.message)
         success = bool(res.success)
         theta_new = np.asarray(res.x, dtype=np.float64)
@@ -361,7 +367,7 @@ class ValueFunction:
         if theta_new.shape != theta.shape or not np.all(np.isfinite(theta_new)):
             rejected = "the optimizer returned a non-finite theta"
         else:
-            loss_after, mse_after, _ = self._evaluate(theta_new, obs, y)
+            loss_after, mse_after, _ = self._evaluate(theta_new, obs, y, seen)
             if not loss_after <= loss_before:  # also catches a NaN loss
                 rejected = (
                     f"the optimizer's theta has a higher loss ({loss_after!r} > {loss_before!r})"
