@@ -15,7 +15,11 @@ handled explicitly:
   action is ignored; it is stored with ``valid = False`` and never learned from.
 
 Box actions: the Gaussian sample is stored unclipped (its log-prob is what π_old assigned) and
-clipped to the action bounds only when passed to the environment.
+clipped to the action bounds only when passed to the environment (the usual convention: the
+policy-gradient estimator stays that of the unclipped Gaussian; the env sees a valid action).
+
+Discrete actions: the policy samples an index a ∈ {0, …, n−1}; the env receives
+``a + space.start`` (``Discrete(n, start=k)``), and the rollout stores the index a.
 """
 
 from __future__ import annotations
@@ -178,7 +182,8 @@ def collect(
     last_obs : ndarray of shape (n_envs, obs_dim)
         Raw observation to act on first (from ``reset`` or the previous rollout).
     n_steps : int
-    rng : numpy Generator for action sampling
+    rng : numpy Generator for action sampling (the env gets Box samples clipped to its bounds
+        and Discrete indices shifted by ``space.start``; ``actions`` holds the samples)
     tracker : EpisodeTracker carrying unfinished episodes' returns/lengths across rollouts
     obs_normalizer : frozen during the rollout (statistics are updated by the caller after it)
     reward_scaler : optional; scales the learning rewards, episode returns stay raw
@@ -211,6 +216,7 @@ def collect(
         np.zeros(n_envs, dtype=bool) if autoreset_pending is None else autoreset_pending.copy()
     )
     low, high = (space.low, space.high) if box else (None, None)
+    start = 0 if box else int(getattr(space, "start", 0))  # Discrete(n, start=k): index + k
     act = policy.sampler(theta, noise_every=noise_every)
     ep_returns: list[float] = []
     ep_lengths: list[int] = []
@@ -223,7 +229,7 @@ def collect(
             norm_obs[t] = obs_normalizer.normalize(obs, update=False)  # what the policy sees
         a = act(norm_obs[t], rng)
         actions[t] = a
-        nxt, r, te, tr, info = env.step(np.clip(a, low, high) if box else a)
+        nxt, r, te, tr, info = env.step(np.clip(a, low, high) if box else a + start)
         obs = np.asarray(nxt, dtype=np.float64).reshape(n_envs, obs_dim)
         raw_rewards[t], term[t], trunc[t] = r, te, tr
         done = term[t] | trunc[t]

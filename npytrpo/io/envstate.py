@@ -11,6 +11,12 @@ classic-control family (CartPole, Acrobot, MountainCar, MountainCarContinuous, P
 any env whose module is listed in ``EXACT_MODULES``. For others (e.g. Box2D worlds) the snapshot
 is marked inexact; ``restore`` then leaves the freshly reset env alone and returns False, and
 training continues from new episodes (still seeded, but not bit-identical to no interruption).
+
+``AsyncVectorEnv`` (``vectorization="async"``): its sub-envs live in worker processes, so the
+snapshot is marked inexact (reason: no in-process envs) and a resumed async run starts new
+episodes. ``io.persist`` says so with an ``InexactResumeWarning`` when such a checkpoint is
+written and when it is loaded. ``check_meta`` validates a snapshot's metadata read back from a
+file, so that a malformed one is an error rather than a silent inexact restore.
 """
 
 from __future__ import annotations
@@ -20,10 +26,46 @@ import numpy as np
 
 from .checkpoint import rng_from_state, rng_state
 
-__all__ = ["snapshot", "restore", "EXACT_MODULES"]
+__all__ = ["snapshot", "restore", "check_meta", "InexactResumeWarning", "EXACT_MODULES"]
 
 #: Module prefixes of environments whose state is fully captured by their numeric attributes.
 EXACT_MODULES = ["gymnasium.envs.classic_control"]
+
+
+class InexactResumeWarning(UserWarning):
+    """A checkpoint does not hold the environments' own state: training resumed from it starts
+    new episodes and is not bit-identical to an uninterrupted run."""
+
+
+def check_meta(meta, arrays) -> None:
+    """Raise ValueError unless ``meta`` (and, for an exact snapshot, ``arrays``) has the layout
+    ``snapshot`` writes; ``arrays`` are the snapshot's arrays (keys without the ``env/`` prefix).
+    """
+    if not isinstance(meta, dict) or not isinstance(meta.get("exact"), bool):
+        raise ValueError(f"must be an object with a bool 'exact', got {meta!r:.80}")
+    if not meta["exact"]:
+        return
+    envs = meta.get("envs")
+    if not isinstance(envs, list) or not envs:
+        raise ValueError(f"'envs' must be a non-empty list, got {envs!r:.80}")
+    kinds = {"class": str, "np_random": dict, "scalars": dict, "arrays": list, "elapsed": list}
+    for i, m in enumerate(envs):
+        if not isinstance(m, dict):
+            raise ValueError(f"envs[{i}] must be an object, got {m!r:.80}")
+        for key, kind in kinds.items():
+            if not isinstance(m.get(key), kind):
+                raise ValueError(f"envs[{i}][{key!r}] must be a {kind.__name__}")
+        names = [*m["arrays"], *(k for k, _ in m.get("sequences", []))]
+        missing = [f"{i}/{k}" for k in names if f"{i}/{k}" not in arrays]
+        if missing:
+            raise ValueError(f"arrays {missing} are missing")
+        for pair in m["elapsed"]:
+            if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(x) for x in pair)):
+                raise ValueError(f"envs[{i}]['elapsed'] must hold [depth, steps] int pairs")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 def _exact(env: gym.Env) -> bool:

@@ -13,7 +13,9 @@ import os
 from collections.abc import Sequence
 from typing import TypeVar
 
-__all__ = ["figure_path", "parse_dataclass_args", "try_plot"]
+from .plotting import save_figure
+
+__all__ = ["figure_path", "parse_dataclass_args", "try_plot", "save_figure"]
 
 T = TypeVar("T")
 
@@ -55,7 +57,10 @@ def parse_dataclass_args(cls: type[T], argv: Sequence[str] | None = None, descri
 
 
 def try_plot(csv_paths: Sequence[str], png_path: str, **kwargs) -> str:
-    """``plotting.plot_runs`` when matplotlib is installed; a one-line outcome either way."""
+    """``plotting.plot_runs`` when matplotlib is installed; a one-line outcome either way.
+
+    The figure is written atomically (``plotting.save_figure``, which demos use for their own
+    figures too): a kill while plotting never leaves a truncated ``png_path``."""
     try:
         from .plotting import plot_runs
 
