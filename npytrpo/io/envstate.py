@@ -57,6 +57,8 @@ def check_meta(meta, arrays) -> None:
                 raise ValueError(f"envs[{i}][{key!r}] must be a {kind.__name__}")
         names = [*m["arrays"], *(k for k, _ in m.get("sequences", []))]
         missing = [f"{i}/{k}" for k in names if f"{i}/{k}" not in arrays]
+        if i == 0 and meta.get("vec_autoreset") and "vec/autoreset_envs" not in arrays:
+            missing.append("vec/autoreset_envs")
         if missing:
             raise ValueError(f"arrays {missing} are missing")
         for pair in m["elapsed"]:
@@ -119,7 +121,27 @@ def snapshot(vec: gym.vector.VectorEnv) -> tuple[dict[str, np.ndarray], dict]:
     auto = getattr(vec, "_autoreset_envs", None)
     if isinstance(auto, np.ndarray):
         arrays["vec/autoreset_envs"] = auto.copy()
-    return arrays, {"exact": True, "envs": metas}
+    return arrays, {"exact": True, "envs": metas, "vec_autoreset": isinstance(auto, np.ndarray)}
+
+
+def _check_arrays(envs: list, arrays: dict, meta: dict) -> None:
+    """Raise ValueError, before anything is changed, if a saved array does not fit the fresh
+    env's attribute of that name (shape, or length of a sequence) or is not finite."""
+    for i, (e, m) in enumerate(zip(envs, meta["envs"], strict=True)):
+        u = e.unwrapped
+        names = [*m["arrays"], *(k for k, _ in m.get("sequences", []))]
+        for k in names:
+            a = np.asarray(arrays[f"{i}/{k}"])
+            current = getattr(u, k, None)
+            if a.dtype.kind not in "biuf":
+                raise ValueError(f"env/{i}/{k} must be numeric, got dtype {a.dtype}")
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"env/{i}/{k} must be finite")
+            if current is not None and np.shape(current) != a.shape:
+                raise ValueError(f"env/{i}/{k} must have shape {np.shape(current)}, got {a.shape}")
+    auto = arrays.get("vec/autoreset_envs")
+    if auto is not None and np.shape(auto) != (len(envs),):
+        raise ValueError(f"env/vec/autoreset_envs must have shape ({len(envs)},)")
 
 
 def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict) -> bool:
@@ -132,6 +154,7 @@ def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict
         type(e.unwrapped).__name__ != m["class"] for e, m in zip(envs, meta["envs"], strict=True)
     ):
         return False
+    _check_arrays(envs, arrays, meta)
     for i, (e, m) in enumerate(zip(envs, meta["envs"], strict=True)):
         u = e.unwrapped
         u.np_random = rng_from_state(m["np_random"])

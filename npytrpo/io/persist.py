@@ -178,16 +178,18 @@ def restore_state(state: Any, header: dict, arrays: Mapping, env: Any, *, path: 
         "returns": _array(path, arrays, "tracker/returns", (n_envs,)),
         "lengths": _array(path, arrays, "tracker/lengths", (n_envs,), kind="i"),
     }
-    try:
-        state.rng = rng_from_state(header["rng"])
-        for prefix, part in _normalisers(state):
-            if part is not None:
-                part.load_state_dict(_prefixed(arrays, prefix))
-        exact = envstate.restore(env, _prefixed(arrays, "env"), header["env_state"])
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        if isinstance(e, CheckpointError):
-            raise
-        raise CheckpointError(f"{path}: damaged agent state ({type(e).__name__}: {e})") from e
+    if np.any(tracker["lengths"] < 0):
+        raise CheckpointError(f"{path}: array 'tracker/lengths' must be >= 0")
+    state.rng = rng_from_state(header["rng"])  # checked by read_agent
+    for prefix, part in _normalisers(state):
+        if part is not None:
+            _load_part(path, prefix, part.load_state_dict, _prefixed(arrays, prefix))
+    exact = _load_part(
+        path,
+        "env",
+        lambda a: envstate.restore(env, a, header["env_state"]),
+        _prefixed(arrays, "env"),
+    )
     if exact:
         state.last_obs, state.autoreset_pending = last_obs, pending
         state.tracker.load_state_dict(tracker)
@@ -199,6 +201,14 @@ def restore_state(state: Any, header: dict, arrays: Mapping, env: Any, *, path: 
     _restore_ppo(state, header, arrays, path)
     for k in _COUNTERS:
         setattr(state, k, int(header[k]))
+
+
+def _load_part(path: str, prefix: str, load, part_arrays: dict):
+    """``load(part_arrays)``, its complaint a CheckpointError naming the ``prefix/`` arrays."""
+    try:
+        return load(part_arrays)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{path}: arrays '{prefix}/…': {type(e).__name__}: {e}") from e
 
 
 def _restore_ppo(state: Any, header: dict, arrays: Mapping, path: str) -> None:

@@ -61,9 +61,12 @@ class RunDirError(Exception):
 
 @contextlib.contextmanager
 def run_lock(run_dir: str) -> Iterator[None]:
-    """Create ``run_dir`` if needed and hold an exclusive lock on it for the block."""
+    """Create ``run_dir`` if needed and hold an exclusive lock on it for the block; a
+    directory created here and left empty by a failure is removed again."""
+    created = not os.path.isdir(run_dir)
     os.makedirs(run_dir, exist_ok=True)
-    fd = os.open(os.path.join(run_dir, _LOCK), os.O_CREAT | os.O_RDWR, 0o666)
+    lock = os.path.join(run_dir, _LOCK)
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o666)
     try:
         try:
             import fcntl
@@ -77,6 +80,12 @@ def run_lock(run_dir: str) -> Iterator[None]:
                     f"run directory {run_dir!r} is in use by another npytrpo process"
                 ) from None
         yield
+    except BaseException:
+        if created and _entries(run_dir) == []:
+            with contextlib.suppress(OSError):
+                os.remove(lock)
+                os.rmdir(run_dir)
+        raise
     finally:
         os.close(fd)
 

@@ -57,6 +57,24 @@ def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
         raise CLIError(f"invalid hyperparameters: {exc}") from None
 
 
+def _check_hyper(env_id: str, hyper: dict) -> None:
+    """The env id and the hyperparameters, checked without building anything."""
+    import gymnasium as gym
+
+    from ..agent_config import AgentConfig
+
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as exc:
+        raise CLIError(
+            f"unknown environment id {env_id!r} ({exc}); `npytrpo presets` lists tuned ones"
+        ) from None
+    try:
+        AgentConfig.from_options(None, "TRPO", **hyper)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"invalid hyperparameters: {exc}") from None
+
+
 def _check_train_args(args: argparse.Namespace) -> None:
     for flag, value, low in (
         ("--seed", args.seed, 0),
@@ -108,6 +126,7 @@ def train(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         timesteps = DEFAULT_TIMESTEPS
     out = args.out if args.out is not None else os.path.join("runs", _run_dir_name(env_id, seed))
     keep = args.keep if args.keep is not None else DEFAULT_KEEP
+    _check_hyper(env_id, hyper)  # before the run directory is touched
     with rundir.run_lock(out):
         rundir.open_run(out)
         rundir.check_new_run(out, args.overwrite)  # before anything is built or removed
