@@ -387,3 +387,54 @@ def test_python_m_npytrpo_bad_seed_has_no_traceback(small_run):
     assert proc.stderr.strip().splitlines() == [
         "npytrpo evaluate: error: --seed must be >= 0, got -3"
     ]
+
+
+# ---------------------------------------------------------------------- spaces, async
+class StartEnv(gym.Env):
+    """Discrete(3, start=k) actions, recorded as received; Gaussian observations."""
+
+    def __init__(self, start: int):
+        self.action_space = gym.spaces.Discrete(3, start=start)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
+        self.received: list[int] = []
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.np_random.standard_normal(2), {}
+
+    def step(self, action):
+        self.received.append(int(action))
+        return self.np_random.standard_normal(2), 1.0, False, len(self.received) % 7 == 0, {}
+
+
+@pytest.mark.parametrize("start", [1, -2, 4])
+def test_discrete_start_maps_the_policy_index_to_the_env_action(start):
+    """Learning, predict and evaluate hand the env a + start: every action lies in the space
+    and each of the three occurs; the stored actions are the policy's indices 0..2."""
+    env = StartEnv(start)
+    agent = TRPO(env, n_steps=64, n_envs=1, hidden=(4,), value_hidden=(4,), seed=0)
+    agent.learn(64, progress_bar=False)
+    assert set(env.received) == {start, start + 1, start + 2}
+    sampled = {int(agent.predict(np.zeros(2), deterministic=False)) for _ in range(60)}
+    assert sampled == {start, start + 1, start + 2}
+    res = agent.evaluate(2, env=StartEnv(start))
+    assert res["mean_length"] == 7.0
+    assert int(agent.predict(np.zeros(2))) in range(start, start + 3)
+
+
+def test_async_run_says_once_at_save_and_at_load_that_resume_is_not_exact(tmp_path):
+    """vectorization="async": saving and loading each issue one InexactResumeWarning; the CLI
+    shows it as one line on stderr."""
+    from npytrpo.io.envstate import InexactResumeWarning
+
+    argv = [*RUN, "--out", str(tmp_path / "a"), "--timesteps", "64"]
+    code, _, err = _main([*argv, "--set", "vectorization=async"])
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "warning:" in line]
+    assert lines and all("saving" in line and "not bit-identical" in line for line in lines)
+    with pytest.warns(InexactResumeWarning, match="loading") as record:
+        TRPO.load(tmp_path / "a" / "model.npz").env.close()
+    assert len(record) == 1
+    code, _, err = _main(["train", "--resume", str(tmp_path / "a"), "--timesteps", "128"])
+    assert code == 0, err
+    assert any("warning: loading" in line for line in err.splitlines())
