@@ -215,8 +215,7 @@ def collect(
     pending = (
         np.zeros(n_envs, dtype=bool) if autoreset_pending is None else autoreset_pending.copy()
     )
-    low, high = (space.low, space.high) if box else (None, None)
-    start = 0 if box else int(getattr(space, "start", 0))  # Discrete(n, start=k): index + k
+    low, high, start = (space.low, space.high, 0) if box else (None, None, int(space.start))
     act = policy.sampler(theta, noise_every=noise_every)
     ep_returns: list[float] = []
     ep_lengths: list[int] = []

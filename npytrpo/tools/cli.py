@@ -74,17 +74,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="npytrpo", description="Trust Region Policy Optimization in pure NumPy."
-    )
-    parser.add_argument("--version", action="version", version=f"npytrpo {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "--debug", action="store_true", help="show the traceback of an unexpected error"
-    )
-
+def _add_train_parser(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "train", parents=[common], help="train on a gymnasium environment with its preset"
     )
@@ -127,6 +117,18 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="npytrpo", description="Trust Region Policy Optimization in pure NumPy.")
+    parser.add_argument("--version", action="version", version=f"npytrpo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
+
+    _add_train_parser(sub, common)
 
     p = sub.add_parser("evaluate", parents=[common], help="evaluate a saved model")
     p.add_argument("model", metavar="DIR_or_MODEL", help="run directory or model .npz file")
