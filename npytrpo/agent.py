@@ -44,6 +44,7 @@ from .agent_config import (
     make_policy,
     obs_dim_of,
 )
+from .io.periodic import periodic_checkpoints
 from .io.persist import read_agent, restore_state, save_agent
 from .logs import append_csv_row, exploration_std, iteration_row
 from .memory import keep_freed_memory
@@ -175,15 +176,26 @@ class TRPO:
         total_timesteps: int,
         callback: Callable[[TRPO, dict], bool | None] | None = None,
         progress_bar: bool = True,
+        *,
+        checkpoint_every: int | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        keep: int | None = None,
     ) -> TRPO:
         """Train for ``total_timesteps`` more environment steps (whole iterations, rounded up).
 
         ``callback(agent, row)`` runs after every iteration with its log row; returning
-        ``False`` stops training. Returns ``self``.
+        ``False`` stops training. With ``checkpoint_every=STEPS`` the agent is saved every
+        STEPS timesteps to ``checkpoint_dir/model_<timesteps>_steps.npz`` (default directory
+        ``log_dir/checkpoints``), atomically, keeping the ``keep`` newest (None: all); see
+        ``io.periodic``. ``TRPO.load`` of the newest + ``learn`` of the rest continues the run
+        (bit-identically for synchronous classic-control envs). Returns ``self``.
         """
         total_timesteps = integer(total_timesteps, "total_timesteps", low=0)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got {callback!r}")
+        saver = periodic_checkpoints(
+            checkpoint_every, checkpoint_dir, keep, log_dir=self.log_dir, start=self.num_timesteps
+        )
         n_iter = math.ceil(total_timesteps / self.batch_size)
         bar = None
         if progress_bar and n_iter > 0:
@@ -195,6 +207,8 @@ class TRPO:
             with self._blas():
                 for _ in range(n_iter):
                     row = self._iterate(t_start)
+                    if saver is not None:
+                        saver(self)
                     if bar is not None:
                         bar.update(self.batch_size)
                         bar.set_postfix(ret=f"{row['ep_return_mean']:.1f}", kl=f"{row['kl']:.4f}")
@@ -318,7 +332,9 @@ class TRPO:
         """Action(s) for raw observation(s) of shape (obs_dim,) or (N, obs_dim).
 
         Deterministic: the mode (argmax / mean); otherwise a sample from π (with ``rng``, or
-        the agent's own generator). Box actions are clipped to the action bounds.
+        the agent's own generator). The result is the env's action: Box samples clipped to the
+        action bounds (log-probs in learning use the unclipped sample), and for
+        ``Discrete(n, start=k)`` the policy's index a ∈ {0, …, n−1} mapped to a + k.
         """
         obs = np.asarray(obs, dtype=np.float64)
         single = obs.ndim == 1
@@ -330,6 +346,8 @@ class TRPO:
         space = self.env.single_action_space
         if isinstance(space, gym.spaces.Box):
             a = np.clip(a, space.low, space.high)
+        elif isinstance(space, gym.spaces.Discrete):
+            a = a + int(space.start)
         return a[0] if single else a
 
     def evaluate(

@@ -23,7 +23,11 @@ handled explicitly:
   action is ignored; it is stored with ``valid = False`` and never learned from.
 
 Box actions: the Gaussian sample is stored unclipped (its log-prob is what π_old assigned) and
-clipped to the action bounds only when passed to the environment.
+clipped to the action bounds only when passed to the environment (the usual convention: the
+policy-gradient estimator stays that of the unclipped Gaussian; the env sees a valid action).
+
+Discrete actions: the policy samples an index a ∈ {0, …, n−1}; the env receives
+``a + space.start`` (``Discrete(n, start=k)``), and the rollout stores the index a.
 """
 
 from __future__ import annotations
@@ -251,7 +255,9 @@ def collect(
     n_steps : int
         T, steps per sub-env.
     rng : numpy.random.Generator
-        Action sampling (the only randomness besides the env's own).
+        Action sampling (the only randomness besides the env's own). The env gets Box samples
+        clipped to its bounds and Discrete indices shifted by ``space.start``; ``actions``
+        holds the samples.
     tracker : EpisodeTracker
         Required: the running returns/lengths of unfinished episodes, updated in place and
         carried across calls (pass the same tracker every time).
@@ -303,7 +309,7 @@ def collect(
     pending = (
         np.zeros(n_envs, dtype=bool) if autoreset_pending is None else autoreset_pending.copy()
     )
-    low, high = (space.low, space.high) if box else (None, None)
+    low, high, start = (space.low, space.high, 0) if box else (None, None, int(space.start))
     act = policy.sampler(theta, noise_every=noise_every)
     obs = np.asarray(last_obs, dtype=np.float64).reshape(n_envs, obs_dim)
     for t in range(n_steps):
@@ -312,7 +318,7 @@ def collect(
             norm_obs[t] = obs_normalizer.normalize(obs, update=False)  # what the policy sees
         a = act(norm_obs[t], rng)
         actions[t] = a
-        nxt, r, te, tr, info = env.step(np.clip(a, low, high) if box else a)
+        nxt, r, te, tr, info = env.step(np.clip(a, low, high) if box else a + start)
         obs = np.asarray(nxt, dtype=np.float64).reshape(n_envs, obs_dim)
         raw_rewards[t], term[t], trunc[t] = r, te, tr
         done = term[t] | trunc[t]

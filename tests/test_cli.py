@@ -101,14 +101,22 @@ def test_train_default_dir_and_preset_budget_override(tmp_path, monkeypatch):
     assert "no iteration ran" in text
 
 
-def test_train_rerun_starts_a_fresh_log(tmp_path):
-    """Training twice into one directory leaves only the second run's rows in progress.csv."""
-    argv = ["train", "CartPole-v1", "--out", str(tmp_path), "--timesteps", "128"]
+def test_train_rerun_refuses_then_overwrite_starts_a_fresh_log(tmp_path, capsys):
+    """A second train into a run directory exits 2 in one line and changes nothing; with
+    --overwrite it replaces the run, leaving only the second run's rows in progress.csv."""
+    argv = ["train", "CartPole-v1", "--out", str(tmp_path), "--timesteps", "256"]
     argv += ["--set", "n_steps=64", "--no-progress"]
     assert _run(argv)[0] == 0
-    assert _run(argv)[0] == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    capsys.readouterr()
+    assert _run(argv)[0] == 2
+    _one_line_error(capsys.readouterr().err, "not empty", "--resume", "--overwrite")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    argv[5] = "128"
+    assert _run([*argv, "--overwrite"])[0] == 0
     with open(tmp_path / "progress.csv", newline="") as f:
         assert [r["iteration"] for r in csv.DictReader(f)] == ["1"]
+    assert json.loads((tmp_path / "config.json").read_text())["timesteps"] == 128
 
 
 def test_train_without_matplotlib_prints_a_notice(tmp_path, monkeypatch):

@@ -172,6 +172,25 @@ def _read_config(path: str, npz: np.lib.npyio.NpzFile) -> dict:
     return config
 
 
+# The first bytes of a zip archive (a local file header, or the end record of an empty zip).
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _check_magic(path: str, f) -> None:
+    """Refuse a file that does not start like a zip archive, saying so: ``np.load`` would take
+    it for a pickle and complain about pickled data."""
+    head = f.read(6)
+    f.seek(0)
+    if head.startswith(_ZIP_MAGICS):
+        return
+    if head == b"\x93NUMPY":
+        raise CheckpointError(f"{path}: a single .npy array, not an .npz checkpoint")
+    what = "an empty file" if not head else f"a file starting with {head[:4]!r}"
+    raise CheckpointError(
+        f"{path}: not an .npz archive ({what}; an .npz checkpoint starts with b'PK\\x03\\x04')"
+    )
+
+
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
@@ -208,6 +227,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "checkpoint not found", path) from None
     with f:
+        _check_magic(path, f)
         try:
             npz = np.load(f, allow_pickle=False)
         except CORRUPTION_ERRORS as e:

@@ -11,6 +11,12 @@ classic-control family (CartPole, Acrobot, MountainCar, MountainCarContinuous, P
 any env whose module is listed in ``EXACT_MODULES``. For others (e.g. Box2D worlds) the snapshot
 is marked inexact; ``restore`` then leaves the freshly reset env alone and returns False, and
 training continues from new episodes (still seeded, but not bit-identical to no interruption).
+
+``AsyncVectorEnv`` (``vectorization="async"``): its sub-envs live in worker processes, so the
+snapshot is marked inexact (reason: no in-process envs) and a resumed async run starts new
+episodes. ``io.persist`` says so with an ``InexactResumeWarning`` when such a checkpoint is
+written and when it is loaded. ``check_meta`` validates a snapshot's metadata read back from a
+file, so that a malformed one is an error rather than a silent inexact restore.
 """
 
 from __future__ import annotations
@@ -20,10 +26,48 @@ import numpy as np
 
 from .checkpoint import rng_from_state, rng_state
 
-__all__ = ["snapshot", "restore", "EXACT_MODULES"]
+__all__ = ["snapshot", "restore", "check_meta", "InexactResumeWarning", "EXACT_MODULES"]
 
 #: Module prefixes of environments whose state is fully captured by their numeric attributes.
 EXACT_MODULES = ["gymnasium.envs.classic_control"]
+
+
+class InexactResumeWarning(UserWarning):
+    """A checkpoint does not hold the environments' own state: training resumed from it starts
+    new episodes and is not bit-identical to an uninterrupted run."""
+
+
+def check_meta(meta, arrays) -> None:
+    """Raise ValueError unless ``meta`` (and, for an exact snapshot, ``arrays``) has the layout
+    ``snapshot`` writes; ``arrays`` are the snapshot's arrays (keys without the ``env/`` prefix).
+    """
+    if not isinstance(meta, dict) or not isinstance(meta.get("exact"), bool):
+        raise ValueError(f"must be an object with a bool 'exact', got {meta!r:.80}")
+    if not meta["exact"]:
+        return
+    envs = meta.get("envs")
+    if not isinstance(envs, list) or not envs:
+        raise ValueError(f"'envs' must be a non-empty list, got {envs!r:.80}")
+    kinds = {"class": str, "np_random": dict, "scalars": dict, "arrays": list, "elapsed": list}
+    for i, m in enumerate(envs):
+        if not isinstance(m, dict):
+            raise ValueError(f"envs[{i}] must be an object, got {m!r:.80}")
+        for key, kind in kinds.items():
+            if not isinstance(m.get(key), kind):
+                raise ValueError(f"envs[{i}][{key!r}] must be a {kind.__name__}")
+        names = [*m["arrays"], *(k for k, _ in m.get("sequences", []))]
+        missing = [f"{i}/{k}" for k in names if f"{i}/{k}" not in arrays]
+        if i == 0 and meta.get("vec_autoreset") and "vec/autoreset_envs" not in arrays:
+            missing.append("vec/autoreset_envs")
+        if missing:
+            raise ValueError(f"arrays {missing} are missing")
+        for pair in m["elapsed"]:
+            if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(x) for x in pair)):
+                raise ValueError(f"envs[{i}]['elapsed'] must hold [depth, steps] int pairs")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 def _exact(env: gym.Env) -> bool:
@@ -77,7 +121,27 @@ def snapshot(vec: gym.vector.VectorEnv) -> tuple[dict[str, np.ndarray], dict]:
     auto = getattr(vec, "_autoreset_envs", None)
     if isinstance(auto, np.ndarray):
         arrays["vec/autoreset_envs"] = auto.copy()
-    return arrays, {"exact": True, "envs": metas}
+    return arrays, {"exact": True, "envs": metas, "vec_autoreset": isinstance(auto, np.ndarray)}
+
+
+def _check_arrays(envs: list, arrays: dict, meta: dict) -> None:
+    """Raise ValueError, before anything is changed, if a saved array does not fit the fresh
+    env's attribute of that name (shape, or length of a sequence) or is not finite."""
+    for i, (e, m) in enumerate(zip(envs, meta["envs"], strict=True)):
+        u = e.unwrapped
+        names = [*m["arrays"], *(k for k, _ in m.get("sequences", []))]
+        for k in names:
+            a = np.asarray(arrays[f"{i}/{k}"])
+            current = getattr(u, k, None)
+            if a.dtype.kind not in "biuf":
+                raise ValueError(f"env/{i}/{k} must be numeric, got dtype {a.dtype}")
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise ValueError(f"env/{i}/{k} must be finite")
+            if current is not None and np.shape(current) != a.shape:
+                raise ValueError(f"env/{i}/{k} must have shape {np.shape(current)}, got {a.shape}")
+    auto = arrays.get("vec/autoreset_envs")
+    if auto is not None and np.shape(auto) != (len(envs),):
+        raise ValueError(f"env/vec/autoreset_envs must have shape ({len(envs)},)")
 
 
 def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict) -> bool:
@@ -90,6 +154,7 @@ def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict
         type(e.unwrapped).__name__ != m["class"] for e, m in zip(envs, meta["envs"], strict=True)
     ):
         return False
+    _check_arrays(envs, arrays, meta)
     for i, (e, m) in enumerate(zip(envs, meta["envs"], strict=True)):
         u = e.unwrapped
         u.np_random = rng_from_state(m["np_random"])

@@ -6,6 +6,10 @@
   flush + fsync, mode 0o666 minus the umask, ``os.replace`` onto the target, fsync of the
   directory; on any exception (KeyboardInterrupt included) the temporary file is removed and an
   existing target is left untouched.
+- ``atomic_write_text(path, text)``: the same for a UTF-8 text file (config.json).
+- ``remove_stale_temps(directory)``: remove the temporary files that a writer killed before its
+  ``os.replace`` left behind (``.<name>.<8 random chars>.tmp``); call it only on a directory no
+  other process is writing to.
 - ``CORRUPTION_ERRORS``: what ``np.load``/``zipfile`` raise on a damaged archive.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import struct
 import tempfile
 import zipfile
@@ -95,3 +100,40 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Create or replace ``path`` with ``text`` (UTF-8), all or nothing (``atomic_write``)."""
+    data = text.encode("utf-8")
+    atomic_write(path, lambda f: f.write(data))
+
+
+# What tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp") creates in atomic_write: eight
+# characters from "abcdefghijklmnopqrstuvwxyz0123456789_" between the prefix and the suffix.
+_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of ``atomic_write``'s temporary files."""
+    return bool(_TEMP_NAME.match(name))
+
+
+def remove_stale_temps(directory: str | os.PathLike) -> list[str]:
+    """Remove ``atomic_write``'s leftover temporary files in ``directory``; return their paths.
+
+    A writer killed between creating its temporary file and ``os.replace`` leaves one behind;
+    the target itself is then still the previous complete file. A missing directory is fine.
+    """
+    directory = os.fspath(directory)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    removed = []
+    for name in sorted(names):
+        path = os.path.join(directory, name)
+        if is_temp_name(name) and os.path.isfile(path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed.append(path)
+    return removed

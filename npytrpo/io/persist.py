@@ -8,16 +8,23 @@ counters — with a JSON header carrying the agent format, the env id, the seed 
 hyperparameter. ``read_agent`` reads and checks the header; ``restore_state`` fills a freshly
 built agent's state from the arrays, checking each one's presence, dtype, shape and finiteness
 (a ``CheckpointError`` naming the key otherwise). ``TRPO.save`` / ``TRPO.load`` call these.
+
+When the env's own state cannot be captured (``vectorization="async"``, or an env outside
+``envstate.EXACT_MODULES``), saving and loading each issue one ``envstate.InexactResumeWarning``
+line: a run resumed from such a checkpoint starts new episodes (its unfinished-episode tracker
+and running discounted returns start from zero) and is not bit-identical to an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from ..agent_config import AgentConfig
 from ..optim import AdamState
 from . import envstate
 from .checkpoint import (
@@ -61,6 +68,8 @@ def save_agent(
     if state.ppo_adam is not None:
         arrays["ppo/adam_m"], arrays["ppo/adam_v"] = state.ppo_adam.m, state.ppo_adam.v
     env_arrays, env_meta = envstate.snapshot(env)
+    if not env_meta["exact"]:
+        _warn_inexact("saving", env_meta["reason"])
     arrays.update({f"env/{k}": v for k, v in env_arrays.items()})
     config = {
         "agent_format": AGENT_FORMAT,
@@ -90,13 +99,45 @@ def read_agent(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     missing = [k for k in (*_HEADER_KEYS, *_COUNTERS) if k not in header]
     if missing:
         raise CheckpointError(f"{path}: the header is missing {missing}")
-    if not isinstance(header["hyper"], dict):
-        raise CheckpointError(f"{path}: 'hyper' must be an object, got {header['hyper']!r}")
+    _check_header(path, header, arrays)
     for k in _COUNTERS:
         v = header[k]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise CheckpointError(f"{path}: {k!r} must be an integer >= 0, got {v!r}")
     return header, arrays
+
+
+def _check_header(path, header: dict, arrays: Mapping) -> None:
+    """The header's values: what ``TRPO.load`` builds the agent from, checked before use."""
+    env_id, seed = header["env_id"], header["seed"]
+    if env_id is not None and not isinstance(env_id, str):
+        raise CheckpointError(f"{path}: 'env_id' must be a str or null, got {env_id!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise CheckpointError(f"{path}: 'seed' must be an integer >= 0, got {seed!r}")
+    for key in ("hyper", "policy_spec", "value_spec"):
+        if not isinstance(header[key], dict):
+            raise CheckpointError(f"{path}: {key!r} must be an object, got {header[key]!r:.80}")
+    try:
+        AgentConfig.from_options(None, "checkpoint 'hyper'", **header["hyper"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: 'hyper' holds an invalid option: {e}") from None
+    try:
+        rng_from_state(header["rng"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: 'rng' is not a generator state: {e}") from None
+    try:
+        envstate.check_meta(header["env_state"], _prefixed(arrays, "env"))
+    except ValueError as e:
+        raise CheckpointError(f"{path}: 'env_state' {e}") from None
+
+
+def _warn_inexact(when: str, reason: str) -> None:
+    warnings.warn(
+        f"{when} a checkpoint without the environments' own state ({reason}): a run resumed "
+        "from it starts new episodes and is not bit-identical to an uninterrupted run",
+        envstate.InexactResumeWarning,
+        stacklevel=3,
+    )
 
 
 def _normalisers(state: Any) -> tuple:
@@ -137,22 +178,37 @@ def restore_state(state: Any, header: dict, arrays: Mapping, env: Any, *, path: 
         "returns": _array(path, arrays, "tracker/returns", (n_envs,)),
         "lengths": _array(path, arrays, "tracker/lengths", (n_envs,), kind="i"),
     }
-    try:
-        state.rng = rng_from_state(header["rng"])
-        state.tracker.load_state_dict(tracker)
-        for prefix, part in _normalisers(state):
-            if part is not None:
-                part.load_state_dict(_prefixed(arrays, prefix))
-        exact = envstate.restore(env, _prefixed(arrays, "env"), header["env_state"])
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        if isinstance(e, CheckpointError):
-            raise
-        raise CheckpointError(f"{path}: damaged agent state ({type(e).__name__}: {e})") from e
+    if np.any(tracker["lengths"] < 0):
+        raise CheckpointError(f"{path}: array 'tracker/lengths' must be >= 0")
+    state.rng = rng_from_state(header["rng"])  # checked by read_agent
+    for prefix, part in _normalisers(state):
+        if part is not None:
+            _load_part(path, prefix, part.load_state_dict, _prefixed(arrays, prefix))
+    exact = _load_part(
+        path,
+        "env",
+        lambda a: envstate.restore(env, a, header["env_state"]),
+        _prefixed(arrays, "env"),
+    )
     if exact:
         state.last_obs, state.autoreset_pending = last_obs, pending
+        state.tracker.load_state_dict(tracker)
+    else:  # the fresh env's new episodes: nothing of the saved episodes carries over
+        meta = header["env_state"]
+        _warn_inexact("loading", meta.get("reason", "the saved env state does not fit this env"))
+        if state.reward_scaler is not None:
+            state.reward_scaler.returns = np.zeros_like(state.reward_scaler.returns)
     _restore_ppo(state, header, arrays, path)
     for k in _COUNTERS:
         setattr(state, k, int(header[k]))
+
+
+def _load_part(path: str, prefix: str, load, part_arrays: dict):
+    """``load(part_arrays)``, its complaint a CheckpointError naming the ``prefix/`` arrays."""
+    try:
+        return load(part_arrays)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{path}: arrays '{prefix}/…': {type(e).__name__}: {e}") from e
 
 
 def _restore_ppo(state: Any, header: dict, arrays: Mapping, path: str) -> None:

@@ -3,15 +3,25 @@
 ::
 
     npytrpo train ENV_ID [--timesteps N] [--seed S] [--out DIR] [--set key=value ...]
-                         [--no-progress]
+                         [--save-every STEPS [--keep K]] [--overwrite] [--no-progress]
+    npytrpo train --resume DIR [--timesteps TOTAL] [--save-every STEPS] [--keep K]
     npytrpo evaluate DIR_or_MODEL [--episodes 10] [--stochastic] [--seed S] [--gif out.gif]
     npytrpo plot CSV_or_DIR [...] [-o curves.png] [--label-by-dir] [--x COL] [--y COL]
     npytrpo presets
     npytrpo oracle ...            (forwarded to npytrpo.oracle.main)
 
 ``main`` returns the exit code: 0 on success, 2 on a usage or input error (reported as one
-line on stderr, never a traceback), 130 when training is interrupted with Ctrl-C (the model
-learned so far is still saved). This module is the only one in the package that prints.
+line on stderr, never a traceback), 1 on an unexpected error (one line too, with the hint to
+rerun with ``--debug``, which shows the traceback), 130 when training is interrupted with
+Ctrl-C (the model learned so far is still saved). Warnings (e.g. a checkpoint that will not
+resume bit-identically) are one line each on stderr. This module is the only one in the
+package that prints.
+
+The run directory is one transaction (``rundir``): ``train`` refuses a non-empty one unless
+``--overwrite`` (replace it) or ``--resume DIR`` (continue it from its newest checkpoint, to
+the budget in its config.json or ``--timesteps TOTAL``); ``--save-every STEPS`` writes
+``DIR/checkpoints/model_<timesteps>_steps.npz`` every STEPS timesteps, keeping the ``--keep``
+newest (default 3), like rl-zoo's ``--save-freq``.
 """
 
 from __future__ import annotations
@@ -23,23 +33,22 @@ import json
 import os
 import re
 import sys
+import traceback
+import warnings
 from typing import Any
 
 from .. import __version__
 from ..agent_config import UPDATES
-from .presets import BOX2D_ENVS, PRESETS, get_preset, preset_note, presets_available
-from .scripting import try_plot
+from . import rundir
+from .errors import CLIError
+from .presets import PRESETS, get_preset, preset_note, presets_available
+from .rundir import RunDirError
+from .train_cmd import DEFAULT_KEEP, format_eval, latest_model, load_agent, train
 
 __all__ = ["main"]
 
-#: Budget for a registered environment that has no preset.
-DEFAULT_TIMESTEPS = 100_000
 #: Constructor arguments that ``--set`` may not change (they have their own options).
 _NOT_SETTABLE = ("self", "env", "seed", "log_dir")
-
-
-class CLIError(Exception):
-    """A user error: printed as one line on stderr, exit code 2."""
 
 
 # ---------------------------------------------------------------------- argument parsing
@@ -58,19 +67,25 @@ def _int_like(text: str) -> int:
     return int(value)
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="npytrpo", description="Trust Region Policy Optimization in pure NumPy."
-    )
-    parser.add_argument("--version", action="version", version=f"npytrpo {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (``npytrpo train: error: ...``), exit code 2."""
 
-    p = sub.add_parser("train", help="train on a gymnasium environment with its preset")
-    p.add_argument("env_id", metavar="ENV_ID", help="gymnasium id, e.g. CartPole-v1")
-    p.add_argument(
-        "--timesteps", type=_int_like, default=None, help="budget (default: the preset's)"
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_train_parser(sub, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "train", parents=[common], help="train on a gymnasium environment with its preset"
     )
-    p.add_argument("--seed", type=_int_like, default=0, help="seed of everything (default 0)")
+    p.add_argument("env_id", metavar="ENV_ID", nargs="?", help="gymnasium id, e.g. CartPole-v1")
+    p.add_argument(
+        "--timesteps",
+        type=_int_like,
+        default=None,
+        help="budget (default: the preset's; with --resume the total, default the run's)",
+    )
+    p.add_argument("--seed", type=_int_like, default=None, help="seed of everything (default 0)")
     p.add_argument("--out", default=None, help="run directory (default runs/ENV_ID-seedS)")
     p.add_argument(
         "--set",
@@ -88,10 +103,34 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the policy update (default: the preset's, else trpo); a preset ENV_ID/ALGO is used "
         "when one exists",
     )
+    p.add_argument(
+        "--save-every",
+        type=_int_like,
+        default=None,
+        metavar="STEPS",
+        help="checkpoint every STEPS timesteps into DIR/checkpoints (default: none)",
+    )
+    p.add_argument(
+        "--keep", type=_int_like, default=None, help=f"checkpoints kept (default {DEFAULT_KEEP})"
+    )
+    p.add_argument("--resume", metavar="DIR", default=None, help="continue the run in DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace the run in a non-empty --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("evaluate", help="evaluate a saved model")
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="npytrpo", description="Trust Region Policy Optimization in pure NumPy.")
+    parser.add_argument("--version", action="version", version=f"npytrpo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
+
+    _add_train_parser(sub, common)
+
+    p = sub.add_parser("evaluate", parents=[common], help="evaluate a saved model")
     p.add_argument("model", metavar="DIR_or_MODEL", help="run directory or model .npz file")
     p.add_argument("--episodes", type=_int_like, default=10, help="episodes (default 10)")
     p.add_argument("--stochastic", action="store_true", help="sample actions (default: mode)")
@@ -99,7 +138,9 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gif", default=None, help="write the first episode as a GIF")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("plot", help="plot learning curves from progress.csv files")
+    p = sub.add_parser(
+        "plot", parents=[common], help="plot learning curves from progress.csv files"
+    )
     p.add_argument("csvs", nargs="+", metavar="CSV_or_DIR", help="progress.csv or run dirs")
     p.add_argument("-o", "--out", default="curves.png", help="image file (default curves.png)")
     p.add_argument(
@@ -113,7 +154,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default=None)
     p.set_defaults(func=_cmd_plot)
 
-    p = sub.add_parser("presets", help="list the tuned presets and their budgets")
+    p = sub.add_parser("presets", parents=[common], help="list the tuned presets and their budgets")
     p.set_defaults(func=_cmd_presets)
 
     # Only for the help listing: ``main`` forwards ``oracle ...`` before argparse sees it.
@@ -153,103 +194,11 @@ def parse_overrides(items: list[str], valid: list[str]) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------------- train
-def _run_dir_name(env_id: str, seed: int) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", env_id) + f"-seed{seed}"
-
-
-def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
-    import gymnasium as gym
-
-    from ..agent import TRPO
-
-    try:
-        gym.spec(env_id)
-    except gym.error.Error as exc:
-        raise CLIError(
-            f"unknown environment id {env_id!r} ({exc}); `npytrpo presets` lists tuned ones"
-        ) from None
-    try:
-        return TRPO(env_id, seed=seed, log_dir=out, **hyper)
-    except gym.error.DependencyNotInstalled as exc:
-        hint = ' (pip install "npytrpo[box2d]")' if env_id in BOX2D_ENVS else ""
-        raise CLIError(f"{env_id} needs a missing dependency: {exc}{hint}") from None
-    except (ValueError, TypeError) as exc:
-        raise CLIError(f"invalid hyperparameters: {exc}") from None
-
-
-def _write_curve(csv_path: str, png_path: str, title: str) -> None:
-    if not os.path.exists(csv_path):
-        print("no iteration ran: no curve.png")
-        return
-    print(try_plot([csv_path], png_path, title=title))
-
-
+# ---------------------------------------------------------------------- train, evaluate
 def _cmd_train(args: argparse.Namespace) -> int:
-    env_id, seed = args.env_id, args.seed
-    if seed < 0:
-        raise CLIError(f"--seed must be >= 0, got {seed}")
-    if args.timesteps is not None and args.timesteps < 0:
-        raise CLIError(f"--timesteps must be >= 0, got {args.timesteps}")
-    variant = f"{env_id}/{args.algo}"
-    hyper = get_preset(variant if args.algo and variant in PRESETS else env_id)
-    preset_timesteps = hyper.pop("timesteps", None)
-    if args.algo:
-        hyper["update"] = args.algo
-    overrides = parse_overrides(args.overrides, _settable_keys())
-    hyper.update(overrides)
-    timesteps = args.timesteps if args.timesteps is not None else preset_timesteps
-    if timesteps is None:
-        timesteps = DEFAULT_TIMESTEPS
-    out = args.out if args.out is not None else os.path.join("runs", _run_dir_name(env_id, seed))
-
-    agent = _make_agent(env_id, seed, out, hyper)
-    if env_id not in PRESETS:
-        print(f"no preset for {env_id}: TRPO defaults, {timesteps} timesteps")
-    os.makedirs(out, exist_ok=True)
-    csv_path = os.path.join(out, "progress.csv")
-    if os.path.exists(csv_path):
-        os.remove(csv_path)  # the agent appends; a rerun into the same directory starts afresh
-    config = {
-        "env_id": env_id,
-        "seed": seed,
-        "timesteps": int(timesteps),
-        "hyperparameters": agent.hyper,
-        "overrides": overrides,
-        "preset_note": preset_note(env_id),
-        "npytrpo_version": __version__,
-    }
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
-
-    print(f"training {env_id} for {timesteps} timesteps (seed {seed}) -> {out}")
-    interrupted = False
-    try:
-        agent.learn(int(timesteps), progress_bar=not args.no_progress)
-    except KeyboardInterrupt:
-        interrupted = True
-        print(f"interrupted after {agent.num_timesteps} timesteps: saving what was learned")
-    model_path = os.path.join(out, "model.npz")
-    agent.save(model_path)
-    print(f"model:  {model_path}")
-    _write_curve(csv_path, os.path.join(out, "curve.png"), f"{env_id}, seed {seed}")
-    if interrupted:
-        return 130
-    res = agent.evaluate(10, deterministic=True)
-    print(_format_eval(env_id, 10, True, res))
-    return 0
+    return train(args, parse_overrides(args.overrides, _settable_keys()))
 
 
-def _format_eval(env_id: str, episodes: int, deterministic: bool, res: dict) -> str:
-    mode = "deterministic" if deterministic else "stochastic"
-    return (
-        f"evaluation of {env_id} ({episodes} episodes, {mode}): return "
-        f"{res['mean_return']:.2f} ± {res['std_return']:.2f}, mean length {res['mean_length']:.1f}"
-    )
-
-
-# ---------------------------------------------------------------------- evaluate
 def _first_episode_recorder(env):
     """Wrap ``env`` (render_mode="rgb_array") to keep the frames of its first episode."""
     import gymnasium as gym
@@ -280,30 +229,33 @@ def _write_gif(frames: list, path: str, fps: float) -> None:
     import numpy as np
     from PIL import Image
 
+    from ..io.files import atomic_write
+
     images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
     duration = max(20, round(1000.0 / fps))  # ms per frame; GIF viewers floor tiny delays
-    images[0].save(path, save_all=True, append_images=images[1:], duration=duration, loop=0)
+    atomic_write(
+        path,
+        lambda f: images[0].save(
+            f, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0
+        ),
+    )
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
-    from ..agent import TRPO
-    from ..io.checkpoint import CheckpointError
-
     path = args.model
-    if os.path.isdir(path):
-        path = os.path.join(path, "model.npz")
+    if os.path.isdir(path):  # a run directory: its newest saved agent
+        path = latest_model(path) or os.path.join(path, rundir.MODEL)
     if not os.path.isfile(path):
         raise CLIError(f"no model file at {path!r}")
     if args.episodes < 1:
         raise CLIError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.seed is not None and args.seed < 0:
+        raise CLIError(f"--seed must be >= 0, got {args.seed}")
     if args.gif is not None and importlib.util.find_spec("PIL") is None:
         raise CLIError('--gif needs Pillow (and pygame to render): pip install "npytrpo[render]"')
-    try:
-        agent = TRPO.load(path)
-    except (CheckpointError, ValueError, gym.error.Error) as exc:
-        raise CLIError(f"cannot load {path}: {exc}") from None
+    agent = load_agent(path)
     deterministic = not args.stochastic
     env = None
     if args.gif is not None:
@@ -315,7 +267,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     finally:
         if env is not None:
             env.close()
-    print(_format_eval(agent.env_id, args.episodes, deterministic, res))
+    print(format_eval(agent.env_id, args.episodes, deterministic, res))
     if env is not None:
         fps = float(env.metadata.get("render_fps") or 30)
         _write_gif(env.frames, args.gif, fps)
@@ -390,6 +342,15 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _warning_printer(command: str):
+    """``warnings.showwarning`` as one line on stderr per warning."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"npytrpo {command}: warning: {_one_line(message)}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``npytrpo`` command with ``argv`` (default ``sys.argv[1:]``); return its code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -400,14 +361,28 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors (already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    try:
-        return args.func(args)
-    except (CLIError, OSError) as exc:
-        print(f"npytrpo {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"npytrpo {args.command}: interrupted", file=sys.stderr)
-        return 130
+    from ..io.checkpoint import CheckpointError
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer(args.command)
+        try:
+            return args.func(args)
+        except (CLIError, RunDirError, CheckpointError, OSError) as exc:
+            print(f"npytrpo {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"npytrpo {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # a bug, or an env that fails: one line unless --debug
+            if args.debug:
+                traceback.print_exc()
+            hint = "" if args.debug else " (rerun with --debug to see the traceback)"
+            print(
+                f"npytrpo {args.command}: unexpected error: {type(exc).__name__}: "
+                f"{_one_line(exc)}{hint}",
+                file=sys.stderr,
+            )
+            return 1
 
 
 if __name__ == "__main__":

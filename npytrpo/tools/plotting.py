@@ -7,6 +7,10 @@ Runs that share a label — the same environment and configuration with differen
 drawn as their mean ± one standard deviation across runs, after each run is interpolated
 linearly onto a common x grid: the union of the runs' x values inside the range they all
 cover. A run alone under its label is drawn as a plain line.
+
+Figures are written atomically (``save_figure``: a temporary file in the target's directory,
+then ``os.replace``), like checkpoints: a run killed while plotting leaves the previous figure
+or none, never a truncated or empty one.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["read_curve", "mean_std_band", "plot_runs"]
+from ..io.files import atomic_write
+
+__all__ = ["read_curve", "mean_std_band", "plot_runs", "save_figure"]
 
 _INSTALL_HINT = 'plotting needs matplotlib: pip install "npytrpo[plot]"'
 
@@ -211,5 +217,18 @@ def plot_runs(
     if groups:
         ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
-    fig.savefig(out_path, dpi=120)
+    save_figure(fig, out_path, dpi=120)
     return out_path
+
+
+def save_figure(fig, path: str | os.PathLike, **savefig_kwargs) -> str:
+    """``fig.savefig`` to ``path`` atomically; the format follows the extension (default png).
+
+    The image is rendered into a temporary file beside ``path``, flushed, fsync'ed and moved
+    onto ``path`` with ``os.replace`` (``io.files.atomic_write``); on any error, a kill
+    included, an existing ``path`` is left as it was. Returns ``path``.
+    """
+    path = os.fspath(path)
+    fmt = savefig_kwargs.pop("format", None) or os.path.splitext(path)[1][1:].lower() or "png"
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, **savefig_kwargs))
+    return path

@@ -17,7 +17,9 @@ import typing
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-__all__ = ["field_docs", "figure_path", "parse_dataclass_args", "try_plot"]
+from .plotting import save_figure
+
+__all__ = ["field_docs", "figure_path", "parse_dataclass_args", "try_plot", "save_figure"]
 
 T = TypeVar("T")
 
@@ -176,7 +178,10 @@ def _show(value: Any) -> str:
 
 
 def try_plot(csv_paths: Sequence[str], png_path: str, **kwargs) -> str:
-    """``plotting.plot_runs`` when matplotlib is installed; a one-line outcome either way."""
+    """``plotting.plot_runs`` when matplotlib is installed; a one-line outcome either way.
+
+    The figure is written atomically (``plotting.save_figure``, which demos use for their own
+    figures too): a kill while plotting never leaves a truncated ``png_path``."""
     try:
         from .plotting import plot_runs
 
