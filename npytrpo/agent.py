@@ -10,12 +10,9 @@ One iteration (Schulman et al. 2015, with GAE from Schulman et al. 2016):
 5. fit the value function to the targets (``value.ValueFunction.fit``);
 6. log one row (``logs.LOG_FIELDS``) to the history, the CSV file and the progress bar.
 
-The hyperparameters are one ``AgentConfig`` (``agent.config``) and everything that changes while
-learning is one ``AgentState`` (``agent.state``); ``io/persist.py`` saves and restores the two.
-
-Reproducibility: ``seed`` fixes everything (θ inits, action sampling, environment resets); a
-checkpoint stores every random state, including the classic-control environments' own state,
-so that training resumed from it is bit-identical to an uninterrupted run.
+The hyperparameters are one ``AgentConfig`` (``agent.config``), everything that changes while
+learning one ``AgentState`` (``agent.state``), which ``io/persist.py`` saves and restores
+with every random state, so that a resumed run is bit-identical to an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -46,11 +43,11 @@ from .agent_config import (
 )
 from .io.periodic import periodic_checkpoints
 from .io.persist import read_agent, restore_state, save_agent
-from .logs import append_csv_row, exploration_std, iteration_row
+from .logs import append_csv_row, check_returns, exploration_std, iteration_row
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
 from .ppo import ppo_clip_update, ppo_kl_update
-from .rollout import EpisodeTracker, collect
+from .rollout import EpisodeTracker, collect, next_values
 from .trust_region import npg_step, trpo_step, vpg_step
 from .value import ValueFunction
 
@@ -251,13 +248,14 @@ class TRPO:
         adv, targets = gae(
             ro.rewards,
             V,
-            self._next_values(ro, V),
+            next_values(ro, V, lambda x: self.value.predict(st.value_theta, x)),
             ro.terminated,
             ro.truncated,
             gamma=cfg.gamma,
             lam=cfg.gae_lambda,
         )
         m = ro.valid
+        check_returns(targets[m], st.num_timesteps, ro.num_transitions)
         obs, actions = ro.obs[m], ro.actions[m]
         # The policy step and the value fit both start from this batch's GAE (computed with V
         # before the fit) and share nothing, so they may run at once (NumPy releases the GIL
@@ -290,17 +288,6 @@ class TRPO:
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npytrpo-vf")
         return self._worker.submit(fn, *args).result
-
-    def _next_values(self, ro, V: np.ndarray) -> np.ndarray:
-        """V(s_{t+1}) for every step, (T, n_envs): the next row's V(obs) where the episode went
-        on, and a forward pass only for the final observations of ended episodes (and NEXT_STEP
-        reset rows) and for the observation the rollout stopped at."""
-        V_next = np.empty_like(V)
-        V_next[:-1] = V[1:]
-        fresh = ro.terminated | ro.truncated | ~ro.valid
-        fresh[-1] = True
-        V_next[fresh] = self.value.predict(self.state.value_theta, ro.next_obs[fresh])
-        return V_next
 
     def _policy_update(self, obs, actions, adv):
         cfg, st = self.config, self.state

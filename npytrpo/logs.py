@@ -12,7 +12,8 @@ import os
 
 import numpy as np
 
-__all__ = ["LOG_FIELDS", "iteration_row", "update_fields", "exploration_std", "append_csv_row"]
+__all__ = ["LOG_FIELDS", "iteration_row", "update_fields", "exploration_std", "check_returns",
+           "append_csv_row"]
 
 #: Columns of the per-iteration log (history rows, progress.csv).
 LOG_FIELDS = (
@@ -47,6 +48,21 @@ LOG_FIELDS = (
     "wall_time",
     "steps_per_sec",
 )
+
+
+def check_returns(targets: np.ndarray, start: int, n: int) -> None:
+    """ValueError unless the batch's value targets (returns) can be learned from: their squared
+    error must stay finite (|return| below ~1e154). Rewards of ~1e160 would otherwise overflow
+    the value loss and the advantage standardisation and, silently, stop all learning."""
+    with np.errstate(over="ignore"):
+        ok = np.isfinite(np.dot(targets, targets))
+    if not ok:
+        big = float(np.max(np.abs(targets)))
+        raise ValueError(
+            f"rewards of env steps {start}..{start + n} give returns up to {big:.3g} in magnitude, "
+            "too large for the value fit and the advantages (their squares overflow): scale the "
+            "rewards, e.g. normalize_reward=True"
+        )
 
 
 def exploration_std(policy, theta: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> float:

@@ -41,7 +41,14 @@ from gymnasium.vector import AutoresetMode
 from .normalize import ObservationNormalizer, RewardScaler
 from .policies import Policy
 
-__all__ = ["Rollout", "EpisodeTracker", "collect", "make_vector_env", "autoreset_mode"]
+__all__ = [
+    "Rollout",
+    "EpisodeTracker",
+    "collect",
+    "next_values",
+    "make_vector_env",
+    "autoreset_mode",
+]
 
 
 @dataclass
@@ -343,6 +350,22 @@ def collect(
         episode_lengths=ep_lengths,
     )
     return rollout, obs, pending
+
+
+def next_values(ro: Rollout, V: np.ndarray, predict) -> np.ndarray:
+    """V(s_{t+1}) for every step of a rollout, shape (T, n_envs), from V(s_t) of shape (T, n_envs).
+
+    Where the episode went on, s_{t+1} is the next row's observation, so its V is reused; a
+    forward pass ``predict(obs (M, obs_dim)) -> (M,)`` runs only for the real final
+    observations of ended episodes (a truncated episode bootstraps from them), NEXT_STEP reset
+    rows and the observation the rollout stopped at.
+    """
+    V_next = np.empty_like(V)
+    V_next[:-1] = V[1:]
+    fresh = ro.terminated | ro.truncated | ~ro.valid
+    fresh[-1] = True
+    V_next[fresh] = predict(ro.next_obs[fresh])
+    return V_next
 
 
 def _buffers(n_steps: int, n_envs: int, obs_dim: int) -> tuple[np.ndarray, ...]:

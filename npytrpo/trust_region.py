@@ -132,7 +132,13 @@ def standardize_advantages(adv: np.ndarray) -> np.ndarray:
     array([-1.,  1.])
     """
     centred = adv - adv.mean()
-    std = centred.std()
+    with np.errstate(over="ignore"):
+        std = centred.std()
+    if not np.isfinite(std):
+        raise ValueError(
+            "advantages must be small enough for their std to be finite (|Â| below ~1e154), "
+            f"got values up to {float(np.max(np.abs(adv))):.3g} in magnitude"
+        )
     return centred / std if std > 0 else np.zeros_like(adv)
 
 

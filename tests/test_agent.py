@@ -475,3 +475,12 @@ def test_parallel_value_fit_is_bit_identical_to_serial():
     assert np.array_equal(a.theta, b.theta) and np.array_equal(a.value_theta, b.value_theta)
     keys = ("value_loss", "explained_variance", "kl", "surrogate_gain")
     assert [[r[k] for k in keys] for r in a.history] == [[r[k] for k in keys] for r in b.history]
+
+
+def test_returns_whose_squares_overflow_are_refused_by_name():
+    """check_returns names the env steps and the remedy; ordinary returns pass."""
+    from npytrpo.logs import check_returns
+
+    check_returns(np.array([1.0, -2.0, 1e100]), 0, 3)
+    with pytest.raises(ValueError, match=r"env steps 64\.\.96.*normalize_reward"):
+        check_returns(np.array([1.0, 2e161]), 64, 32)

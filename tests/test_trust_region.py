@@ -16,7 +16,7 @@ from npytrpo.cg import CONVERGED
 from npytrpo.closed_form import dense_natural_step
 from npytrpo.linesearch import KL_SLACK_FACTOR, make_acceptance_rule
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
-from npytrpo.trust_region import STATUSES, npg_step, trpo_step
+from npytrpo.trust_region import STATUSES, npg_step, standardize_advantages, trpo_step
 
 EPS = np.finfo(np.float64).eps
 
@@ -599,3 +599,10 @@ def test_far_trial_points_overflow_without_warnings():
         warnings.simplefilter("error")
         res = trpo_step(pi, th, obs, pi.mode(th, obs), np.ones(8), delta=1e6, max_backtracks=3)
     assert res.status == "line_search_failed" and np.array_equal(res.theta_new, th)
+
+
+def test_standardize_advantages_refuses_an_infinite_std():
+    """Advantages whose squares overflow (|Â| ~ 1e160) are refused by name, never zeroed."""
+    with pytest.raises(ValueError, match="advantages"):
+        standardize_advantages(np.array([1e160, -1e160, 3.0]))
+    np.testing.assert_array_equal(standardize_advantages(np.array([2.0, 2.0])), [0.0, 0.0])
