@@ -83,3 +83,41 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
 }
 html_show_sourcelink = True
+
+
+# ---------------------------------------------------------------------------- docstrings
+# The docstrings write math in plain Unicode, where "|" means a conditional or an absolute value
+# (π(·|s), |g|) and "x_" a subscript. reST would read "|…|" as a substitution and "x_ " as a
+# reference: escape both in prose (not inside ``literals``, not in table borders) before autodoc
+# hands the text to docutils. The docstrings stay readable as plain text.
+import re as _re  # noqa: E402
+
+_LITERAL = _re.compile(r"(``.*?``|:math:`.*?`)")
+
+
+def _escape_math(line: str) -> str:
+    if line.lstrip().startswith(("|", "+", ">>>", "...")):
+        return line
+    parts = _LITERAL.split(line)
+    for i in range(0, len(parts), 2):  # the even parts lie outside literals and :math:
+        p = parts[i].replace("|", "\\|")
+        parts[i] = _re.sub(r"(?<=\w)_(?=[\s).,;:]|$)", r"\\_", p)
+    return "".join(parts)
+
+
+def _escape_docstring(app, what, name, obj, options, lines):
+    """Escape prose lines; the body of a ``.. math::`` directive is LaTeX and left alone."""
+    math_indent = None
+    for k, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        if math_indent is not None and (not line.strip() or indent > math_indent):
+            continue
+        math_indent = indent if ".. math::" in line else None
+        if math_indent is None:
+            lines[k] = _escape_math(line)
+        elif line.split(".. math::", 1)[1].strip():  # inline content after the directive
+            continue
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _escape_docstring)

@@ -7,8 +7,8 @@ PPO's minibatch epochs (``ppo.py``) drive them.
 step               formula (t = 1, 2, …; g_t the gradient at step t)     reference
 =================  ====================================================  ===================
 global norm clip   g ← g · c / ‖g‖ when ‖g‖ > c (c = ``max_grad_norm``)  Pascanu et al. 2013
-Adam moments       m_t = β₁ m_{t−1} + (1 − β₁) g;  v_t = β₂ v_{t−1} +     Kingma & Ba 2015,
-                   (1 − β₂) g²                                           Algorithm 1
+Adam moments       m_t = β₁ m_{t−1} + (1 − β₁) g                         Kingma & Ba 2015,
+second moments     v_t = β₂ v_{t−1} + (1 − β₂) g²                        Algorithm 1
 bias correction    m̂ = m_t / (1 − β₁ᵗ);  v̂ = v_t / (1 − β₂ᵗ)
 Adam update        θ ← θ + α m̂ / (√v̂ + ε)   (ascent: "+")
 SGD update         θ ← θ + α g

@@ -215,8 +215,12 @@ def _layer_page(layer: str, title: str, blurb: str, entries: list[Entry]) -> str
         *(f"   {e.name}" for e in entries),
         "",
     ]
+    names = {e.name for e in entries}
     for module in sorted({e.module for e in entries}):
-        lines += [_heading(f"``{module}``", "-"), f".. automodule:: {module}", ""]
+        # A module that shares its dotted name with an object it exports (the function
+        # npytrpo.oracle.diagnose of module npytrpo.oracle.diagnose) is shown, not indexed.
+        no_index = ["   :no-index:"] if module in names else []
+        lines += [_heading(f"``{module}``", "-"), f".. automodule:: {module}", *no_index, ""]
         for e in (e for e in entries if e.module == module):
             lines.append(f".. {_DIRECTIVE[e.kind]}:: {e.name}")
             if e.kind in ("class", "exception"):

@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 import struct
+import tokenize
 import tempfile
 import zipfile
 import zlib
@@ -41,6 +42,7 @@ CORRUPTION_ERRORS = (
     KeyError,
     UnicodeError,
     SyntaxError,
+    tokenize.TokenError,  # numpy parses a .npy header with tokenize: a damaged one can end early
     NotImplementedError,
     OverflowError,
 )
