@@ -19,8 +19,8 @@ import contextlib
 import os
 import re
 import struct
-import tokenize
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
