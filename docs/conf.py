@@ -96,12 +96,12 @@ _LITERAL = _re.compile(r"(``.*?``|:math:`.*?`)")
 
 
 def _escape_math(line: str) -> str:
-    if line.lstrip().startswith(("|", "+", ">>>", "...")):
+    if line.lstrip().startswith(("| ", "+-", "+=", ">>>", "...")):  # line blocks, grids, code
         return line
     parts = _LITERAL.split(line)
     for i in range(0, len(parts), 2):  # the even parts lie outside literals and :math:
         p = parts[i].replace("|", "\\|")
-        parts[i] = _re.sub(r"(?<=\w)_(?=[\s).,;:]|$)", r"\\_", p)
+        parts[i] = _re.sub(r"(?<=\w)_(?!\w)", r"\\_", p)
     return "".join(parts)
 
 
