@@ -328,6 +328,7 @@ def collect(
         nxt, r, te, tr, info = env.step(np.clip(a, low, high) if box else a + start)
         obs = np.asarray(nxt, dtype=np.float64).reshape(n_envs, obs_dim)
         raw_rewards[t], term[t], trunc[t] = r, te, tr
+        _check_finite_step(t, obs, raw_rewards[t])
         done = term[t] | trunc[t]
         if same_step:
             next_raw[t] = _final_obs(info, done, obs) if done.any() else obs
@@ -366,6 +367,21 @@ def next_values(ro: Rollout, V: np.ndarray, predict) -> np.ndarray:
     fresh[-1] = True
     V_next[fresh] = predict(ro.next_obs[fresh])
     return V_next
+
+
+def _check_finite_step(t: int, obs: np.ndarray, rewards: np.ndarray) -> None:
+    """ValueError naming the step and sub-envs if the env returned NaN/inf observations or
+    rewards (they would otherwise reach the policy, the normaliser or the value fit)."""
+    if np.isfinite(obs).all() and np.isfinite(rewards).all():
+        return
+    bad_obs = np.flatnonzero(~np.isfinite(obs).all(axis=1))
+    bad_rew = np.flatnonzero(~np.isfinite(rewards))
+    what = "observations" if bad_obs.size else "rewards"
+    envs = (bad_obs if bad_obs.size else bad_rew).tolist()
+    raise ValueError(
+        f"{what} must be finite: the env returned NaN/inf at step {t} of this rollout "
+        f"(sub-envs {envs})"
+    )
 
 
 def _buffers(n_steps: int, n_envs: int, obs_dim: int) -> tuple[np.ndarray, ...]:
