@@ -131,9 +131,9 @@ SCRIPT_TRUNC = [[0, 0], [0, 0], [1, 0], [0, 0], [0, 1], [0, 0], [0, 0], [1, 0]]
 @pytest.mark.parametrize("swap", [False, True])
 def test_reward_scaler_running_statistics_equal_plain_loop(swap):
     """Scripted rewards with terminations and truncations in both envs (and one reward large
-    enough to be clipped at clip=3): after every step R, the statistics' mean, var and count, and the
-    scaled rewards equal the plain loop. Swapping terminated and truncated changes nothing:
-    both end the episode of the running return (VecNormalize's ``dones``)."""
+    enough to be clipped at clip=3): after every step R, the statistics' mean, var and count,
+    and the scaled rewards equal the plain loop. Swapping terminated and truncated changes
+    nothing: both end the episode of the running return (VecNormalize's ``dones``)."""
     term = np.array(SCRIPT_TERM, dtype=bool)
     trunc = np.array(SCRIPT_TRUNC, dtype=bool)
     if swap:
