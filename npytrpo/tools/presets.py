@@ -20,7 +20,7 @@ import copy
 import importlib.util
 from typing import Any
 
-__all__ = ["PRESETS", "BOX2D_ENVS", "get_preset", "preset_note", "presets_available"]
+__all__ = ["PRESETS", "BOX2D_ENVS", "MUJOCO_ENVS", "get_preset", "preset_note", "presets_available"]
 
 _ZOO = "rl-baselines3-zoo hyperparams/trpo.yml"
 
@@ -96,21 +96,69 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: Presets whose environment needs the ``box2d`` extra.
 BOX2D_ENVS = ("LunarLander-v3", "LunarLanderContinuous-v3")
 
+# rl-zoo's MuJoCo defaults (``&mujoco-defaults``, tuned on the v4 envs; v5 here): 2 envs x 1024
+# steps, gamma 0.99, gae_lambda 0.95, 25 CG steps, damping 0.1, delta 0.01, VecNormalize of
+# observations and rewards (``normalize: true``), 64x64 tanh networks (sb3-contrib's MlpPolicy).
+_MUJOCO = {
+    "timesteps": 1_000_000,
+    "n_envs": 2,
+    "n_steps": 1024,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "cg_iters": 25,
+    "damping": 0.1,
+    "delta": 0.01,
+    "normalize_obs": True,
+    "normalize_reward": True,
+    "hidden": (64, 64),
+    "value_hidden": (64, 64),
+}
+_MUJOCO_NOTE = f"{_ZOO} ({{}}-v4, tuned; mujoco-defaults{{}}), on v5"
+PRESETS.update(
+    {
+        "Hopper-v5": {"note": _MUJOCO_NOTE.format("Hopper", ""), **_MUJOCO},
+        "Walker2d-v5": {"note": _MUJOCO_NOTE.format("Walker2d", ""), **_MUJOCO},
+        "HalfCheetah-v5": {
+            "note": _MUJOCO_NOTE.format("HalfCheetah", " with target_kl 0.04"),
+            **_MUJOCO,
+            "delta": 0.04,
+        },
+        "Swimmer-v5": {
+            "note": _MUJOCO_NOTE.format("Swimmer", " with gamma 0.9999"),
+            **_MUJOCO,
+            "gamma": 0.9999,
+        },
+        "Ant-v5": {"note": _MUJOCO_NOTE.format("Ant", ""), **_MUJOCO},
+    }
+)
+
+#: Presets whose environment needs the ``mujoco`` extra.
+MUJOCO_ENVS = ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5", "Swimmer-v5", "Ant-v5")
+
 
 def _box2d_importable() -> bool:
     return importlib.util.find_spec("Box2D") is not None
 
 
+def _mujoco_importable() -> bool:
+    return importlib.util.find_spec("mujoco") is not None
+
+
 def presets_available() -> list[str]:
-    """Ids of the presets usable here: the Box2D ones only when ``Box2D`` is importable.
+    """Ids of the presets usable here: the Box2D ones only when ``Box2D`` is importable, the
+    MuJoCo ones only when ``mujoco`` is.
 
     Examples
     --------
     >>> "CartPole-v1" in presets_available()
     True
     """
-    box2d = _box2d_importable()
-    return [k for k in PRESETS if box2d or k not in BOX2D_ENVS]
+    missing = set()
+    if not _box2d_importable():
+        missing.update(BOX2D_ENVS)
+    if not _mujoco_importable():
+        missing.update(MUJOCO_ENVS)
+    return [k for k in PRESETS if k not in missing]
 
 
 def get_preset(env_id: str) -> dict[str, Any]:
