@@ -1,7 +1,7 @@
 """Settings of the side-by-side comparison (``compare.py``): the environments, their budgets,
 npytrpo's keyword arguments and sb3-contrib's at rl-baselines3-zoo's ``hyperparams/trpo.yml``.
 
-npytrpo takes its tuned presets (``npytrpo.presets.get_preset``) where they exist; sb3-contrib
+npytrpo takes its tuned presets (``npytrpo.tools.presets.get_preset``) where they exist; sb3-contrib
 takes the zoo's entry for the same environment (its own defaults elsewhere), with gSDE off
 (``use_sde=False``) so that both sides run a plain state-independent Gaussian. The zoo has no
 Hopper-v5 entry: its MuJoCo defaults (``Hopper-v4: <<: *mujoco-defaults``) are used on both
@@ -92,12 +92,9 @@ def load_preset(env_id: str) -> dict[str, Any]:
     """npytrpo's preset for ``env_id`` (``{}`` if none), with its ``timesteps``.
 
     Imported here, not at the top: importing npytrpo loads SciPy, which ``--help`` need not.
-    The presets move to ``npytrpo.tools.presets`` in the redesign; both places are tried.
     """
-    try:
-        from npytrpo.presets import get_preset
-    except ImportError:
-        from npytrpo.tools.presets import get_preset
+    from npytrpo.tools.presets import get_preset
+
     return get_preset(env_id)
 
 

@@ -31,8 +31,8 @@ import time
 import numpy as np
 
 from npytrpo.agent import TRPO
-from npytrpo.presets import get_preset
 from npytrpo.rollout import make_vector_env
+from npytrpo.tools.presets import get_preset
 
 SB3_CONTRIB_QUOTED = 1800  # env-steps/s, Hopper-v5, rl-zoo settings, 2 cores (issue 11, quoted)
 

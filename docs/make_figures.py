@@ -61,7 +61,7 @@ def shrink_png(path: pathlib.Path, limit: int = LIMIT_BYTES) -> int:
 def train_curve(env_id: str, seed: int) -> dict:
     """One preset run; its per-iteration (timesteps, mean episode return)."""
     from npytrpo.agent import TRPO
-    from npytrpo.presets import get_preset
+    from npytrpo.tools.presets import get_preset
 
     kw = get_preset(env_id)
     budget = int(kw.pop("timesteps"))

@@ -16,8 +16,8 @@ import pytest
 
 from npytrpo.agent import TRPO
 from npytrpo.normalize import RewardScaler
-from npytrpo.presets import MUJOCO_ENVS, PRESETS, get_preset, presets_available
 from npytrpo.rollout import EpisodeTracker, collect, make_vector_env
+from npytrpo.tools.presets import MUJOCO_ENVS, PRESETS, get_preset, presets_available
 
 HAVE_MUJOCO = importlib.util.find_spec("mujoco") is not None
 needs_mujoco = pytest.mark.skipif(not HAVE_MUJOCO, reason="needs the mujoco extra")

@@ -41,7 +41,7 @@ from .. import __version__
 from ..agent_config import UPDATES
 from . import rundir
 from .errors import CLIError
-from .presets import PRESETS, get_preset, preset_note, presets_available
+from .presets import BOX2D_ENVS, MUJOCO_ENVS, PRESETS, get_preset, preset_note, presets_available
 from .rundir import RunDirError
 from .train_cmd import DEFAULT_KEEP, format_eval, latest_model, load_agent, train
 
@@ -319,8 +319,11 @@ def _cmd_presets(args: argparse.Namespace) -> int:
         print(f"{env_id:<{width}}  {budget:>9}  {kv}")
         print(f"{'':<{width}}  {'':>9}  source: {preset_note(env_id)}")
     hidden = [k for k in PRESETS if k not in available]
-    if hidden:
-        print(f'not listed (need box2d: pip install "npytrpo[box2d]"): {", ".join(hidden)}')
+    for extra, envs in (("box2d", BOX2D_ENVS), ("mujoco", MUJOCO_ENVS)):
+        missing = [k for k in hidden if k in envs]
+        if missing:
+            need = f'need {extra}: pip install "npytrpo[{extra}]"'
+            print(f"not listed ({need}): {', '.join(missing)}")
     return 0
 
 

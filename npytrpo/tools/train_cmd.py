@@ -22,7 +22,7 @@ from typing import Any
 from .. import __version__
 from . import rundir
 from .errors import CLIError
-from .presets import BOX2D_ENVS, PRESETS, get_preset, preset_note
+from .presets import BOX2D_ENVS, MUJOCO_ENVS, PRESETS, get_preset, preset_note
 from .scripting import try_plot
 
 __all__ = ["train", "latest_model", "load_agent", "format_eval", "DEFAULT_KEEP"]
@@ -51,7 +51,8 @@ def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
     try:
         return TRPO(env_id, seed=seed, log_dir=out, **hyper)
     except gym.error.DependencyNotInstalled as exc:
-        hint = ' (pip install "npytrpo[box2d]")' if env_id in BOX2D_ENVS else ""
+        extra = "box2d" if env_id in BOX2D_ENVS else "mujoco" if env_id in MUJOCO_ENVS else None
+        hint = f' (pip install "npytrpo[{extra}]")' if extra else ""
         raise CLIError(f"{env_id} needs a missing dependency: {exc}{hint}") from None
     except (ValueError, TypeError) as exc:
         raise CLIError(f"invalid hyperparameters: {exc}") from None
