@@ -13,6 +13,8 @@ minutes on 2 cores, the whole core about an hour or more.
     python benchmarks/mutation.py cg linesearch      # several, one after the other
     python benchmarks/mutation.py --all              # the whole core (every key of TESTS)
     python benchmarks/mutation.py --summary cg       # counts and survivors of a finished run
+    python benchmarks/mutation.py --summary --diffs cg   # ... with each survivor's diff
+    python benchmarks/mutation.py --module cg --rerun "npytrpo.cg.x_conj*"  # after new tests
     python benchmarks/mutation.py --show npytrpo.cg.x_conjugate_gradient__mutmut_3  --module cg
 
 Each module ends with a line of counts (generated, killed, survived, timeout, no tests) and the
@@ -141,10 +143,21 @@ def main() -> None:
     p.add_argument("--summary", action="store_true", help="report a finished run, run nothing")
     p.add_argument("--show", metavar="MUTANT", help="print one mutant's diff (needs --module)")
     p.add_argument("--module", help="the module whose work folder holds --show's mutant")
+    p.add_argument("--diffs", action="store_true", help="with --summary: each survivor's diff")
+    p.add_argument(
+        "--rerun",
+        nargs="+",
+        metavar="MUTANT",
+        help="rerun these mutants (globs) of one module with the current tests (needs --module)",
+    )
     p.add_argument("--max-children", type=int, default=2, help="parallel test processes")
     a = p.parse_args()
     if a.show:
         mutmut(WORK / a.module, "show", a.show)
+        return
+    if a.rerun:
+        mutmut(prepare(a.module), "run", "--max-children", str(a.max_children), *a.rerun)
+        print(report(summary(a.module)), flush=True)
         return
     modules = list(TESTS) if a.all else a.modules
     unknown = [m for m in modules if m not in TESTS]
@@ -153,7 +166,12 @@ def main() -> None:
     for module in modules:
         if not a.summary:
             mutmut(prepare(module), "run", "--max-children", str(a.max_children))
-        print(report(summary(module)), flush=True)
+        stats = summary(module)
+        print(report(stats), flush=True)
+        if a.diffs:
+            for name in stats["survivors"]:
+                print(f"== {name}", flush=True)
+                mutmut(WORK / module, "show", name)
 
 
 if __name__ == "__main__":
