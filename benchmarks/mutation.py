@@ -39,9 +39,9 @@ WORK = ROOT / "build" / "mutation"
 # Module (a file or a package of npytrpo) -> the test files that judge it: its own tests and
 # the tests of its direct consumers that use it as the thing under test.
 TESTS: dict[str, list[str]] = {
-    "cg": ["tests/test_cg.py"],
-    "linesearch": ["tests/test_linesearch.py"],
-    "trust_region": ["tests/test_trust_region.py"],
+    "cg": ["tests/test_cg.py", "tests/test_cg_results.py"],
+    "linesearch": ["tests/test_linesearch.py", "tests/test_linesearch_details.py"],
+    "trust_region": ["tests/test_trust_region.py", "tests/test_step_variants.py"],
     "linearize": ["tests/test_policies.py", "tests/test_trust_region.py"],
     "distributions": ["tests/test_distributions.py", "tests/test_policies.py"],
     "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
@@ -53,8 +53,17 @@ TESTS: dict[str, list[str]] = {
     "normalize": ["tests/test_normalize.py", "tests/test_rollout.py"],
     "value": ["tests/test_value.py"],
     "rollout": ["tests/test_rollout.py", "tests/test_envstate.py"],
-    "io": ["tests/test_checkpoint.py", "tests/test_envstate.py", "tests/test_agent.py"],
-    "oracle": ["tests/test_oracle.py", "tests/test_oracle_suite.py"],
+    "io": [
+        "tests/test_io_files.py",
+        "tests/test_checkpoint.py",
+        "tests/test_envstate.py",
+        "tests/test_agent.py",
+    ],
+    "oracle": [
+        "tests/test_oracle.py",
+        "tests/test_oracle_margins.py",
+        "tests/test_oracle_suite.py",
+    ],
 }
 
 
