@@ -402,7 +402,8 @@ def vpg_step(
     if stop is not None:
         return stop
     g = lin.g
-    step = lr * g
+    with np.errstate(over="ignore"):  # an overflow is reported by status, not by a warning
+        step = lr * g
     if not np.all(np.isfinite(step)):
         return _no_step(lin, "nonfinite_direction", f"lr·g overflows with lr = {lr:g}; θ kept")
     kl, gain = lin.evaluate(step)

@@ -245,6 +245,55 @@ def test_kl_is_zero_at_equal_parameters_and_nonnegative(case):
         assert pi.kl(theta, other, obs, d) >= 0.0
 
 
+# Linearization (Policy.linearize) against the public methods: the same forward passes summed
+# in another grouping, so ~1e-15 relative; 1e-12 leaves a wide margin.
+RTOL_LIN = 1e-12
+
+
+def categorical_kl_by_hand(pi, theta_p, theta_q, obs):
+    """(1/N) Σ_n Σ_a p(a|s_n) (log p(a|s_n) − log q(a|s_n)), from logp of every action."""
+    N, n_actions = obs.shape[0], pi.head.n_actions
+    kl = np.zeros(N)
+    for a in range(n_actions):
+        actions = np.full(N, a)
+        lp, lq = pi.logp(theta_p, obs, actions), pi.logp(theta_q, obs, actions)
+        kl += np.exp(lp) * (lp - lq)
+    return float(np.mean(kl))
+
+
+@pytest.mark.parametrize("direction", ["old_new", "new_old"])
+@given(case=cases(), c=st.sampled_from([0.0, 0.05]))
+def test_linearization_trial_kl_and_gain(direction, case, c):
+    """evaluate(s) = (D̄ in kl_direction between θ_old and θ_old + s, the L + cH̄ gain); for the
+    categorical head D̄ is also summed by hand, KL(p‖q) with p = π_old first for old_new."""
+    pi, theta, obs, a, adv, rng = case
+    lin = pi.linearize(theta, obs, a, adv, kl_direction=direction, entropy_coef=c,
+                       fvp_subsample=1)
+    step = 0.3 * rng.standard_normal(pi.num_params)
+    kl, gain = lin.evaluate(step)
+    new = theta + step
+    assert kl == pytest.approx(pi.kl(theta, new, obs, direction), rel=RTOL_LIN, abs=1e-15)
+    if hasattr(pi.head, "n_actions"):
+        p, q = (theta, new) if direction == "old_new" else (new, theta)
+        assert kl == pytest.approx(categorical_kl_by_hand(pi, p, q, obs), rel=1e-10, abs=1e-14)
+    L_new = pi.surrogate(new, obs, a, adv, pi.logp(theta, obs, a))
+    H_gain = pi.entropy(new, obs).mean() - pi.entropy(theta, obs).mean()
+    expected = L_new - np.mean(adv) + c * H_gain
+    assert gain == pytest.approx(expected, rel=1e-10, abs=1e-12 * (1 + np.abs(adv).max()))
+
+
+@given(case=cases(), c=st.sampled_from([0.01, 0.5]))
+def test_linearization_gradient_is_surrogate_plus_scaled_entropy_gradient(case, c):
+    """g of linearize(..., entropy_coef=c) = ∇L + c·∇H̄ at θ_old, with c at its face value."""
+    pi, theta, obs, a, adv, _ = case
+    lin = pi.linearize(theta, obs, a, adv, kl_direction="old_new", entropy_coef=c,
+                       fvp_subsample=1)
+    gL, gH = pi.surrogate_grad(theta, obs, a, adv), pi.entropy_grad(theta, obs)
+    scale = np.linalg.norm(gL) + c * np.linalg.norm(gH) + 1e-300
+    assert np.linalg.norm(lin.g - (gL + c * gH)) <= RTOL_LIN * scale
+    assert lin.entropy == pytest.approx(pi.entropy(theta, obs).mean(), rel=1e-14)
+
+
 def test_gaussian_mean_kl_reduction_scales_kl_and_fisher():
     """kl_reduction='mean' divides both the KL and the Fisher by act_dim."""
     rng = np.random.default_rng(5)

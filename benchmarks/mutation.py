@@ -1,0 +1,187 @@
+"""Mutation testing of the core, one module at a time, with mutmut and only its relevant tests.
+
+mutmut plants one small change (a mutant) at a time in a module's functions and runs the tests
+that call the changed function; a mutant no test notices "survives". The base configuration is
+the ``[mutmut]`` section of ``setup.cfg``; this script narrows it per module: it copies the
+package and the tests into ``build/mutation/<module>/`` (so each module keeps its own mutmut
+state, and reruns are incremental), lets mutmut mutate only that module's files, selects only
+the test files listed for it in ``TESTS``, and runs under ``CI=true`` (the derandomized
+hypothesis profile of ``tests/conftest.py``). Not part of CI's default run: a module takes
+minutes on 2 cores, the whole core about an hour or more.
+
+    python benchmarks/mutation.py cg                 # one module
+    python benchmarks/mutation.py cg linesearch      # several, one after the other
+    python benchmarks/mutation.py --all              # the whole core (every key of TESTS)
+    python benchmarks/mutation.py --summary cg       # counts and survivors of a finished run
+    python benchmarks/mutation.py --summary --diffs cg   # ... with each survivor's diff
+    python benchmarks/mutation.py --module cg --rerun "npytrpo.cg.x_conj*"  # after new tests
+    python benchmarks/mutation.py --show npytrpo.cg.x_conjugate_gradient__mutmut_3  --module cg
+
+Each module ends with a line of counts (generated, killed, survived, timeout, no tests) and the
+names of the surviving mutants; ``--show NAME`` prints a mutant's diff. Verdicts on survivors
+(equivalent, or a gap closed by a named test) live in ``benchmarks/results/mutation.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "mutation"
+
+# Module (a file or a package of npytrpo) -> the test files that judge it: its own tests and
+# the tests of its direct consumers that use it as the thing under test.
+TESTS: dict[str, list[str]] = {
+    "cg": ["tests/test_cg.py", "tests/test_cg_results.py"],
+    "linesearch": ["tests/test_linesearch.py", "tests/test_linesearch_details.py"],
+    "trust_region": ["tests/test_trust_region.py", "tests/test_step_variants.py"],
+    "linearize": ["tests/test_policies.py", "tests/test_trust_region.py"],
+    "distributions": ["tests/test_distributions.py", "tests/test_policies.py"],
+    "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
+    "nn": ["tests/test_nn.py", "tests/test_policies.py", "tests/test_gsde_policy.py"],
+    "closed_form": ["tests/test_trust_region.py"],
+    "advantages": ["tests/test_advantages.py", "tests/test_rollout.py"],
+    "gsde": ["tests/test_gsde.py", "tests/test_gsde_policy.py"],
+    "config": ["tests/test_trust_region.py", "tests/test_agent.py"],
+    "normalize": ["tests/test_normalize.py", "tests/test_rollout.py"],
+    "value": ["tests/test_value.py"],
+    "rollout": ["tests/test_rollout.py", "tests/test_envstate.py"],
+    "io": [
+        "tests/test_io_files.py",
+        "tests/test_checkpoint.py",
+        "tests/test_envstate.py",
+        "tests/test_agent.py",
+    ],
+    "oracle": [
+        "tests/test_oracle.py",
+        "tests/test_oracle_margins.py",
+        "tests/test_oracle_suite.py",
+    ],
+}
+
+
+def module_glob(module: str) -> str:
+    """The ``only_mutate`` pattern of a module: its file, or every file of its package."""
+    if (ROOT / "npytrpo" / module).is_dir():
+        return f"npytrpo/{module}/*"
+    return f"npytrpo/{module}.py"
+
+
+def prepare(module: str) -> Path:
+    """Copy the package and tests into the module's work folder and narrow the mutmut config.
+
+    Files are copied with their modification times, and only when they changed, so that
+    mutmut's own cache (it regenerates the mutants of a source newer than its mutants) works.
+    """
+    work = WORK / module
+    for name in ("npytrpo", "tests"):
+        shutil.copytree(
+            ROOT / name,
+            work / name,
+            dirs_exist_ok=True,
+            copy_function=_copy_if_newer,
+            ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"),
+        )
+    shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(ROOT / "setup.cfg")
+    cfg["mutmut"]["only_mutate"] = module_glob(module)
+    cfg["mutmut"]["pytest_add_cli_args_test_selection"] = "\n" + "\n".join(TESTS[module])
+    with open(work / "setup.cfg", "w") as fh:
+        cfg.write(fh)
+    return work
+
+
+def _copy_if_newer(src: str, dst: str) -> None:
+    if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+        with open(src, "rb") as a, open(dst, "rb") as b:
+            if a.read() == b.read():
+                return
+    shutil.copy2(src, dst)
+
+
+def mutmut(work: Path, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python -m mutmut ARGS`` in a work folder, under the derandomized hypothesis profile."""
+    env = dict(os.environ, CI="true", PYTHONPATH="")
+    return subprocess.run(
+        [sys.executable, "-m", "mutmut", *args],
+        cwd=work,
+        env=env,
+        capture_output=capture,
+        text=True,
+        check=False,
+    )
+
+
+def summary(module: str) -> dict:
+    """Counts and survivors of a module's last run, from mutmut's own records."""
+    work = WORK / module
+    mutmut(work, "export-cicd-stats", capture=True)
+    stats = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text())
+    listing = mutmut(work, "results", capture=True).stdout
+    stats["survivors"] = [
+        line.split(":")[0].strip()
+        for line in listing.splitlines()
+        if line.strip().endswith(": survived")
+    ]
+    stats["module"] = module
+    return stats
+
+
+def report(stats: dict) -> str:
+    """One line of counts, then one survivor a line."""
+    head = (
+        f"{stats['module']}: generated {stats['total']}, killed {stats['killed']}, "
+        f"survived {stats['survived']}, timeout {stats['timeout']}, "
+        f"no tests {stats['no_tests']}, suspicious {stats['suspicious']}"
+    )
+    return "\n".join([head] + [f"  survived: {name}" for name in stats["survivors"]])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("modules", nargs="*", help=f"among {', '.join(TESTS)}")
+    p.add_argument("--all", action="store_true", help="every core module, in priority order")
+    p.add_argument("--summary", action="store_true", help="report a finished run, run nothing")
+    p.add_argument("--show", metavar="MUTANT", help="print one mutant's diff (needs --module)")
+    p.add_argument("--module", help="the module whose work folder holds --show's mutant")
+    p.add_argument("--diffs", action="store_true", help="with --summary: each survivor's diff")
+    p.add_argument(
+        "--rerun",
+        nargs="+",
+        metavar="MUTANT",
+        help="rerun these mutants (globs) of one module with the current tests (needs --module)",
+    )
+    p.add_argument("--max-children", type=int, default=2, help="parallel test processes")
+    a = p.parse_args()
+    if a.show:
+        mutmut(WORK / a.module, "show", a.show)
+        return
+    if a.rerun:
+        mutmut(prepare(a.module), "run", "--max-children", str(a.max_children), *a.rerun)
+        print(report(summary(a.module)), flush=True)
+        return
+    modules = list(TESTS) if a.all else a.modules
+    unknown = [m for m in modules if m not in TESTS]
+    if unknown or not modules:
+        p.error(f"modules must be among {sorted(TESTS)}, got {unknown or 'none'}")
+    for module in modules:
+        if not a.summary:
+            mutmut(prepare(module), "run", "--max-children", str(a.max_children))
+        stats = summary(module)
+        print(report(stats), flush=True)
+        if a.diffs:
+            for name in stats["survivors"]:
+                print(f"== {name}", flush=True)
+                mutmut(WORK / module, "show", name)
+
+
+if __name__ == "__main__":
+    main()

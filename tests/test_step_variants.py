@@ -1,0 +1,151 @@
+"""npg_step and vpg_step (npytrpo.trust_region): the two steps without a line search; and the
+no-step result every step returns when it cannot move.
+
+Each result field is checked against the policy's public methods at the new θ, and each
+function against its own options (config object, keyword overrides, unknown keywords), and its
+degenerate cases. (test_trust_region.py checks that npg_step's direction is TRPO's.)
+"""
+
+import numpy as np
+import pytest
+
+from npytrpo import linearize as linearize_module
+from npytrpo.config import TRPOConfig
+from npytrpo.policies import CategoricalPolicy, GaussianPolicy
+from npytrpo.trust_region import npg_step, trpo_step, vpg_step
+
+# The step's KL and surrogate against the policy's methods at the same θ: the same formulas,
+# up to the rounding of L(θ_old) + (L(θ) − L(θ_old)), a few eps of max|Â| (here ≤ 3).
+ROUND = 1e-13
+
+
+def batch(kind="categorical", seed=0, N=24):
+    rng = np.random.default_rng(seed)
+    pi = CategoricalPolicy(3, 3, (5,)) if kind == "categorical" else GaussianPolicy(3, 2, (5,))
+    theta = pi.init(rng) + 0.3 * rng.standard_normal(pi.num_params)
+    obs = rng.standard_normal((N, 3))
+    return pi, theta, obs, pi.sample(theta, obs, rng), rng.standard_normal(N)
+
+
+def check_measured_at_new_theta(res, pi, theta, obs, a, adv, direction="old_new", c=0.0):
+    """kl, surrogate_after and improvement are those of θ_new, as the docstrings say."""
+    new = res.theta_new
+    assert res.kl == pytest.approx(pi.kl(theta, new, obs, direction), rel=1e-12, abs=1e-15)
+    L_new = pi.surrogate(new, obs, a, adv, pi.logp(theta, obs, a))
+    H_gain = pi.entropy(new, obs).mean() - pi.entropy(theta, obs).mean()
+    assert res.improvement == pytest.approx(L_new - np.mean(adv) + c * H_gain, abs=ROUND)
+    assert res.surrogate_before == pytest.approx(np.mean(adv) + c * pi.entropy(theta, obs).mean())
+
+
+@pytest.mark.parametrize("kind", ["categorical", "gaussian"])
+def test_npg_step_takes_the_full_step_and_measures_it(kind):
+    """θ_new = θ + βx with no line search; kl and surrogate_after measured at θ_new."""
+    pi, theta, obs, a, adv = batch(kind)
+    res = npg_step(pi, theta, obs, a, adv, delta=0.05)
+    assert res.success and res.status == "full_step" and res.line_search is None
+    np.testing.assert_array_equal(res.theta_new, theta + res.full_step)
+    assert "full natural-gradient step" in res.message
+    check_measured_at_new_theta(res, pi, theta, obs, a, adv)
+
+
+def test_npg_step_reads_its_config_and_overrides():
+    """A config object is used, keywords override it, an unknown keyword names npg_step."""
+    pi, theta, obs, a, adv = batch()
+    cfg = TRPOConfig(delta=0.05, kl_direction="new_old")
+    by_config = npg_step(pi, theta, obs, a, adv, cfg)
+    by_keywords = npg_step(pi, theta, obs, a, adv, delta=0.05, kl_direction="new_old")
+    np.testing.assert_array_equal(by_config.theta_new, by_keywords.theta_new)
+    assert by_config.kl == by_keywords.kl
+    assert by_config.kl == pytest.approx(pi.kl(theta, by_config.theta_new, obs, "new_old"))
+    default = npg_step(pi, theta, obs, a, adv)
+    assert default.step_size < by_config.step_size  # β grows with √δ
+    with pytest.raises(TypeError, match=r"^npg_step got an unexpected keyword argument 'dleta'"):
+        npg_step(pi, theta, obs, a, adv, dleta=0.01)
+
+
+def test_npg_step_keeps_theta_when_there_is_no_direction():
+    """All-zero advantages: the zero-advantages result, θ kept, success False."""
+    pi, theta, obs, a, adv = batch()
+    res = npg_step(pi, theta, obs, a, np.zeros_like(adv))
+    assert res.status == "zero_advantages" and not res.success and res.kl == 0.0
+    np.testing.assert_array_equal(res.theta_new, theta)
+
+
+@pytest.mark.parametrize("kind", ["categorical", "gaussian"])
+def test_vpg_step_is_theta_plus_lr_g(kind):
+    """θ_new = θ + lr·g exactly; x = g, β = lr, gᵀ(lr g) predicted; measured at θ_new."""
+    pi, theta, obs, a, adv = batch(kind)
+    lr = 0.05
+    res = vpg_step(pi, theta, obs, a, adv, lr=lr)
+    g = pi.surrogate_grad(theta, obs, a, adv)
+    assert res.success and res.status == "full_step" and res.cg is None
+    np.testing.assert_allclose(res.g, g, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(res.x, res.g)
+    np.testing.assert_array_equal(res.full_step, lr * res.g)
+    np.testing.assert_array_equal(res.theta_new, theta + lr * res.g)
+    assert res.step_size == lr and res.expected_improvement == pytest.approx(lr * (g @ g))
+    assert "vanilla gradient step" in res.message
+    check_measured_at_new_theta(res, pi, theta, obs, a, adv)
+
+
+def test_vpg_step_applies_direction_and_entropy_bonus_of_its_config():
+    """kl_direction and entropy_coef of the config apply: g = ∇L + c∇H̄, KL in that direction."""
+    pi, theta, obs, a, adv = batch("gaussian")
+    c = 0.1
+    cfg = TRPOConfig(kl_direction="new_old", entropy_coef=c)
+    res = vpg_step(pi, theta, obs, a, adv, cfg, lr=0.02)
+    g = pi.surrogate_grad(theta, obs, a, adv) + c * pi.entropy_grad(theta, obs)
+    np.testing.assert_allclose(res.g, g, rtol=1e-12, atol=1e-15)
+    check_measured_at_new_theta(res, pi, theta, obs, a, adv, "new_old", c)
+
+
+def test_vpg_step_degenerate_cases_keep_theta():
+    """Zero advantages, or an lr·g that overflows: θ kept, success False, said by status."""
+    pi, theta, obs, a, adv = batch()
+    zero = vpg_step(pi, theta, obs, a, np.zeros_like(adv), lr=0.1)
+    assert zero.status == "zero_advantages" and not zero.success
+    huge = vpg_step(pi, theta, obs, a, 1e10 * adv, lr=1e308)  # |g| ~ 1e9: lr·g = inf
+    assert huge.status == "nonfinite_direction" and not huge.success
+    assert "lr = 1e+308" in huge.message
+    for res in (zero, huge):
+        np.testing.assert_array_equal(res.theta_new, theta)
+
+
+@pytest.mark.parametrize(("lr", "error"), [(0.0, ValueError), (-1.0, ValueError), ("1", TypeError)])
+def test_vpg_step_rejects_bad_lr_naming_it(lr, error):
+    """lr must be a real number > 0; the message starts with its name."""
+    pi, theta, obs, a, adv = batch()
+    with pytest.raises(error, match=r"^lr must"):
+        vpg_step(pi, theta, obs, a, adv, lr=lr)
+    with pytest.raises(TypeError, match=r"^vpg_step got an unexpected keyword argument"):
+        vpg_step(pi, theta, obs, a, adv, lr=0.1, dleta=0.01)
+
+
+def vpg(*args, **kw):
+    return vpg_step(*args, lr=0.1, **kw)
+
+
+@pytest.mark.parametrize("step", [trpo_step, npg_step, vpg])
+def test_nonfinite_gradient_is_a_no_step_result(step, monkeypatch):
+    """A g with NaN gives status nonfinite_gradient and the no-step result: θ kept (a copy),
+    x, full step, β, gᵀs, xᵀAx, KL and backtracks all 0, no CG or line search, the surrogate
+    unchanged, success the bool False, a message naming the cause."""
+    pi, theta, obs, a, adv = batch()
+    real = linearize_module.weighted_score_grad
+
+    def nan_grad(*args, **kw):
+        g = real(*args, **kw)
+        g[0] = np.nan
+        return g
+
+    monkeypatch.setattr(linearize_module, "weighted_score_grad", nan_grad)
+    res = step(pi, theta, obs, a, adv)
+    assert res.status == "nonfinite_gradient" and res.success is False
+    assert "NaN/inf" in res.message
+    np.testing.assert_array_equal(res.theta_new, theta)
+    assert res.theta_new is not theta
+    for field in ("x", "full_step"):
+        np.testing.assert_array_equal(getattr(res, field), np.zeros(pi.num_params))
+    assert (res.step_size, res.expected_improvement, res.xAx, res.kl) == (0.0, 0.0, 0.0, 0.0)
+    assert res.n_backtracks == 0 and res.cg is None and res.line_search is None
+    assert res.surrogate_after == res.surrogate_before == pytest.approx(np.mean(adv))
