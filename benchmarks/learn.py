@@ -37,6 +37,8 @@ TARGETS = {
     "Pendulum-v1": "≥ -250, aim -175 (zoo -175, gSDE)",
     "MountainCar-v0": "report",
     "MountainCarContinuous-v0": "report",
+    "CartPole-v1/ppo": "≥ 475 (issue 14)",
+    "Pendulum-v1/ppo": "≥ -250 (issue 14; zoo PPO budget 100k)",
 }
 DEFAULT_ENVS = "CartPole-v1,Acrobot-v1,Pendulum-v1,MountainCar-v0,MountainCarContinuous-v0"
 
@@ -53,7 +55,10 @@ def _parse_set(items: list[str]) -> dict:
 
 
 def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overrides: dict):
-    """Train one agent and evaluate it; returns a dict of results (runs in a worker)."""
+    """Train one agent and evaluate it; returns a dict of results (runs in a worker).
+
+    ``env_id`` may name a preset variant ``ENV/ALGO`` (e.g. ``CartPole-v1/ppo``): its preset,
+    on the environment ``ENV``."""
     from npytrpo.agent import TRPO
     from npytrpo.tools.presets import get_preset
 
@@ -63,7 +68,7 @@ def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overri
     kw.pop("note", None)
     kw.update(overrides)
     t0 = time.perf_counter()
-    agent = TRPO(env_id, seed=seed, **kw)
+    agent = TRPO(env_id.split("/")[0], seed=seed, **kw)
     agent.learn(budget, progress_bar=False)
     wall = time.perf_counter() - t0
     ev = agent.evaluate(episodes)
