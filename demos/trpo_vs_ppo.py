@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from npytrpo.agent_config import AgentConfig
 from npytrpo.config import TRPOConfig
 from npytrpo.ppo_config import PPOConfig
 from npytrpo.tools.presets import get_preset
@@ -46,7 +47,7 @@ class Args:
     seeds: tuple[int, ...] = (0, 1, 2)
     """the seeds every rule runs on"""
     timesteps: int = 0
-    """environment steps per run; 0: 30720 (100k with --full)"""
+    """environment steps per run; 0: 16384 (100k with --full)"""
     full: bool = False
     """the presets' budgets (100k steps per run) instead of the short default"""
     n_steps: int = 0
@@ -57,6 +58,8 @@ class Args:
     """processes running the runs in parallel (1 = in this process)"""
     json: str = ""
     """also write every run's per-update log to this JSON file"""
+    replay: str = ""
+    """print the tables (and figure) of a JSON file written by --json instead of running"""
     plot: bool = True
     """write the figure (--no-plot to skip)"""
 
@@ -65,7 +68,7 @@ METHODS = ("trpo", "npg", "ppo", "ppo_kl")
 NAMES = {"trpo": "TRPO", "npg": "NPG", "ppo": "PPO-Clip", "ppo_kl": "PPO-KL"}
 #: Options of a PPO preset that belong to the update rule (the rest describes the batches).
 PPO_UPDATE_KEYS = ("clip_range", "n_epochs", "batch_size", "learning_rate")
-QUICK, FULL = 30_720, 100_000
+QUICK, FULL = 16_384, 100_000
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
@@ -83,7 +86,7 @@ def run_options(env_id: str, method: str, n_steps: int) -> dict:
     if method in ("ppo", "ppo_kl"):
         ppo = get_preset(f"{env_id}/ppo")
         kw.update({k: ppo[k] for k in PPO_UPDATE_KEYS if k in ppo})
-        n_batch = kw.get("n_envs", 2) * kw["n_steps"]
+        n_batch = kw.get("n_envs", AgentConfig.n_envs) * kw["n_steps"]
         kw["batch_size"] = min(kw.get("batch_size", PPOConfig.batch_size), n_batch)
         kw["target_kl"] = kw.get("delta", TRPOConfig.delta)  # PPO-KL's d_targ = δ
     return kw
@@ -234,8 +237,12 @@ def claim_clip(S, envs) -> tuple[str, str, str]:
             f"{s[e]['grad_steps']:.0f} Adam steps, 0 F·v per update"
         ),
     )
-    soft = max(s[e]["above"] for e in envs) > 0
-    verdict = "held: the clip did not bound the KL" if soft else "not shown: KL ≤ δ throughout"
+    over = [e for e in envs if s[e]["above"] > 0]
+    verdict = (
+        f"held: the clip let the KL exceed δ on {', '.join(over)}"
+        if over
+        else "not shown: the KL stayed ≤ δ on these runs"
+    )
     return "PPO-Clip: soft constraint (the clip), SGD/Adam steps", measured, verdict
 
 
@@ -287,14 +294,33 @@ def claim_faster(S, envs) -> tuple[str, str, str]:
 
 
 def claim_better(S, envs) -> tuple[str, str, str]:
-    """PPO usually better: final deterministic return, mean ± std over seeds."""
+    """PPO usually better: final deterministic return, mean ± std over seeds; a difference
+    within two standard errors, √((σ²_PPO + σ²_TRPO)/n_seeds), counts as a tie."""
     p, t = {e: S[(e, "ppo")]["eval"] for e in envs}, {e: S[(e, "trpo")]["eval"] for e in envs}
     measured = _per_env(
         envs,
         lambda e: f"{p[e].mean():.0f} ± {p[e].std():.0f} vs {t[e].mean():.0f} ± {t[e].std():.0f}",
     )
-    better = [p[e].mean() > t[e].mean() for e in envs]
-    verdict = _tally(better, envs, "PPO-Clip ahead", "TRPO ahead")
+    outcome = {}
+    for e in envs:
+        diff, se = p[e].mean() - t[e].mean(), np.sqrt((p[e].var() + t[e].var()) / len(p[e]))
+        outcome[e] = "tie" if abs(diff) <= 2 * se else ("PPO" if diff > 0 else "TRPO")
+    named = {k: ", ".join(e for e in envs if outcome[e] == k) for k in ("PPO", "tie", "TRPO")}
+    wins = {k: sum(outcome[e] == k for e in envs) for k in ("PPO", "TRPO")}
+    if wins["PPO"] > len(envs) / 2:
+        verdict = f"held: PPO-Clip ahead beyond 2 s.e. on {named['PPO']}"
+    elif wins["TRPO"] > len(envs) / 2:
+        verdict = f"did not hold: TRPO ahead beyond 2 s.e. on {named['TRPO']}"
+    else:
+        verdict = "not shown: " + "; ".join(
+            f"{label} on {named[k]}"
+            for k, label in (
+                ("PPO", "PPO-Clip ahead"),
+                ("tie", "within 2 s.e."),
+                ("TRPO", "TRPO ahead"),
+            )
+            if named[k]
+        )
     return "PPO usually better (final return, PPO-Clip vs TRPO)", measured, verdict
 
 
@@ -355,10 +381,10 @@ def plot(runs: list[dict], envs, path: str) -> None:
                     ax.plot(x, y, color=colors[m], lw=0.6, alpha=0.35)
                 mid = _nanmean(ys, axis=0) if key != "kl" else np.median(ys, axis=0)
                 ax.plot(x, mid, color=colors[m], lw=2, label=NAMES[m])
-        d = runs[0]["delta"] if runs else 0.01
+        d = next(r["delta"] for r in runs if r["env"] == e)
         axes[1, col].axhline(d, color="k", ls="--", lw=0.9, label="δ")
         axes[1, col].axhline(1.5 * d, color="k", ls=":", lw=0.9, label="1.5δ")
-        for row in (1, 2, 3):
+        for row in (1, 2):
             axes[row, col].set_yscale("log")
         axes[0, col].set_title(e)
         axes[3, col].set_xlabel("environment steps")
@@ -377,17 +403,32 @@ def _jsonable(runs):
     return [{k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in r.items()} for r in runs]
 
 
+def _load(path: str) -> tuple[list[dict], dict]:
+    with open(path) as f:
+        data = json.load(f)
+    runs = [
+        {k: np.array(v) if isinstance(v, list) else v for k, v in r.items()} for r in data["runs"]
+    ]
+    return runs, data
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
-    t0 = time.perf_counter()
-    runs = run(args)
-    wall = time.perf_counter() - t0
-    budget = args.timesteps or (FULL if args.full else QUICK)
+    if args.replay:
+        runs, data = _load(args.replay)
+        args = dataclasses.replace(args, **{k: data["args"][k] for k in ("envs", "seeds")})
+        budget, wall, workers = int(runs[0]["timesteps"][-1]), data["wall"], data["args"]["workers"]
+        print(f"replaying {args.replay}")
+    else:
+        t0 = time.perf_counter()
+        runs = run(args)
+        wall, workers = time.perf_counter() - t0, args.workers
+        budget = args.timesteps or (FULL if args.full else QUICK)
     S = summarize(runs)
-    print(f"{len(runs)} runs in {wall:.0f} s with {args.workers} worker(s)")
+    print(f"{len(runs)} runs in {wall:.0f} s with {workers} worker(s)")
     print_results(S, args.envs, args.seeds, budget)
     print_claims([claim(S, args.envs) for claim in CLAIMS])
-    if args.json:
+    if args.json and not args.replay:
         with open(args.json, "w") as f:
             json.dump({"args": dataclasses.asdict(args), "wall": wall, "runs": _jsonable(runs)}, f)
         print(f"runs: {args.json}")
