@@ -161,9 +161,11 @@ def summarize(runs: list[dict]) -> dict:
     out = {}
     for key in {(r["env"], r["method"]) for r in runs}:
         rs = [r for r in runs if (r["env"], r["method"]) == key]
-        kl = np.concatenate([r["kl"] for r in rs])
-        d = rs[0]["delta"]
-        beta = np.concatenate([r["beta"] for r in rs])
+
+        def pooled(k, rs=rs):
+            return np.concatenate([r[k] for r in rs])
+
+        kl, d, beta = pooled("kl"), rs[0]["delta"], pooled("beta")
         out[key] = {
             "eval": np.array([r["eval"] for r in rs]),
             "kl": kl,
@@ -171,15 +173,12 @@ def summarize(runs: list[dict]) -> dict:
             "above": float(np.mean(kl > d)),
             "above15": float(np.mean(kl > 1.5 * d)),
             "in_band": float(np.mean((kl >= d / 1.5) & (kl <= 1.5 * d))),
-            "ms": 1e3 * float(np.mean(np.concatenate([r["time_policy"] for r in rs]))),
+            "ms": 1e3 * float(np.mean(pooled("time_policy"))),
             "wall": float(np.mean([r["wall"] for r in rs])),
-            "fvp": float(np.mean(np.concatenate([r["fvp"] for r in rs]))),
-            "forward": float(np.mean(np.concatenate([r["forward"] for r in rs]))),
-            "grad_steps": float(np.mean(np.concatenate([r["grad_steps"] for r in rs]))),
-            "passes": float(np.mean(np.concatenate([r["passes"] for r in rs]))),
-            "clip_fraction": _nanmean(np.concatenate([r["clip_fraction"] for r in rs])),
+            **{k: float(np.mean(pooled(k))) for k in ("fvp", "forward", "grad_steps", "passes")},
+            "clip_fraction": _nanmean(pooled("clip_fraction")),
             "beta": (float(np.nanmin(beta)), float(np.nanmax(beta))) if np.any(beta > 0) else None,
-            "improved": float(np.mean(np.concatenate([r["improved"] for r in rs]))),
+            "improved": float(np.mean(pooled("improved"))),
             "updates": len(rs[0]["kl"]),
             "N": rs[0]["N"],
         }

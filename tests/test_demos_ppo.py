@@ -89,3 +89,19 @@ def test_prints_both_tables_and_the_figure(demo_run):
     verdicts = ("held", "partly", "did not hold", "not shown")
     assert all(any(v in row.split(" | ")[-1] for v in verdicts) for row in rows), rows
     assert fig.is_file() == HAS_MATPLOTLIB
+
+
+def test_replay_reprints_the_same_tables(demo_run, tmp_path):
+    """--replay of the saved JSON prints the run's tables unchanged (no training)."""
+    stdout, _, fig = demo_run
+    res = subprocess.run(
+        [sys.executable, str(DEMO), "--replay", str(fig.parent / "runs.json"), "--no-plot"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    saved = ("runs:", "figure:", "no figure:")  # what the run wrote, not what it measured
+    tables = [ln for ln in stdout.splitlines() if not ln.startswith(saved)]
+    assert res.stdout.splitlines()[1:] == tables
