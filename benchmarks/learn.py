@@ -50,6 +50,8 @@ TARGETS = {
     "HalfCheetah-v5": "≥ 1800 (sb3-contrib 1803 ± 46)",
     "Swimmer-v5": "≥ 300 (sb3-contrib 359 ± 2)",
     "Ant-v5": "report (sb3-contrib 3554 ± 591)",
+    "CartPole-v1/ppo": "≥ 475 (issue 14)",
+    "Pendulum-v1/ppo": "≥ -250 (issue 14; zoo PPO budget 100k)",
 }
 DEFAULT_ENVS = "CartPole-v1,Acrobot-v1,Pendulum-v1,MountainCar-v0,MountainCarContinuous-v0"
 
@@ -66,7 +68,10 @@ def _parse_set(items: list[str]) -> dict:
 
 
 def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overrides: dict):
-    """Train one agent and evaluate it; returns a dict of results (runs in a worker)."""
+    """Train one agent and evaluate it; returns a dict of results (runs in a worker).
+
+    ``env_id`` may name a preset variant ``ENV/ALGO`` (e.g. ``CartPole-v1/ppo``): its preset,
+    on the environment ``ENV``."""
     from npytrpo.agent import TRPO
     from npytrpo.tools.presets import get_preset
 
@@ -76,7 +81,7 @@ def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overri
     kw.pop("note", None)
     kw.update(overrides)
     t0 = time.perf_counter()
-    agent = TRPO(env_id, seed=seed, **kw)
+    agent = TRPO(env_id.split("/")[0], seed=seed, **kw)
     agent.learn(budget, progress_bar=False)
     wall = time.perf_counter() - t0
     ev = agent.evaluate(episodes)

@@ -33,7 +33,7 @@ def main() -> None:
     for env_id in a.envs or presets_available():
         kw = get_preset(env_id)
         kw.pop("timesteps", None)
-        agent = TRPO(env_id, seed=a.seed, **kw)
+        agent = TRPO(env_id.split("/")[0], seed=a.seed, **kw)  # "ENV/ALGO" variants run on ENV
         agent.learn(a.timesteps, progress_bar=False)
         print(
             f"{env_id:26s} steps={agent.num_timesteps:7d} "
