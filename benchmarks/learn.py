@@ -1,7 +1,12 @@
 """Learning benchmark: each preset on several seeds, final deterministic evaluation, mean ± std.
 
 Run: ``python benchmarks/learn.py [--envs CartPole-v1,Acrobot-v1,...] [--seeds 5] [--jobs 2]``
-``[--timesteps N] [--episodes 20] [--json out.json] [--set key=value ...]``.
+``[--first-seed F] [--timesteps N] [--episodes 20] [--json out.json] [--out-dir DIR]``
+``[--set key=value ...]``; ``--summary DIR [DIR ...]`` prints the table of stored runs instead.
+
+An entry of ``--envs`` may be a preset variant id (``Pendulum-v1/gsde``): its preset, on the
+environment before the ``/``. With ``--out-dir`` every run is written to
+``DIR/<env>_<variant>_seed<s>.json`` as soon as it finishes (a crash keeps the others).
 
 For every environment, trains ``TRPO(env, seed=s, **preset)`` for the preset's budget (or
 ``--timesteps``) on seeds 0..S−1, in ``--jobs`` worker processes, then evaluates each final
@@ -24,10 +29,11 @@ Not part of the test suite (minutes of CPU); nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
@@ -38,6 +44,8 @@ TARGETS = {
     "MountainCar-v0": "report",
     "MountainCarContinuous-v0": "report",
 }
+#: Seed sets reported separately by --summary: tuned on, and held out (issue 13).
+SEED_SETS = {"tune 0-9": range(0, 10), "held-out 10-14": range(10, 15)}
 DEFAULT_ENVS = "CartPole-v1,Acrobot-v1,Pendulum-v1,MountainCar-v0,MountainCarContinuous-v0"
 
 
@@ -55,7 +63,7 @@ def _parse_set(items: list[str]) -> dict:
 def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overrides: dict):
     """Train one agent and evaluate it; returns a dict of results (runs in a worker)."""
     from npytrpo.agent import TRPO
-    from npytrpo.tools.presets import get_preset
+    from npytrpo.tools.presets import env_id_of, get_preset
 
     kw = get_preset(env_id)
     preset_budget = int(kw.pop("timesteps", 100_000))
@@ -63,7 +71,7 @@ def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overri
     kw.pop("note", None)
     kw.update(overrides)
     t0 = time.perf_counter()
-    agent = TRPO(env_id, seed=seed, **kw)
+    agent = TRPO(env_id_of(env_id), seed=seed, **kw)
     agent.learn(budget, progress_bar=False)
     wall = time.perf_counter() - t0
     ev = agent.evaluate(episodes)
@@ -77,7 +85,34 @@ def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overri
         "wall_s": wall,
         "steps_per_s": agent.num_timesteps / wall,
         "settings": kw,
+        "overrides": overrides,
+        "evaluation_returns": [float(r) for r in ev.get("returns", [])],
     }
+
+
+def _write_run(out_dir: str, r: dict) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    tag = r["env"].replace("/", "_")
+    with open(os.path.join(out_dir, f"{tag}_seed{r['seed']}.json"), "w") as f:
+        json.dump(r, f, indent=1)
+
+
+def summary(dirs: list[str]) -> None:
+    """Mean ± std and per-seed returns of the runs stored in ``dirs``, per env and seed set."""
+    runs = []
+    for d in dirs:
+        for path in sorted(glob.glob(os.path.join(d, "*_seed*.json"))):
+            with open(path) as f:
+                runs.append(json.load(f))
+    print(f"{'env':<34}{'seeds':<16}{'mean ± std':>18}  per seed")
+    for e in dict.fromkeys(r["env"] for r in runs):
+        for label, seeds in SEED_SETS.items():
+            rs = sorted((r for r in runs if r["env"] == e and r["seed"] in seeds),
+                        key=lambda r: r["seed"])  # fmt: skip
+            if rs:
+                m = np.array([r["eval_mean"] for r in rs])
+                per = " ".join(f"{r['seed']}:{r['eval_mean']:.1f}" for r in rs)
+                print(f"{e:<34}{label:<16}{m.mean():>9.1f} ± {m.std():<6.1f}  {per}")
 
 
 def main(argv=None) -> None:
@@ -90,7 +125,12 @@ def main(argv=None) -> None:
     ap.add_argument("--episodes", type=int, default=20)
     ap.add_argument("--json", default=None, help="write all results to this file")
     ap.add_argument("--set", nargs="*", default=[], help="override preset values, key=value")
+    ap.add_argument("--out-dir", default=None, help="write each run's JSON here as it finishes")
+    ap.add_argument("--summary", nargs="+", default=None, help="print the table of stored runs")
     args = ap.parse_args(argv)
+    if args.summary:
+        summary(args.summary)
+        return
     envs = [e for e in args.envs.split(",") if e]
     overrides = _parse_set(args.set)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
@@ -100,7 +140,12 @@ def main(argv=None) -> None:
         futures = [
             pool.submit(run_one, e, s, args.timesteps, args.episodes, overrides) for e, s in jobs
         ]
-        results = [f.result() for f in futures]
+        results = []
+        for f in as_completed(futures):
+            results.append(f.result())
+            if args.out_dir:
+                _write_run(args.out_dir, results[-1])
+    results.sort(key=lambda r: (envs.index(r["env"]), r["seed"]))
     print(f"{len(jobs)} runs in {time.perf_counter() - t0:.0f} s with {args.jobs} workers")
     header = f"{'env':<26}{'steps':>8}{'eval mean ± std over seeds':>30}  {'per seed':<40} target"
     print(header)
