@@ -26,7 +26,7 @@ import sys
 from typing import Any
 
 from .. import __version__
-from .presets import BOX2D_ENVS, PRESETS, get_preset, preset_note, presets_available
+from .presets import BOX2D_ENVS, PRESETS, env_id_of, get_preset, preset_note, presets_available
 from .scripting import try_plot
 
 __all__ = ["main"]
@@ -65,7 +65,11 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("train", help="train on a gymnasium environment with its preset")
-    p.add_argument("env_id", metavar="ENV_ID", help="gymnasium id, e.g. CartPole-v1")
+    p.add_argument(
+        "env_id",
+        metavar="ENV_ID",
+        help="gymnasium id, e.g. CartPole-v1, or a preset variant id, e.g. Pendulum-v1/gsde",
+    )
     p.add_argument(
         "--timesteps", type=_int_like, default=None, help="budget (default: the preset's)"
     )
@@ -183,7 +187,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--seed must be >= 0, got {seed}")
     if args.timesteps is not None and args.timesteps < 0:
         raise CLIError(f"--timesteps must be >= 0, got {args.timesteps}")
-    hyper = get_preset(env_id)
+    try:
+        hyper = get_preset(env_id)  # env_id may be a variant id, e.g. Pendulum-v1/gsde
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
     preset_timesteps = hyper.pop("timesteps", None)
     overrides = parse_overrides(args.overrides, _settable_keys())
     hyper.update(overrides)
@@ -192,7 +199,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         timesteps = DEFAULT_TIMESTEPS
     out = args.out if args.out is not None else os.path.join("runs", _run_dir_name(env_id, seed))
 
-    agent = _make_agent(env_id, seed, out, hyper)
+    agent = _make_agent(env_id_of(env_id), seed, out, hyper)
     if env_id not in PRESETS:
         print(f"no preset for {env_id}: TRPO defaults, {timesteps} timesteps")
     os.makedirs(out, exist_ok=True)
