@@ -246,3 +246,15 @@ def test_sb3_preset_gsde_cases_verify_with_the_client(tmp_path, capsys):
     assert "PASS: all 2 cases agree" in capsys.readouterr().out
     assert main(["verify", str(tmp_path), "--cmd", CMD + " --bug learn_features"]) == 1
     assert "first failing quantity g" in capsys.readouterr().out
+
+
+def test_a_gsde_case_given_as_a_result_is_named_by_its_version(tmp_path, capsys):
+    """A format-2 case where a result belongs is refused naming its format; convert reads it."""
+    case = str(tmp_path / "c.npz")
+    save(case, make_case(**SMALL))
+    assert main(["check", case, case, "--reference", case]) == 2
+    assert "is a 'npytrpo-oracle/2' file, not a 'npytrpo-oracle-result/1' one" in (
+        capsys.readouterr().err
+    )
+    assert main(["convert", case, str(tmp_path / "c.json")]) == 0
+    assert load(str(tmp_path / "c.json")).spec == load(case).spec

@@ -165,18 +165,19 @@ def case_format_for(policy: str) -> str:
 
 
 def _check_format(spec: Mapping, expected: str, what: str) -> None:
-    """``spec["format"]`` is ``expected``; a case may be of any version in ``CASE_FORMATS``."""
+    """``spec["format"]`` is ``expected``; ``CASE_FORMAT`` stands for any of ``CASE_FORMATS``."""
     found = spec.get("format")
-    if found == expected or (expected == CASE_FORMAT and found in CASE_FORMATS):
+    is_case = found in CASE_FORMATS
+    if found == expected or (expected == CASE_FORMAT and is_case):
         return
-    other = RESULT_FORMAT if expected == CASE_FORMAT else CASE_FORMAT
-    if found == other or (other == CASE_FORMAT and found in CASE_FORMATS):
-        raise OracleError(f"{what} is a {other!r} file, not a {expected!r} one")
+    if is_case or found == RESULT_FORMAT:  # the other kind of file
+        wanted = "case" if expected == CASE_FORMAT else repr(expected)
+        raise OracleError(f"{what} is a {found!r} file, not a {wanted} one")
     if found is None:
         raise OracleError(f"{what}: spec has no 'format' key; expected {expected!r}")
+    readable = list(CASE_FORMATS) if expected == CASE_FORMAT else repr(expected)
     raise OracleError(
-        f"{what}: unknown format version {found!r}; this npytrpo ({__version__}) reads "
-        f"{list(CASE_FORMATS) if expected == CASE_FORMAT else repr(expected)}"
+        f"{what}: unknown format version {found!r}; this npytrpo ({__version__}) reads {readable}"
     )
 
 
