@@ -65,11 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("train", help="train on a gymnasium environment with its preset")
-    p.add_argument(
-        "env_id",
-        metavar="ENV_ID",
-        help="gymnasium id, e.g. CartPole-v1, or a preset variant id, e.g. Pendulum-v1/gsde",
-    )
+    p.add_argument("env_id", metavar="ENV_ID", help="gymnasium id, or a variant: Pendulum-v1/gsde")
     p.add_argument(
         "--timesteps", type=_int_like, default=None, help="budget (default: the preset's)"
     )
