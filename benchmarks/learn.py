@@ -105,7 +105,7 @@ def summary(dirs: list[str]) -> None:
         for path in sorted(glob.glob(os.path.join(d, "*_seed*.json"))):
             with open(path) as f:
                 runs.append(json.load(f))
-    print(f"{'env':<34}{'seeds':<16}{'mean ± std':>18}  per seed")
+    print(f"{'env':<34}{'seeds':<16}{'n':>3}{'mean ± std':>18}{'min':>9}  per seed")
     for e in dict.fromkeys(r["env"] for r in runs):
         for label, seeds in SEED_SETS.items():
             rs = sorted((r for r in runs if r["env"] == e and r["seed"] in seeds),
@@ -113,7 +113,8 @@ def summary(dirs: list[str]) -> None:
             if rs:
                 m = np.array([r["eval_mean"] for r in rs])
                 per = " ".join(f"{r['seed']}:{r['eval_mean']:.1f}" for r in rs)
-                print(f"{e:<34}{label:<16}{m.mean():>9.1f} ± {m.std():<6.1f}  {per}")
+                print(f"{e:<34}{label:<16}{len(m):>3}{m.mean():>9.1f} ± {m.std():<6.1f}"
+                      f"{m.min():>9.1f}  {per}")  # fmt: skip
 
 
 def main(argv=None) -> None:
