@@ -52,7 +52,8 @@ _PENDULUM_GAUSSIAN: dict[str, Any] = {
 _MCC_GAUSSIAN: dict[str, Any] = {
     "note": f"{_ZOO} (MountainCarContinuous-v0, tuned with gSDE); n_steps 1024 and "
     "entropy_coef 0.01 are ours (solves 7 of seeds 0-9 at 50k; 6 of 10 without the "
-    "entropy bonus, within noise: without gSDE exploration some seeds never find the goal)",
+    "entropy bonus, within noise: without gSDE exploration some seeds never find the goal; "
+    "1 of held-out seeds 10-14, 18.7 +- 37.4)",
     "timesteps": 50_000,
     "normalize_obs": True,
     "n_envs": 2,
@@ -72,7 +73,8 @@ _PENDULUM_GSDE: dict[str, Any] = {
 }
 _MCC_GSDE: dict[str, Any] = {
     "note": f"{_ZOO} (MountainCarContinuous-v0, gSDE): normalize_obs, n_envs 2, use_sde, "
-    "sde_sample_freq 4, 50k as the zoo",
+    "sde_sample_freq 4, 50k as the zoo, untuned; 92.6 +- 0.1 on seeds 0-4 and 92.5 +- 0.2 on "
+    "held-out seeds 10-14 (every seed reaches the goal; the plain Gaussian: 1 of 5)",
     "timesteps": 50_000,
     "normalize_obs": True,
     "n_envs": 2,
@@ -111,7 +113,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "Pendulum-v1": _PENDULUM_GAUSSIAN,
     "Pendulum-v1/gaussian": _PENDULUM_GAUSSIAN,
     "Pendulum-v1/gsde": _PENDULUM_GSDE,
-    "MountainCarContinuous-v0": _MCC_GAUSSIAN,
+    "MountainCarContinuous-v0": _MCC_GSDE,  # the better, measured on held-out seeds 10-14
     "MountainCarContinuous-v0/gaussian": _MCC_GAUSSIAN,
     "MountainCarContinuous-v0/gsde": _MCC_GSDE,
     "LunarLander-v3": {
