@@ -36,7 +36,7 @@ def main() -> None:
         agent = TRPO(env_id_of(env_id), seed=a.seed, **kw)  # a variant id trains its env
         agent.learn(a.timesteps, progress_bar=False)
         print(
-            f"{env_id:34s} steps={agent.num_timesteps:7d} "
+            f"{env_id:26s} steps={agent.num_timesteps:7d} "
             f"theta={fingerprint(agent.theta)} value_theta={fingerprint(agent.value_theta)}",
             flush=True,
         )
