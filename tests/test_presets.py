@@ -11,6 +11,7 @@ import pytest
 
 from npytrpo.agent import TRPO
 from npytrpo.gsde import GSDEHead
+from npytrpo.policies import policy_from_spec
 from npytrpo.tools import cli
 from npytrpo.tools.presets import PRESETS, env_id_of, get_preset, presets_available
 
@@ -57,14 +58,21 @@ def test_every_preset_id_names_a_registered_environment():
     assert {"Pendulum-v1/gsde", "MountainCarContinuous-v0/gsde"} <= set(presets_available())
 
 
-def test_gsde_preset_builds_a_gsde_agent():
-    """TRPO with the gSDE preset's keywords has a GSDEHead on the last hidden layer."""
+def test_gsde_preset_builds_a_gsde_agent_that_saves_and_loads(tmp_path):
+    """TRPO with the gSDE preset's keywords has a GSDEHead on the last hidden layer; a saved
+    agent loads with the same policy spec and θ, and its policy spec rebuilds the policy."""
     kw = get_preset("Pendulum-v1/gsde")
     kw.pop("timesteps")
-    agent = TRPO(env_id_of("Pendulum-v1/gsde"), seed=0, **kw)
+    agent = TRPO(env_id_of("Pendulum-v1/gsde"), seed=0, **{**kw, "n_steps": 32})
     head = agent.policy.head
     assert isinstance(head, GSDEHead) and head.n_features == 64 and head.act_dim == 1
     assert agent.config.sde_sample_freq == 4
+    agent.learn(64, progress_bar=False)
+    agent.save(tmp_path / "a.npz")
+    again = TRPO.load(tmp_path / "a.npz")
+    assert again.policy.spec() == agent.policy.spec()
+    assert again.theta.tobytes() == agent.theta.tobytes()
+    assert policy_from_spec(agent.policy.spec()).spec() == agent.policy.spec()
 
 
 def test_cli_trains_and_lists_a_variant_id(tmp_path):
