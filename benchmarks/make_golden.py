@@ -1,13 +1,18 @@
 """Regenerate the oracle's golden vectors in ``tests/data/oracle/``.
 
-Run: ``python benchmarks/make_golden.py [--out DIR]``. For every recipe below, seeds 0, 1, 2, …
-are tried until the case is well-posed (no decision of the step within 1e-6 of its threshold,
-rounding amplified at most 1e4 times into x and x*; see ``docs/oracle.md``) and its line search
-ends as the recipe asks (``first``: the full step is accepted; ``backtrack``: a later trial;
-``failed``: none). Each case is written as ``NAME.case.npz`` + ``NAME.case.json`` and its result
-as ``NAME.result.npz`` + ``NAME.result.json``; ``index.json`` lists them. The output is
-deterministic: rerunning it rewrites identical files (up to BLAS rounding in the results, which
+Run: ``python benchmarks/make_golden.py [--out DIR] [--sets classic,gsde]``. For every recipe
+below, seeds 0, 1, 2, … are tried until the case is well-posed (no decision of the step within
+1e-6 of its threshold, rounding amplified at most 1e4 times into x and x*; see
+``docs/oracle.md``) and its line search ends as the recipe asks (``first``: the full step is
+accepted; ``backtrack``: a later trial; ``failed``: none). Each case is written as
+``NAME.case.npz`` + ``NAME.case.json`` and its result as ``NAME.result.npz`` +
+``NAME.result.json``; ``index.json`` lists them. The output is deterministic: rerunning it
+rewrites identical files (up to BLAS rounding in the results, which
 ``tests/test_oracle.py`` tolerates at 1e-10).
+
+Two sets: ``classic`` (categorical and Gaussian, format 1) in DIR, and ``gsde`` (format 2) in
+``DIR/gsde`` with its own ``index.json``, so that adding the gSDE cases left every file of the
+classic set as it was (``tests/test_oracle_gsde.py`` checks them).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ DEFAULT_OUT = os.path.join(HERE, os.pardir, "tests", "data", "oracle")
 
 CAT = dict(policy="categorical", obs_dim=3, n_actions=3)
 GAUSS = dict(policy="gaussian", obs_dim=3, act_dim=2)
+GSDE = dict(policy="gsde", obs_dim=3, act_dim=2)
 
 # (name, what it covers, expected line-search outcome, make_case keywords)
 RECIPES = [
@@ -129,6 +135,26 @@ RECIPES = [
 ]
 
 
+GSDE_RECIPES = [
+    ("gsde_linear", "gSDE, linear: features = observation, full_std, defaults", "first", {**GSDE}),
+    ("gsde_mlp", "gSDE, one tanh layer: features = its 4 units, full_std", "first",
+     {**GSDE, "hidden": [4]}),
+    ("gsde_mlp_shared_std", "gSDE, full_std false: one log-sigma per feature", "first",
+     {**GSDE, "hidden": [4], "full_std": False}),
+    ("gsde_linear_undamped", "gSDE, linear, damping 0, epsilon 0", "first",
+     {**GSDE, "damping": 0.0, "epsilon": 0.0}),
+    ("gsde_sb3_contrib",
+     "sb3-contrib with use_sde: KL(new||old) averaged over action dims, strict, alpha 0.8, "
+     "15 CG steps, normalised advantages, epsilon 1e-6 on the variance", "first",
+     {**GSDE, "hidden": [4], "gaussian_kl_reduction": "mean", "kl_direction": "new_old",
+      "accept": "strict", "backtrack_coeff": 0.8, "cg_iters": 15, "normalize_advantages": True}),
+    ("gsde_backtrack", "gSDE, one action dim, large delta: accepted after backtracking",
+     "backtrack", {**GSDE, "act_dim": 1, "hidden": [4], "delta": 2.0}),
+]  # fmt: skip
+#: name -> (sub-directory of --out, recipes, index format written)
+SETS = {"classic": ("", RECIPES), "gsde": ("gsde", GSDE_RECIPES)}
+
+
 def outcome(accepted: int) -> str:
     return "failed" if accepted < 0 else ("first" if accepted == 0 else "backtrack")
 
@@ -142,19 +168,17 @@ def build(name, want, kwargs, max_seed=200):
     raise RuntimeError(f"{name}: no well-posed seed < {max_seed} gives outcome {want!r}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=DEFAULT_OUT)
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+def write_set(out: str, recipes: list) -> None:
+    """Write each recipe's case and result, and ``index.json``, to ``out``."""
+    os.makedirs(out, exist_ok=True)
     index = []
-    for name, what, want, kwargs in RECIPES:
+    for name, what, want, kwargs in recipes:
         case, result = build(name, want, kwargs)
         case.spec["description"] = what
         result = run_case(case)  # the description is part of the case's digest
         for kind, data in (("case", case), ("result", result)):
             for ext in ("npz", "json"):
-                save(os.path.join(args.out, f"{name}.{kind}.{ext}"), data)
+                save(os.path.join(out, f"{name}.{kind}.{ext}"), data)
         index.append(
             {
                 "name": name,
@@ -172,9 +196,19 @@ def main() -> None:
             f"{result.spec['status']} (trial {index[-1]['ls_accepted']}, "
             f"{index[-1]['cg_iterations']} CG iterations)"
         )
-    with open(os.path.join(args.out, "index.json"), "w") as f:
+    with open(os.path.join(out, "index.json"), "w") as f:
         json.dump({"format": "npytrpo-oracle-index/1", "cases": index}, f, indent=1)
         f.write("\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--sets", default="classic,gsde", help=f"of {list(SETS)}")
+    args = parser.parse_args()
+    for name in args.sets.split(","):
+        sub, recipes = SETS[name]
+        write_set(os.path.join(args.out, sub), recipes)
 
 
 if __name__ == "__main__":

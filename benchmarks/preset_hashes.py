@@ -16,7 +16,7 @@ import hashlib
 import numpy as np
 
 from npytrpo import TRPO
-from npytrpo.tools.presets import get_preset, presets_available
+from npytrpo.tools.presets import env_id_of, get_preset, presets_available
 
 
 def fingerprint(a: np.ndarray) -> str:
@@ -33,7 +33,7 @@ def main() -> None:
     for env_id in a.envs or presets_available():
         kw = get_preset(env_id)
         kw.pop("timesteps", None)
-        agent = TRPO(env_id.split("/")[0], seed=a.seed, **kw)  # "ENV/ALGO" variants run on ENV
+        agent = TRPO(env_id_of(env_id), seed=a.seed, **kw)  # a variant id trains its env
         agent.learn(a.timesteps, progress_bar=False)
         print(
             f"{env_id:26s} steps={agent.num_timesteps:7d} "

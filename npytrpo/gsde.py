@@ -169,9 +169,10 @@ class GSDEHead:
         return np.full(self.num_params, self.log_std_init)
 
     def spec(self) -> dict:
-        """A JSON-serialisable description; ``GSDEHead.from_spec`` rebuilds the head."""
+        """A JSON-serialisable description (``policy`` = ``"gsde"``, as the other heads name
+        their kind); ``GSDEHead.from_spec`` and ``head_from_spec`` rebuild the head."""
         return {
-            "kind": self.kind,
+            "policy": self.kind,
             "n_features": self.n_features,
             "act_dim": self.act_dim,
             "log_std_init": self.log_std_init,
@@ -182,11 +183,11 @@ class GSDEHead:
 
     @classmethod
     def from_spec(cls, spec: dict) -> GSDEHead:
-        """Rebuild a head from ``spec()``."""
-        if not isinstance(spec, dict) or spec.get("kind") != cls.kind:
-            raise ValueError(f"spec must be a dict with kind 'gsde', got {spec!r}")
-        kwargs = {k: v for k, v in spec.items() if k != "kind"}
-        return cls(**kwargs)
+        """Rebuild a head from ``spec()`` (extra keys such as ``obs_dim`` are ignored)."""
+        if not isinstance(spec, dict) or spec.get("policy") != cls.kind:
+            raise ValueError(f"spec must be a dict with policy 'gsde', got {spec!r}")
+        names = ("log_std_init", "full_std", "epsilon", "kl_reduction")
+        return cls(spec["n_features"], spec["act_dim"], **{k: spec[k] for k in names if k in spec})
 
     # ------------------------------------------------------------------ layout of Λ
     def _expand(self, theta_h: np.ndarray) -> np.ndarray:

@@ -620,7 +620,7 @@ def _with_spec(**changes):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"format": "npytrpo-oracle/2"}, "unknown format version 'npytrpo-oracle/2'"),
+        ({"format": "npytrpo-oracle/3"}, "unknown format version 'npytrpo-oracle/3'"),
         ({"format": None}, "spec has no 'format' key"),
         ({"format": RESULT_FORMAT}, "is a 'npytrpo-oracle-result/1' file"),
         (
@@ -641,7 +641,7 @@ def _with_spec(**changes):
         ({"gaussian_kl_reduction": "mean"}, "must be 'sum' for a categorical policy"),
         ({"act_dim": 2}, "spec['act_dim'] does not apply to a categorical policy"),
         ({"cg_x0": "random"}, "spec['cg_x0'] must be one of ['zero']"),
-        ({"policy": "beta"}, "spec['policy'] must be 'categorical' or 'gaussian'"),
+        ({"policy": "beta"}, "spec['policy'] must be one of ['categorical', 'gaussian'] in"),
     ],
 )
 def test_bad_spec_exits_2_with_a_clear_message(tmp_path, capsys, changes, message):

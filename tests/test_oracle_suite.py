@@ -54,7 +54,7 @@ def test_recipes_cover_every_axis_outcome_head_and_body():
     and every value of every convention axis; a preset varies no convention axis."""
     rs = recipes(None)
     assert len({r.name for r in rs}) == len(rs)
-    assert {r.head for r in rs} == {"categorical", "gaussian"}
+    assert {r.head for r in rs} == {"categorical", "gaussian", "gsde"}
     assert {r.body for r in rs} == {"linear", "mlp"}
     assert {r.outcome for r in rs} == {"first", "backtrack", "failed"}
     assert {r.overrides.get("damping", 0.1) == 0 for r in rs} == {False, True}

@@ -4,6 +4,7 @@ matrix-free products against the dense Fisher, the empirical Fisher against the 
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from strategies import policy_cases
 
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy, policy_from_spec

@@ -10,7 +10,7 @@ oracle *runs* the case and writes a *result* holding every intermediate of one T
 file        ``spec["format"]``         arrays
 ==========  =========================  ==========================================================
 case        ``npytrpo-oracle/1``       theta (P,), obs (N, D), actions (N,) int | (N, A) float,
-                                       advantages (N,), probes (K, P) optional
+            (``/2``: gSDE)             advantages (N,), probes (K, P) optional
 result      ``npytrpo-oracle-result/1`` logp, advantages_used, surrogate, entropy, g, fvp, fisher,
                                        x, cg_iterations, cg_residual, xAx, step_size, full_step,
                                        expected_improvement, x_exact, step_size_exact,
@@ -26,7 +26,8 @@ bit-identical. Nothing is ever unpickled.
 Command line (``npytrpo oracle …`` forwards here; exit 0 = pass, 1 = ``check`` failed,
 2 = bad input or usage)::
 
-    make  --policy {categorical,gaussian} --obs-dim D --hidden 8,8 (--n-actions K | --act-dim A)
+    make  --policy {categorical,gaussian,gsde} --obs-dim D --hidden 8,8
+          (--n-actions K | --act-dim A [--full-std B --epsilon E --log-std-init L])
           --batch N --probes K --seed S [--outcome first|backtrack|failed] [conventions]
           -o case.npz [--json case.json]
     run   case.npz -o result.npz [--json result.json] [--dense-limit 2000]
@@ -51,6 +52,8 @@ from .diagnose import diagnose
 from .files import from_json, load, save, to_json
 from .format import (
     CASE_FORMAT,
+    CASE_FORMAT_2,
+    CASE_FORMATS,
     CASE_KEYS,
     CONVENTION_DEFAULTS,
     OPTIONAL_CONVENTIONS,
@@ -76,6 +79,8 @@ from .verify import CaseOutcome, format_report, verify_suite
 # are public too but, as before the split, not in __all__.
 __all__ = [
     "CASE_FORMAT",
+    "CASE_FORMAT_2",
+    "CASE_FORMATS",
     "RESULT_FORMAT",
     "CASE_KEYS",
     "RESULT_KEYS",

@@ -15,7 +15,7 @@ from ..linesearch import ACCEPTANCE_RULES
 from .check import DEFAULT_ATOL, DEFAULT_RTOL, check_result, format_table
 from .files import load, save
 from .format import (
-    CASE_FORMAT,
+    CASE_FORMATS,
     CONVENTION_DEFAULTS,
     RESULT_FORMAT,
     OracleData,
@@ -75,7 +75,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_make(sub) -> None:
     mk = sub.add_parser("make", help="write a random, well-formed case")
-    mk.add_argument("--policy", required=True, choices=("categorical", "gaussian"))
+    mk.add_argument(
+        "--policy",
+        required=True,
+        choices=("categorical", "gaussian", "gsde"),
+        help="gsde writes a format-2 case (npytrpo-oracle/2)",
+    )
     mk.add_argument("--obs-dim", required=True, type=int)
     mk.add_argument(
         "--hidden",
@@ -85,7 +90,7 @@ def _add_make(sub) -> None:
     )
     size = mk.add_mutually_exclusive_group(required=True)
     size.add_argument("--n-actions", type=int, help="categorical: number of actions")
-    size.add_argument("--act-dim", type=int, help="gaussian: action dimensions")
+    size.add_argument("--act-dim", type=int, help="gaussian, gsde: action dimensions")
     mk.add_argument("--batch", type=int, default=32, help="N (default 32)")
     mk.add_argument("--probes", type=int, default=2, help="K probe vectors (default 2)")
     mk.add_argument("--seed", type=int, default=0, help="seed of every draw (default 0)")
@@ -102,6 +107,12 @@ def _add_make(sub) -> None:
         help="std of the noise added to the init θ (default 0.3)",
     )
     mk.add_argument("--name", help="a label stored in the spec")
+    mk.add_argument(
+        "--log-std-init", type=float, default=0.0, help="gaussian, gsde: init log-std (default 0)"
+    )
+    sde = mk.add_argument_group("gsde head (stored in the spec; sb3's names)")
+    sde.add_argument("--full-std", type=_bool_arg, metavar="{true,false}", help="default true")
+    sde.add_argument("--epsilon", type=float, help="variance floor (default 1e-6)")
     d = CONVENTION_DEFAULTS
     conv = mk.add_argument_group("conventions (stored in the spec)")
     conv.add_argument("--delta", type=float, default=d["delta"])
@@ -185,6 +196,9 @@ def _cmd_make(a: argparse.Namespace) -> int:
             seed=a.seed,
             theta_noise=a.theta_noise,
             name=a.name,
+            log_std_init=a.log_std_init,
+            full_std=a.full_std,
+            epsilon=a.epsilon,
             **conventions,
         )
     except (TypeError, ValueError) as e:
@@ -279,7 +293,7 @@ def _cmd_check(a: argparse.Namespace) -> int:
 
 def _cmd_convert(a: argparse.Namespace) -> int:
     data = load(a.input)
-    if data.format == CASE_FORMAT:
+    if data.format in CASE_FORMATS:
         validate_case(data)
     else:
         _check_format(data.spec, RESULT_FORMAT, a.input)

@@ -17,7 +17,7 @@ integer mismatch                 theirs 3, ours 2 (for ls_accepted: which trial 
 ===============================  ==============================================================
 
 The blocks come from the documented parameter layout (layer by layer W (fan_in, fan_out), b,
-then log-std), which is all this module knows of a policy.
+then log-std, or gSDE's log-σ matrix), which is all this module knows of a policy.
 """
 
 from __future__ import annotations
@@ -60,10 +60,14 @@ class Context:
 
 
 def context_from(spec: Mapping, batch: int | None) -> Context:
-    """The context of a case from its spec (a case spec, or a result's ``case_spec``)."""
+    """The context of a case from its spec (a case spec, or a result's ``case_spec``).
+
+    The head's block is ``log_std`` (A entries, Gaussian) or ``log_std (F×A)`` (gSDE's log-σ
+    matrix over the F last features, ``log_std (F)`` with ``full_std`` false).
+    """
     if not isinstance(spec, Mapping) or "obs_dim" not in spec:
         return Context(batch=batch)
-    gaussian = spec.get("policy") == "gaussian"
+    gaussian = spec.get("policy") in ("gaussian", "gsde")
     out = spec.get("act_dim") if gaussian else spec.get("n_actions")
     try:
         sizes = [int(spec["obs_dim"]), *(int(h) for h in spec.get("hidden", [])), int(out)]
@@ -73,7 +77,12 @@ def context_from(spec: Mapping, batch: int | None) -> Context:
     for i, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
         blocks += [(f"W{i} ({fi}×{fo})", p, p + fi * fo), (f"b{i}", p + fi * fo, p + fi * fo + fo)]
         p += fi * fo + fo
-    if gaussian:
+    if spec.get("policy") == "gsde":
+        nf = sizes[-2]
+        name, size = (f"log_std ({nf}×{out})", nf * out) if spec.get("full_std", True) else (
+            f"log_std ({nf})", nf)  # fmt: skip
+        blocks.append((name, p, p + size))
+    elif gaussian:
         blocks.append(("log_std", p, p + sizes[-1]))
     return Context(act_dim=sizes[-1] if gaussian else None, batch=batch, blocks=blocks)
 

@@ -24,7 +24,18 @@ from ..linesearch import ACCEPTANCE_RULES
 from ..policies import Policy, policy_from_spec
 
 CASE_FORMAT = "npytrpo-oracle/1"
+#: Format 2 = format 1 plus the ``"gsde"`` policy (and its keys ``full_std``, ``epsilon``). The
+#: oracle writes format 2 only for gSDE cases, so every case format 1 can express keeps its
+#: bytes and old readers refuse a gSDE case by its version; it reads both.
+CASE_FORMAT_2 = "npytrpo-oracle/2"
+#: The policies each case format knows.
+CASE_FORMATS: dict[str, tuple[str, ...]] = {
+    CASE_FORMAT: ("categorical", "gaussian"),
+    CASE_FORMAT_2: ("categorical", "gaussian", "gsde"),
+}
 RESULT_FORMAT = "npytrpo-oracle-result/1"
+#: The gSDE head's keys (format 2, ``policy: "gsde"`` only) and their meaning in sb3's names.
+GSDE_KEYS = ("full_std", "epsilon")
 
 #: Conventions of the step carried in the spec, with docs/design.md's defaults (the step's own,
 #: less the options format 1 does not carry: Fisher subsampling and an entropy bonus).
@@ -148,17 +159,25 @@ def _spec_choice(spec: Mapping, key: str, choices: Sequence) -> Any:
     return v
 
 
+def case_format_for(policy: str) -> str:
+    """The lowest case format that expresses ``policy`` (what ``make`` writes)."""
+    return CASE_FORMAT_2 if policy == "gsde" else CASE_FORMAT
+
+
 def _check_format(spec: Mapping, expected: str, what: str) -> None:
+    """``spec["format"]`` is ``expected``; ``CASE_FORMAT`` stands for any of ``CASE_FORMATS``."""
     found = spec.get("format")
-    if found == expected:
+    is_case = found in CASE_FORMATS
+    if found == expected or (expected == CASE_FORMAT and is_case):
         return
-    other = RESULT_FORMAT if expected == CASE_FORMAT else CASE_FORMAT
-    if found == other:
-        raise OracleError(f"{what} is a {other!r} file, not a {expected!r} one")
+    if is_case or found == RESULT_FORMAT:  # the other kind of file
+        wanted = "case" if expected == CASE_FORMAT else repr(expected)
+        raise OracleError(f"{what} is a {found!r} file, not a {wanted} one")
     if found is None:
         raise OracleError(f"{what}: spec has no 'format' key; expected {expected!r}")
+    readable = list(CASE_FORMATS) if expected == CASE_FORMAT else repr(expected)
     raise OracleError(
-        f"{what}: unknown format version {found!r}; this npytrpo ({__version__}) reads {expected!r}"
+        f"{what}: unknown format version {found!r}; this npytrpo ({__version__}) reads {readable}"
     )
 
 
@@ -184,21 +203,31 @@ def validate_spec(spec: Any) -> dict:
 
 
 def _check_spec_keys(spec: dict) -> str:
-    """The policy is known and the keys are exactly the required ones plus informational ones.
+    """The policy is known to the case's format and the keys are exactly the required ones
+    plus informational ones.
 
     Returns the key of the head's size (``n_actions`` or ``act_dim``).
     """
-    policy = spec.get("policy")
-    if policy not in ("categorical", "gaussian"):
-        raise OracleError(f"spec['policy'] must be 'categorical' or 'gaussian', got {policy!r}")
+    policy, known = spec.get("policy"), CASE_FORMATS[spec["format"]]
+    if policy not in known:
+        later = " (gsde needs format 'npytrpo-oracle/2')" if policy == "gsde" else ""
+        raise OracleError(
+            f"spec['policy'] must be one of {list(known)} in format {spec['format']!r}, "
+            f"got {policy!r}{later}"
+        )
     size_key, other_key = (
         ("n_actions", "act_dim") if policy == "categorical" else ("act_dim", "n_actions")
     )
-    required = ["format", "policy", "obs_dim", "hidden", size_key, *CONVENTION_DEFAULTS]
+    head_keys = list(GSDE_KEYS) if policy == "gsde" else []
+    required = ["format", "policy", "obs_dim", "hidden", size_key, *head_keys,
+                *CONVENTION_DEFAULTS]  # fmt: skip
     if other_key in spec:
         raise OracleError(
             f"spec[{other_key!r}] does not apply to a {policy} policy (use {size_key!r})"
         )
+    misplaced = [k for k in GSDE_KEYS if k in spec and policy != "gsde"]
+    if misplaced:
+        raise OracleError(f"spec key(s) {misplaced} apply to a gsde policy only, not {policy}")
     missing = [k for k in required if k not in spec]
     if missing:
         raise OracleError(f"spec is missing required key(s) {missing}")
@@ -228,6 +257,9 @@ def _spec_numbers(spec: dict, size_key: str) -> dict:
     if out["backtrack_coeff"] ** (out["max_backtracks"] - 1) == 0.0:
         raise OracleError("spec['backtrack_coeff'] ** (max_backtracks - 1) underflows to 0")
     out["fvp_subsample"] = _spec_int({**OPTIONAL_CONVENTIONS, **spec}, "fvp_subsample", 1)
+    if spec["policy"] == "gsde":
+        out["full_std"] = _spec_choice(spec, "full_std", (True, False))
+        out["epsilon"] = _spec_real(spec, "epsilon", 0.0, open_low=False)
     return out
 
 
@@ -257,6 +289,12 @@ def _check_spec_choices(spec: dict) -> None:
 def _policy(spec: Mapping) -> Policy:
     if spec["policy"] == "categorical":
         return policy_from_spec({k: spec[k] for k in ("policy", "obs_dim", "hidden", "n_actions")})
+    if spec["policy"] == "gsde":  # features: the last hidden layer, or the observation
+        n_features = spec["hidden"][-1] if spec["hidden"] else spec["obs_dim"]
+        head = {k: spec[k] for k in ("policy", "obs_dim", "hidden", "act_dim", *GSDE_KEYS)}
+        return policy_from_spec(
+            {**head, "n_features": n_features, "kl_reduction": spec["gaussian_kl_reduction"]}
+        )
     return policy_from_spec(
         {
             "policy": "gaussian",
@@ -356,7 +394,8 @@ def _case_actions(spec: Mapping, arrays: Mapping, N: int) -> np.ndarray:
     A = spec["act_dim"]
     if a.dtype != np.float64:
         raise OracleError(
-            f"case array 'actions' has dtype {a.dtype}; a Gaussian case needs float64 actions"
+            f"case array 'actions' has dtype {a.dtype}; a {spec['policy']} case needs float64 "
+            "actions"
         )
     return _float64(arrays, "actions", (N, A), f"spec['act_dim'] = {A}")
 

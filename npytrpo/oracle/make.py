@@ -10,7 +10,6 @@ import numpy as np
 from .. import __version__
 from ..policies import Policy
 from .format import (
-    CASE_FORMAT,
     CONVENTION_DEFAULTS,
     OPTIONAL_CONVENTIONS,
     OracleData,
@@ -18,8 +17,13 @@ from .format import (
     _is_int,
     _is_real,
     _policy,
+    case_format_for,
     validate_spec,
 )
+
+#: The gSDE head's options and their defaults (sb3-contrib's: ``full_std=True``,
+#: ``epsilon=1e-6``); ``log_std_init`` is where Λ's draw is centred.
+GSDE_DEFAULTS: dict[str, Any] = {"full_std": True, "epsilon": 1e-6}
 
 
 def make_case(
@@ -34,17 +38,22 @@ def make_case(
     seed: int = 0,
     theta_noise: float = 0.3,
     name: str | None = None,
+    log_std_init: float = 0.0,
+    full_std: bool | None = None,
+    epsilon: float | None = None,
     **conventions: Any,
 ) -> OracleData:
     """A random, well-formed case (see ``docs/oracle.md`` for what "well-posed" adds).
 
-    θ = the policy's init + ``theta_noise``·N(0, I) (so the policy is far from uniform);
+    θ = the policy's init + ``theta_noise``·N(0, I) (so the policy is far from uniform; the
+    init puts the log-std, or gSDE's log-σ matrix, at ``log_std_init``);
     observations N(0, I); actions sampled from π_θ; advantages N(0, 1); probes N(0, I).
     Every draw comes from its own child of ``np.random.SeedSequence(seed)``.
 
     Parameters
     ----------
-    policy : {"categorical", "gaussian"}
+    policy : {"categorical", "gaussian", "gsde"}
+        ``"gsde"`` writes a format-2 case (``CASE_FORMAT_2``); the others format 1.
     obs_dim : int
     hidden : sequence of int; ``()`` is a linear policy
     n_actions, act_dim : int
@@ -54,6 +63,10 @@ def make_case(
     seed : int ≥ 0
     theta_noise : float ≥ 0
     name : str, optional
+    log_std_init : float, default 0.0
+        Gaussian and gSDE: the init's log-std (stored in ``generator`` when not 0).
+    full_std, epsilon : bool, float ≥ 0, gSDE only
+        The head's options (default True, 1e-6, sb3-contrib's), stored in the spec.
     **conventions
         Any of ``CONVENTION_DEFAULTS`` (delta, damping, cg_iters, …) or ``OPTIONAL_CONVENTIONS``
         (``fvp_subsample``, stored only when it is not 1); the rest take defaults.
@@ -66,7 +79,7 @@ def make_case(
     """
     _check_make_args(conventions, batch=batch, probes=probes, seed=seed, theta_noise=theta_noise)
     spec: dict[str, Any] = {
-        "format": CASE_FORMAT,
+        "format": case_format_for(policy),
         "policy": policy,
         "obs_dim": obs_dim,
         "hidden": list(hidden),
@@ -75,6 +88,7 @@ def make_case(
         spec["n_actions"] = n_actions
     if act_dim is not None:
         spec["act_dim"] = act_dim
+    spec.update(_gsde_options(policy, full_std=full_std, epsilon=epsilon))
     spec.update(CONVENTION_DEFAULTS)
     spec.update(conventions)
     for key, default in OPTIONAL_CONVENTIONS.items():  # written only when not the default
@@ -86,6 +100,10 @@ def make_case(
         "theta_noise": float(theta_noise),
         "tool": f"npytrpo {__version__} oracle make",
     }
+    if not _is_real(log_std_init):
+        raise ValueError(f"log_std_init must be a finite number, got {log_std_init!r}")
+    if log_std_init != 0.0:  # written only when used, so format-1 cases keep their bytes
+        spec["generator"]["log_std_init"] = float(log_std_init)
     if name is not None:
         spec["name"] = name
     try:
@@ -94,8 +112,20 @@ def make_case(
         raise ValueError(str(e)) from None
     pi = _policy(norm)
     spec["num_params"] = pi.num_params
-    arrays = _draw_arrays(pi, obs_dim, batch=batch, probes=probes, seed=seed, noise=theta_noise)
+    arrays = _draw_arrays(
+        pi, obs_dim, batch=batch, probes=probes, seed=seed, noise=theta_noise, ls=log_std_init
+    )
     return OracleData(spec, arrays)
+
+
+def _gsde_options(policy: str, *, full_std, epsilon) -> dict[str, Any]:
+    """The gSDE keys of the spec: the defaults with the options given; none for other heads."""
+    given = {k: v for k, v in (("full_std", full_std), ("epsilon", epsilon)) if v is not None}
+    if policy != "gsde":
+        if given:
+            raise ValueError(f"{sorted(given)} apply to policy 'gsde' only, got policy {policy!r}")
+        return {}
+    return {**GSDE_DEFAULTS, **given}
 
 
 def _check_make_args(conventions: dict, *, batch, probes, seed, theta_noise) -> None:
@@ -112,13 +142,18 @@ def _check_make_args(conventions: dict, *, batch, probes, seed, theta_noise) -> 
 
 
 def _draw_arrays(
-    pi: Policy, obs_dim: int, *, batch: int, probes: int, seed: int, noise: float
+    pi: Policy, obs_dim: int, *, batch: int, probes: int, seed: int, noise: float, ls: float
 ) -> dict[str, np.ndarray]:
-    """θ, obs, actions, advantages (and probes when K > 0), each from its own child stream."""
+    """θ, obs, actions, advantages (and probes when K > 0), each from its own child stream.
+
+    The head's part of the init (log-std, log-σ) is set to ``ls``; categorical has none.
+    """
     r_init, r_noise, r_obs, r_act, r_adv, r_probe = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
     )
-    theta = pi.init(r_init) + noise * r_noise.standard_normal(pi.num_params)
+    theta = pi.init(r_init)
+    theta[theta.size - pi.head.num_params :] = ls
+    theta = theta + noise * r_noise.standard_normal(pi.num_params)
     obs = r_obs.standard_normal((batch, obs_dim))
     arrays = {
         "theta": theta,

@@ -1,12 +1,14 @@
 """The conformance suite (``npytrpo oracle suite DIR``): a fixed set of cases and their results.
 
-The suite covers both heads, linear and MLP bodies, every line-search outcome (accepted at
-trial 0, after backtracking, failed), and, one axis at a time, each alternative convention:
-the other KL direction, the other Gaussian KL reduction, each acceptance rule, normalised
-advantages, Fisher subsampling, no damping. A *preset* (``--conventions``) writes it in one
-library's conventions instead: those are then fixed, and only the axes the library leaves to
-its user (δ, damping, the number of trials) vary. ``SUITE_VERSION`` is bumped whenever the
-recipes change, so that a suite's name and version identify its cases.
+The suite covers the categorical and Gaussian heads, linear and MLP bodies, every line-search
+outcome (accepted at trial 0, after backtracking, failed), and, one axis at a time, each
+alternative convention: the other KL direction, the other Gaussian KL reduction, each acceptance
+rule, normalised advantages, Fisher subsampling, no damping; then the gSDE head (format-2 cases:
+linear and MLP bodies, the shared-σ variant, a backtracking search). A *preset*
+(``--conventions``) writes it in one library's conventions instead: those are then fixed, and
+only the axes the library leaves to its user (δ, damping, the number of trials) vary; the
+sb3-contrib preset has the gSDE cases too (sb3-contrib's ``use_sde``). ``SUITE_VERSION`` is
+bumped whenever the recipes change, so that a suite's name and version identify its cases.
 
 Files: ``NAME.case.{npz,json}``, ``NAME.result.{npz,json}`` and ``index.json``
 (``SUITE_FORMAT``), which lists every case with what it covers and where its files are.
@@ -29,11 +31,16 @@ from .outcome import make_case_with_outcome
 
 SUITE_FORMAT = "npytrpo-oracle-suite/1"
 #: Bumped whenever the recipes (and so the cases) change.
-SUITE_VERSION = 1
+SUITE_VERSION = 2  # 2: the gSDE cases
 _HEADS = {
     "categorical": dict(policy="categorical", obs_dim=3, n_actions=3),
     "gaussian": dict(policy="gaussian", obs_dim=3, act_dim=2),
+    "gsde": dict(policy="gsde", obs_dim=3, act_dim=2),
 }
+#: The heads of the grid and of the convention axes (gSDE has its own recipes).
+_GRID_HEADS = ("categorical", "gaussian")
+#: Presets whose library has gSDE (``use_sde``); the default suite (None) has it too.
+GSDE_PRESETS = (None, "sb3-contrib")
 _BODIES = {"linear": [], "mlp": [4]}
 #: N = 16 samples per Fisher sample: with fvp_subsample k, F sees every k-th of 16·k states.
 _BATCH, _PROBES = 16, 2
@@ -118,7 +125,7 @@ def recipes(preset: str | None) -> list[Recipe]:
     a preset) one case per alternative value of each convention axis."""
     out = [
         Recipe(f"{h}_{b}_first", f"{h}, {b} body, full step accepted", h, b, "first")
-        for h in _HEADS for b in _BODIES
+        for h in _GRID_HEADS for b in _BODIES
     ]  # fmt: skip
     out += [
         Recipe("categorical_mlp_backtrack", "categorical, MLP, accepted after backtracking",
@@ -134,14 +141,16 @@ def recipes(preset: str | None) -> list[Recipe]:
         Recipe("gaussian_linear_undamped", "damping 0, Gaussian",
                "gaussian", "linear", "first", {"damping": 0.0}),
     ]  # fmt: skip
+    if preset in GSDE_PRESETS:
+        out += _gsde_recipes()
     if preset is not None:
         return out
     base = dict(CONVENTION_DEFAULTS, fvp_subsample=1)
     for i, axis in enumerate(AXES):
-        heads = ["gaussian"] if axis == "gaussian_kl_reduction" else list(_HEADS)
+        heads = ["gaussian"] if axis == "gaussian_kl_reduction" else list(_GRID_HEADS)
         for k, value in enumerate(_other(axis, base[axis])):
             tag = str(value).lower() if not isinstance(value, bool) else "on"
-            for j, h in enumerate(heads if axis != "accept" else [list(_HEADS)[k % 2]]):
+            for j, h in enumerate(heads if axis != "accept" else [_GRID_HEADS[k % 2]]):
                 body = list(_BODIES)[(i + j) % 2]
                 outcome = "backtrack" if axis == "accept" else "first"
                 out.append(Recipe(f"{h}_{body}_{axis}_{tag}", f"{axis} = {value!r}", h, body,
@@ -149,12 +158,26 @@ def recipes(preset: str | None) -> list[Recipe]:
     return out
 
 
+def _gsde_recipes() -> list[Recipe]:
+    """gSDE (format 2): both bodies at trial 0, a backtracking search, one σ per feature."""
+    return [
+        Recipe("gsde_linear_first", "gSDE, features = observation, full step accepted",
+               "gsde", "linear", "first"),
+        Recipe("gsde_mlp_first", "gSDE, features = the tanh layer, full step accepted",
+               "gsde", "mlp", "first"),
+        Recipe("gsde_mlp_backtrack", "gSDE, MLP, accepted after backtracking",
+               "gsde", "mlp", "backtrack"),
+        Recipe("gsde_mlp_full_std_off", "gSDE, full_std = False: one log-σ per feature",
+               "gsde", "mlp", "first", {"full_std": False}),
+    ]  # fmt: skip
+
+
 def _conventions(preset: str | None, head: str, overrides: dict) -> dict[str, Any]:
     conv: dict[str, Any] = {}
     if preset is not None:
         p = PRESETS[preset]
         conv.update(p.conventions)
-        if head == "gaussian":
+        if head in ("gaussian", "gsde"):
             conv.update(p.gaussian)
     conv.update(overrides)
     if head == "categorical":

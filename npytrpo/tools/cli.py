@@ -78,7 +78,9 @@ def _add_train_parser(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "train", parents=[common], help="train on a gymnasium environment with its preset"
     )
-    p.add_argument("env_id", metavar="ENV_ID", nargs="?", help="gymnasium id, e.g. CartPole-v1")
+    p.add_argument(
+        "env_id", metavar="ENV_ID", nargs="?", help="gymnasium id, or a variant: Pendulum-v1/gsde"
+    )
     p.add_argument(
         "--timesteps",
         type=_int_like,

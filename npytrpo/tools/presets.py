@@ -10,8 +10,13 @@ re-expressed in our names: ``cg_damping`` → ``damping``, ``normalize: true`` �
 ``normalize_obs=True``, ``n_timesteps`` → ``timesteps``. What the zoo leaves at sb3-contrib's
 defaults is left at ours (they differ: sb3-contrib uses gae_lambda 0.95, 15 CG steps, a 0.8
 backtrack and 2048 steps per env). The zoo's value-function settings (``learning_rate``,
-``n_critic_updates`` of Adam) have no counterpart in our L-BFGS-B fit (``vf_iters``), and its
-gSDE exploration none in our state-independent Gaussian.
+``n_critic_updates`` of Adam) have no counterpart in our L-BFGS-B fit (``vf_iters``).
+
+Variants. Where the zoo explores with gSDE (``use_sde``), the environment has two presets: the
+plain Gaussian one and the gSDE one at the zoo's settings, under the *variant ids*
+``ENV_ID/gaussian`` and ``ENV_ID/gsde``; the bare ``ENV_ID`` is the one of the two that measured
+better (``benchmarks/results/README.md``). The environment of a preset id is the part before
+``/`` (:func:`env_id_of`).
 """
 
 from __future__ import annotations
@@ -20,12 +25,69 @@ import copy
 import importlib.util
 from typing import Any
 
-__all__ = ["PRESETS", "BOX2D_ENVS", "MUJOCO_ENVS", "get_preset", "preset_note", "presets_available"]
+__all__ = [
+    "PRESETS",
+    "BOX2D_ENVS",
+    "MUJOCO_ENVS",
+    "env_id_of",
+    "get_preset",
+    "preset_note",
+    "presets_available",
+]
 
 _ZOO = "rl-baselines3-zoo hyperparams/trpo.yml"
 _ZOO_PPO = "rl-baselines3-zoo hyperparams/ppo.yml"
 
-#: Every preset, keyed by gymnasium id (see ``presets_available`` for the usable ones).
+_PENDULUM_GAUSSIAN: dict[str, Any] = {
+    "note": f"{_ZOO} (Pendulum-v1, tuned with gSDE); plain Gaussian here, so "
+    "log_std_init -0.5, vf_iters 25, gamma 0.95 (zoo 0.9), gae_lambda 0.95 and "
+    "normalize_obs are ours (5-seed sweeps, confirmed on held-out seeds 5-9); -189.0 +- 41.4 "
+    "on held-out seeds 10-14",
+    "timesteps": 100_000,
+    "n_envs": 2,
+    "n_steps": 1024,
+    "gamma": 0.95,
+    "gae_lambda": 0.95,
+    "normalize_obs": True,
+    "log_std_init": -0.5,
+    "vf_iters": 25,
+}
+_MCC_GAUSSIAN: dict[str, Any] = {
+    "note": f"{_ZOO} (MountainCarContinuous-v0, tuned with gSDE); n_steps 1024 and "
+    "entropy_coef 0.01 are ours (solves 7 of seeds 0-9 at 50k; 6 of 10 without the "
+    "entropy bonus, within noise: without gSDE exploration some seeds never find the goal; "
+    "1 of held-out seeds 10-14, 18.7 +- 37.4)",
+    "timesteps": 50_000,
+    "normalize_obs": True,
+    "n_envs": 2,
+    "n_steps": 1024,
+    "entropy_coef": 0.01,
+}
+_PENDULUM_GSDE: dict[str, Any] = {
+    "note": f"{_ZOO} (Pendulum-v1, gSDE): n_envs 2, n_steps 1024, gamma 0.9, use_sde, "
+    "sde_sample_freq 4 as the zoo; its 15 critic updates (Adam) have no counterpart in our "
+    "value fit (vf_iters of L-BFGS-B, ours); untuned: -171.8 +- 23.9 on seeds 0-4, -201.2 +- "
+    "43.3 on held-out seeds 10-14 (the plain Gaussian: -189.0 +- 41.4 there)",
+    "timesteps": 100_000,
+    "n_envs": 2,
+    "n_steps": 1024,
+    "gamma": 0.9,
+    "use_sde": True,
+    "sde_sample_freq": 4,
+}
+_MCC_GSDE: dict[str, Any] = {
+    "note": f"{_ZOO} (MountainCarContinuous-v0, gSDE): normalize_obs, n_envs 2, use_sde, "
+    "sde_sample_freq 4, 50k as the zoo, untuned; 92.6 +- 0.1 on seeds 0-4 and 92.5 +- 0.2 on "
+    "held-out seeds 10-14 (every seed reaches the goal; the plain Gaussian: 1 of 5)",
+    "timesteps": 50_000,
+    "normalize_obs": True,
+    "n_envs": 2,
+    "use_sde": True,
+    "sde_sample_freq": 4,
+}
+
+#: Every preset, keyed by gymnasium id or variant id ``ENV_ID/VARIANT`` (see
+#: ``presets_available`` for the usable ones).
 PRESETS: dict[str, dict[str, Any]] = {
     "CartPole-v1": {
         "note": f"{_ZOO} (CartPole-v1, tuned); vf_iters 15 is ours (5/5 seeds at 500, "
@@ -52,29 +114,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "n_envs": 2,
         "n_steps": 1024,
     },
-    "Pendulum-v1": {
-        "note": f"{_ZOO} (Pendulum-v1, tuned with gSDE); plain Gaussian here, so "
-        "log_std_init -0.5, vf_iters 25, gamma 0.95 (zoo 0.9), gae_lambda 0.95 and "
-        "normalize_obs are ours (5-seed sweeps, confirmed on held-out seeds 5-9)",
-        "timesteps": 100_000,
-        "n_envs": 2,
-        "n_steps": 1024,
-        "gamma": 0.95,
-        "gae_lambda": 0.95,
-        "normalize_obs": True,
-        "log_std_init": -0.5,
-        "vf_iters": 25,
-    },
-    "MountainCarContinuous-v0": {
-        "note": f"{_ZOO} (MountainCarContinuous-v0, tuned with gSDE); n_steps 1024 and "
-        "entropy_coef 0.01 are ours (solves 7 of seeds 0-9 at 50k; 6 of 10 without the "
-        "entropy bonus, within noise: without gSDE exploration some seeds never find the goal)",
-        "timesteps": 50_000,
-        "normalize_obs": True,
-        "n_envs": 2,
-        "n_steps": 1024,
-        "entropy_coef": 0.01,
-    },
+    "Pendulum-v1": _PENDULUM_GAUSSIAN,  # the better on seeds 10-14 (within noise of gSDE)
+    "Pendulum-v1/gaussian": _PENDULUM_GAUSSIAN,
+    "Pendulum-v1/gsde": _PENDULUM_GSDE,
+    "MountainCarContinuous-v0": _MCC_GSDE,  # the better, measured on held-out seeds 10-14
+    "MountainCarContinuous-v0/gaussian": _MCC_GAUSSIAN,
+    "MountainCarContinuous-v0/gsde": _MCC_GSDE,
     "LunarLander-v3": {
         "note": f"{_ZOO} (LunarLander-v3, tuned); normalize_obs is ours (42 ± 95 over seeds "
         "0-9 at 200k, against -18 without; the zoo's budget is short of solving it)",
@@ -182,27 +227,42 @@ def _mujoco_importable() -> bool:
     return importlib.util.find_spec("mujoco") is not None
 
 
+def env_id_of(preset_id: str) -> str:
+    """The gymnasium id of a preset id: the part before ``/`` (the id itself if none).
+
+    Examples
+    --------
+    >>> env_id_of("Pendulum-v1/gsde"), env_id_of("CartPole-v1")
+    ('Pendulum-v1', 'CartPole-v1')
+    """
+    if not isinstance(preset_id, str):
+        raise TypeError(f"env_id must be a string, got {type(preset_id).__name__}")
+    return preset_id.partition("/")[0]
+
+
 def presets_available() -> list[str]:
     """Ids of the presets usable here: the Box2D ones only when ``Box2D`` is importable, the
     MuJoCo ones only when ``mujoco`` is.
 
     Examples
     --------
-    >>> "CartPole-v1" in presets_available()
-    True
+    >>> "CartPole-v1" in presets_available(), "Pendulum-v1/gsde" in presets_available()
+    (True, True)
     """
     missing = set()
     if not _box2d_importable():
         missing.update(BOX2D_ENVS)
     if not _mujoco_importable():
         missing.update(MUJOCO_ENVS)
-    return [k for k in PRESETS if k not in missing]
+    return [k for k in PRESETS if env_id_of(k) not in missing]
 
 
 def get_preset(env_id: str) -> dict[str, Any]:
     """A copy of the preset for ``env_id`` without its note, or ``{}`` for an unknown id.
 
-    The dict holds TRPO constructor keyword arguments plus ``timesteps``.
+    The dict holds TRPO constructor keyword arguments plus ``timesteps``. ``env_id`` may be a
+    variant id ``ENV_ID/VARIANT`` (train on ``env_id_of(env_id)``); an unknown variant is a
+    ValueError naming the known ones.
 
     Examples
     --------
@@ -211,7 +271,13 @@ def get_preset(env_id: str) -> dict[str, Any]:
     (100000, 512)
     >>> get_preset("NoSuchEnv-v0")
     {}
+    >>> get_preset("Pendulum-v1/gsde")["use_sde"]
+    True
     """
+    base = env_id_of(env_id)
+    if "/" in env_id and env_id not in PRESETS:
+        known = [k for k in PRESETS if "/" in k and env_id_of(k) == base]
+        raise ValueError(f"env_id {env_id!r} is no preset variant; known variants: {known}")
     preset = copy.deepcopy(PRESETS.get(env_id, {}))
     preset.pop("note", None)
     return preset

@@ -22,7 +22,7 @@ from typing import Any
 from .. import __version__
 from . import rundir
 from .errors import CLIError
-from .presets import BOX2D_ENVS, MUJOCO_ENVS, PRESETS, get_preset, preset_note
+from .presets import BOX2D_ENVS, MUJOCO_ENVS, PRESETS, env_id_of, get_preset, preset_note
 from .scripting import try_plot
 
 __all__ = ["train", "latest_model", "load_agent", "format_eval", "DEFAULT_KEEP"]
@@ -114,10 +114,16 @@ def train(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     _check_train_args(args)
     if args.resume is not None:
         return _resume(args)
-    env_id = args.env_id
+    preset_id = args.env_id  # a gymnasium id or a preset variant id such as Pendulum-v1/gsde
+    env_id = env_id_of(preset_id)
     seed = 0 if args.seed is None else args.seed
     variant = f"{env_id}/{args.algo}"
-    hyper = get_preset(variant if args.algo and variant in PRESETS else env_id)
+    if args.algo and variant in PRESETS and preset_id == env_id:
+        preset_id = variant
+    try:
+        hyper = get_preset(preset_id)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
     preset_timesteps = hyper.pop("timesteps", None)
     if args.algo:
         hyper["update"] = args.algo
@@ -125,29 +131,30 @@ def train(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     timesteps = args.timesteps if args.timesteps is not None else preset_timesteps
     if timesteps is None:
         timesteps = DEFAULT_TIMESTEPS
-    out = args.out if args.out is not None else os.path.join("runs", _run_dir_name(env_id, seed))
+    out = args.out if args.out is not None else os.path.join("runs", _run_dir_name(preset_id, seed))
     keep = args.keep if args.keep is not None else DEFAULT_KEEP
     _check_hyper(env_id, hyper)  # before the run directory is touched
     with rundir.run_lock(out):
         rundir.open_run(out)
         rundir.check_new_run(out, args.overwrite)  # before anything is built or removed
         agent = _make_agent(env_id, seed, out, hyper)
-        if env_id not in PRESETS:
-            print(f"no preset for {env_id}: TRPO defaults, {timesteps} timesteps")
+        if preset_id not in PRESETS:
+            print(f"no preset for {preset_id}: TRPO defaults, {timesteps} timesteps")
         rundir.clear_run(out)
         config = {
             "env_id": env_id,
+            "preset": preset_id,
             "seed": seed,
             "timesteps": int(timesteps),
             "hyperparameters": agent.hyper,
             "overrides": overrides,
             "save_every": args.save_every,
             "keep": keep if args.save_every is not None else None,
-            "preset_note": preset_note(env_id),
+            "preset_note": preset_note(preset_id),
             "npytrpo_version": __version__,
         }
         rundir.write_config(out, config)  # before any training: the run's identity
-        print(f"training {env_id} for {timesteps} timesteps (seed {seed}) -> {out}")
+        print(f"training {preset_id} for {timesteps} timesteps (seed {seed}) -> {out}")
         return _session(agent, out, config, progress=not args.no_progress)
 
 

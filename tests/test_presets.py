@@ -1,0 +1,97 @@
+"""Tests for the preset variants (issue 13): ``ENV_ID/gsde`` and ``ENV_ID/gaussian`` ids, the
+default being one of them, ``get_preset``/``presets_available``/``env_id_of`` on variant ids,
+and ``npytrpo train``/``presets`` with a variant id."""
+
+import contextlib
+import io
+import json
+
+import gymnasium as gym
+import pytest
+
+from npytrpo.agent import TRPO
+from npytrpo.gsde import GSDEHead
+from npytrpo.policies import policy_from_spec
+from npytrpo.tools import cli
+from npytrpo.tools.presets import PRESETS, env_id_of, get_preset, presets_available
+
+VARIANT_ENVS = ("Pendulum-v1", "MountainCarContinuous-v0")
+
+
+def test_env_id_of_is_the_part_before_the_slash():
+    assert env_id_of("Pendulum-v1/gsde") == "Pendulum-v1"
+    assert env_id_of("CartPole-v1") == "CartPole-v1"
+    with pytest.raises(TypeError, match="env_id must be a string"):
+        env_id_of(3)
+
+
+@pytest.mark.parametrize("env_id", VARIANT_ENVS)
+def test_both_variants_exist_and_the_default_is_one_of_them(env_id):
+    """ENV/gsde uses gSDE with sde_sample_freq 4 (the zoo's), ENV/gaussian does not, and the
+    bare id is exactly one of the two (the measured better one)."""
+    gsde, gauss = get_preset(f"{env_id}/gsde"), get_preset(f"{env_id}/gaussian")
+    assert gsde["use_sde"] is True and gsde["sde_sample_freq"] == 4 and gsde["n_envs"] == 2
+    assert not gauss.get("use_sde", False)
+    assert get_preset(env_id) in (gsde, gauss)
+    budget = {"Pendulum-v1": 100_000, "MountainCarContinuous-v0": 50_000}[env_id]
+    assert gsde["timesteps"] == budget
+
+
+def test_pendulum_gsde_variant_has_the_zoo_settings():
+    """Pendulum-v1/gsde: n_envs 2, n_steps 1024, γ 0.9 (rl-zoo's trpo.yml); MountainCarContinuous
+    -v0/gsde normalises observations."""
+    p = get_preset("Pendulum-v1/gsde")
+    assert (p["n_envs"], p["n_steps"], p["gamma"]) == (2, 1024, 0.9)
+    assert get_preset("MountainCarContinuous-v0/gsde")["normalize_obs"] is True
+
+
+def test_unknown_variant_is_a_value_error_naming_the_known_ones():
+    with pytest.raises(ValueError, match=r"known variants: \['Pendulum-v1/gaussian'"):
+        get_preset("Pendulum-v1/beta")
+    assert get_preset("NoSuchEnv-v0") == {}
+
+
+def test_every_preset_id_names_a_registered_environment():
+    """The part before "/" of every preset id is a gymnasium id, and variants are listed."""
+    for key in PRESETS:
+        gym.spec(env_id_of(key))
+    assert {"Pendulum-v1/gsde", "MountainCarContinuous-v0/gsde"} <= set(presets_available())
+
+
+def test_gsde_preset_builds_a_gsde_agent_that_saves_and_loads(tmp_path):
+    """TRPO with the gSDE preset's keywords has a GSDEHead on the last hidden layer; a saved
+    agent loads with the same policy spec and θ, and its policy spec rebuilds the policy."""
+    kw = get_preset("Pendulum-v1/gsde")
+    kw.pop("timesteps")
+    agent = TRPO(env_id_of("Pendulum-v1/gsde"), seed=0, **{**kw, "n_steps": 32})
+    head = agent.policy.head
+    assert isinstance(head, GSDEHead) and head.n_features == 64 and head.act_dim == 1
+    assert agent.config.sde_sample_freq == 4
+    agent.learn(64, progress_bar=False)
+    agent.save(tmp_path / "a.npz")
+    again = TRPO.load(tmp_path / "a.npz")
+    assert again.policy.spec() == agent.policy.spec()
+    assert again.theta.tobytes() == agent.theta.tobytes()
+    assert policy_from_spec(agent.policy.spec()).spec() == agent.policy.spec()
+
+
+def test_cli_trains_and_lists_a_variant_id(tmp_path):
+    """`npytrpo train Pendulum-v1/gsde` trains on Pendulum-v1 with the variant's settings;
+    `npytrpo presets` lists the variants; an unknown variant exits 2."""
+    out = tmp_path / "run"
+    argv = ["train", "Pendulum-v1/gsde", "--out", str(out), "--timesteps", "256",
+            "--set", "n_steps=64", "--no-progress"]  # fmt: skip
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli.main(argv) == 0
+        assert cli.main(["presets"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["env_id"] == "Pendulum-v1/gsde"
+    assert config["hyperparameters"]["use_sde"] is True
+    lines = buf.getvalue().splitlines()
+    assert any(ln.startswith("Pendulum-v1/gsde ") for ln in lines)
+    assert any(ln.startswith("MountainCarContinuous-v0/gaussian ") for ln in lines)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli.main(["train", "Pendulum-v1/beta", "--out", str(tmp_path / "x")]) == 2
+    assert "known variants" in err.getvalue()
