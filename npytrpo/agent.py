@@ -47,7 +47,7 @@ from .logs import append_csv_row, check_returns, exploration_std, iteration_row
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
 from .ppo import ppo_clip_update, ppo_kl_update
-from .rollout import EpisodeTracker, collect, next_values
+from .rollout import collect, next_values
 from .trust_region import npg_step, trpo_step, vpg_step
 from .value import ValueFunction
 
@@ -140,10 +140,6 @@ class TRPO:
     @property
     def reward_scaler(self) -> RewardScaler | None:
         return self.state.reward_scaler
-
-    @property
-    def tracker(self) -> EpisodeTracker:
-        return self.state.tracker
 
     @property
     def num_timesteps(self) -> int:
