@@ -72,22 +72,6 @@ _ZOO: dict[str, dict[str, Any]] = {
     "Hopper-v5": dict(_ZOO_MUJOCO),
 }
 
-# npytrpo's equivalent of the zoo's MuJoCo defaults, for when there is no Hopper preset:
-# cg_max_steps → cg_iters, cg_damping → damping, target_kl → delta, normalize → both
-# normalisers. The value fit keeps npytrpo's L-BFGS-B default (vf_iters 25).
-_NPYTRPO_MUJOCO = {
-    "n_envs": 2,
-    "n_steps": 1024,
-    "gamma": 0.99,
-    "gae_lambda": 0.95,
-    "cg_iters": 25,
-    "damping": 0.1,
-    "delta": 0.01,
-    "normalize_obs": True,
-    "normalize_reward": True,
-}
-
-
 def load_preset(env_id: str) -> dict[str, Any]:
     """npytrpo's preset for ``env_id`` (``{}`` if none), with its ``timesteps``.
 
@@ -104,8 +88,6 @@ def npytrpo_kwargs(env_id: str) -> tuple[dict[str, Any], str]:
     if kw:
         kw.pop("timesteps", None)
         return kw, "npytrpo preset"
-    if env_id.startswith("Hopper"):
-        return dict(_NPYTRPO_MUJOCO), "zoo MuJoCo defaults (no npytrpo preset)"
     return {}, "npytrpo defaults"
 
 

@@ -37,10 +37,9 @@ def _run_dir_name(env_id: str, seed: int) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", env_id) + f"-seed{seed}"
 
 
-def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
+def _check_env_id(env_id: str) -> None:
+    """A CLIError unless gymnasium knows ``env_id``."""
     import gymnasium as gym
-
-    from ..agent import TRPO
 
     try:
         gym.spec(env_id)
@@ -48,6 +47,14 @@ def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
         raise CLIError(
             f"unknown environment id {env_id!r} ({exc}); `npytrpo presets` lists tuned ones"
         ) from None
+
+
+def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
+    import gymnasium as gym
+
+    from ..agent import TRPO
+
+    _check_env_id(env_id)
     try:
         return TRPO(env_id, seed=seed, log_dir=out, **hyper)
     except gym.error.DependencyNotInstalled as exc:
@@ -60,16 +67,10 @@ def _make_agent(env_id: str, seed: int, out: str, hyper: dict):
 
 def _check_hyper(env_id: str, hyper: dict) -> None:
     """The env id and the hyperparameters, checked without building anything."""
-    import gymnasium as gym
 
     from ..agent_config import AgentConfig
 
-    try:
-        gym.spec(env_id)
-    except gym.error.Error as exc:
-        raise CLIError(
-            f"unknown environment id {env_id!r} ({exc}); `npytrpo presets` lists tuned ones"
-        ) from None
+    _check_env_id(env_id)
     try:
         AgentConfig.from_options(None, "TRPO", **hyper)
     except (ValueError, TypeError) as exc:
