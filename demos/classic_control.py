@@ -41,7 +41,9 @@ from npytrpo import (
     AgentConfig,
     CategoricalPolicy,
     GaussianPolicy,
+    GSDEHead,
     ObservationNormalizer,
+    Policy,
     RewardScaler,
     ValueFunction,
     gae,
@@ -75,7 +77,7 @@ if not preset:
 budget = preset.pop("timesteps")
 timesteps = args.timesteps or budget
 cfg = AgentConfig.from_options(**preset)  # validated; what the preset leaves out keeps defaults
-if cfg.update != "trpo" or cfg.use_sde:
+if cfg.update != "trpo":
     raise SystemExit(f"this demo writes the plain TRPO step; {args.env}'s preset asks for more")
 out = args.out or os.path.join("runs", f"{args.env}-s{args.seed}")
 os.makedirs(out, exist_ok=True)
@@ -90,6 +92,10 @@ obs_dim = env.single_observation_space.shape[0]
 space = env.single_action_space
 if isinstance(space, gym.spaces.Discrete):  # softmax over n actions
     policy = CategoricalPolicy(obs_dim, int(space.n), cfg.hidden)
+elif cfg.use_sde:  # gSDE: noise z(s)ᵀE, z the last hidden features, E redrawn every K steps
+    n_features = cfg.hidden[-1] if cfg.hidden else obs_dim
+    head = GSDEHead(n_features, space.shape[0], log_std_init=cfg.log_std_init)
+    policy = Policy(obs_dim, head, cfg.hidden)
 else:  # diagonal Gaussian, state-independent log-std ℓ
     policy = GaussianPolicy(obs_dim, space.shape[0], cfg.hidden, log_std_init=cfg.log_std_init)
 vf = ValueFunction(obs_dim, cfg.value_hidden, l2=cfg.vf_l2, max_iter=cfg.vf_iters)
@@ -122,6 +128,7 @@ for iteration in range(1, n_iter + 1):
     ro, obs, _ = collect(
         env, policy, theta, obs, cfg.n_steps, rng,
         tracker=tracker, obs_normalizer=obs_norm, reward_scaler=reward_scaler,
+        noise_every=cfg.sde_sample_freq,
     )  # fmt: skip
     if obs_norm is not None:
         obs_norm.rms.update(ro.raw_obs.reshape(-1, obs_dim))

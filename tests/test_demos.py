@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from npytrpo import TRPO
+from npytrpo.agent_config import AgentConfig
 from npytrpo.tools.presets import get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,8 @@ def test_classic_control_is_the_agent_bit_for_bit(env_id, tmp_path):
     preset = get_preset(env_id)
     preset.pop("timesteps")
     seed, out = 7, tmp_path / "run"
-    steps = ITERATIONS * preset["n_envs"] * preset["n_steps"]
+    cfg = AgentConfig.from_options(**preset)  # the preset's values over the agent's defaults
+    steps = ITERATIONS * cfg.n_envs * cfg.n_steps
     res = run_demo("classic_control", "--env", env_id, "--timesteps", str(steps), "--seed",
                    str(seed), "--out", str(out), "--eval-episodes", "1", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 0, res.stderr

@@ -86,7 +86,7 @@ def test_cli_trains_and_lists_a_variant_id(tmp_path):
         assert cli.main(argv) == 0
         assert cli.main(["presets"]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["env_id"] == "Pendulum-v1/gsde"
+    assert config["preset"] == "Pendulum-v1/gsde" and config["env_id"] == "Pendulum-v1"
     assert config["hyperparameters"]["use_sde"] is True
     lines = buf.getvalue().splitlines()
     assert any(ln.startswith("Pendulum-v1/gsde ") for ln in lines)
