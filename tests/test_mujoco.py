@@ -199,3 +199,26 @@ def test_async_training_equals_sync_training():
     np.testing.assert_array_equal(thetas[1][0], thetas[0][0])
     np.testing.assert_array_equal(thetas[1][1], thetas[0][1])
     assert thetas[1][2] == thetas[0][2]
+
+
+def test_gif_without_a_usable_gl_backend_is_one_line_exit_2(tmp_path):
+    """`evaluate --gif` on MuJoCo with a GL backend that cannot work here (glfw, no display)
+    exits 2 with one line naming what to install, never a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    run = tmp_path / "hop"
+    env = {**os.environ, "MUJOCO_GL": "glfw"}
+    env.pop("DISPLAY", None)
+    train = [sys.executable, "-m", "npytrpo", "train", "Hopper-v5", "--timesteps", "512",
+             "--set", "n_steps=256", "--out", str(run), "--no-progress"]  # fmt: skip
+    assert subprocess.run(train, env=env, capture_output=True, text=True).returncode == 0
+    res = subprocess.run(
+        [sys.executable, "-m", "npytrpo", "evaluate", str(run), "--episodes", "1",
+         "--gif", str(tmp_path / "h.gif")],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "MUJOCO_GL=egl or osmesa" in res.stderr.splitlines()[-1]

@@ -260,12 +260,24 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     agent = load_agent(path)
     deterministic = not args.stochastic
     env = None
+    mujoco = agent.env_id in MUJOCO_ENVS
     if args.gif is not None:
+        if mujoco:  # no screen here: MuJoCo renders offscreen through EGL unless told otherwise
+            os.environ.setdefault("MUJOCO_GL", "egl")
         env = _first_episode_recorder(gym.make(agent.env_id, render_mode="rgb_array"))
     try:
         res = agent.evaluate(args.episodes, deterministic=deterministic, seed=args.seed, env=env)
     except gym.error.DependencyNotInstalled as exc:
         raise CLIError(f'--gif: {exc} (or pip install "npytrpo[render]")') from None
+    except Exception as exc:  # MuJoCo's GL backends fail in several ways without a display
+        if not (mujoco and env is not None):
+            raise
+        gl = os.environ.get("MUJOCO_GL")
+        raise CLIError(
+            f"--gif: MuJoCo could not render offscreen with MUJOCO_GL={gl} "
+            f"({type(exc).__name__}: {exc}); install EGL (Debian: libegl1) or OSMesa "
+            "(libosmesa6) and set MUJOCO_GL=egl or osmesa"
+        ) from None
     finally:
         if env is not None:
             env.close()
