@@ -260,7 +260,7 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.theta, agent.theta)
     np.testing.assert_array_equal(loaded.value_theta, agent.value_theta)
     for name in ("obs_normalizer", "reward_scaler", "tracker"):
-        sa, sb = getattr(agent, name).state_dict(), getattr(loaded, name).state_dict()
+        sa, sb = getattr(agent.state, name).state_dict(), getattr(loaded.state, name).state_dict()
         assert set(sa) == set(sb)
         for k in sa:
             np.testing.assert_array_equal(sb[k], sa[k])
