@@ -34,7 +34,6 @@ from npytrpo.agent import TRPO
 from npytrpo.rollout import make_vector_env
 from npytrpo.tools.presets import get_preset
 
-SB3_CONTRIB_QUOTED = 1800  # env-steps/s, Hopper-v5, rl-zoo settings, 2 cores (issue 11, quoted)
 
 
 def fingerprint(a: np.ndarray) -> str:
@@ -111,7 +110,7 @@ def main(argv=None) -> None:
             raw = raw_rate(args.env, n, vec, args.timesteps, args.seed)
             sps, share = trpo_rate(args.env, n, vec, args.timesteps, args.seed)
             print(f"{n:>6} {vec:>6} {raw:>16,.0f} {sps:>13,.0f} {share:>7.0%}", flush=True)
-    print(f"sb3-contrib TRPO, 2 envs (quoted, not measured): ~{SB3_CONTRIB_QUOTED:,} steps/s")
+    print("against sb3-contrib: python benchmarks/compare.py --envs Hopper-v5 (side by side)")
     h_sync = hashes(args.env, "sync", args.hash_steps, args.seed)
     h_async = hashes(args.env, "async", args.hash_steps, args.seed)
     print(f"theta/value_theta after {args.hash_steps} steps, preset n_envs, seed {args.seed}:")

@@ -70,7 +70,7 @@ def test_step_section_without_sb3(compare):
     assert res["n"] == 1024
     assert list(res["times"]) == ["npytrpo trpo_step"]
     assert len(res["times"]["npytrpo trpo_step"]) == 1
-    assert 1 <= res["cg_npytrpo"] <= 10
+    assert res["cg_npytrpo"] in range(1, 11)  # CG ran, within its iteration budget
 
 
 def test_bad_counts_are_rejected(compare):
