@@ -15,8 +15,8 @@ For every ``n_envs`` and vectorization ("sync": gymnasium's SyncVectorEnv in thi
 Then whether async reproduces sync: the SHA-256 of θ and value θ after ``--hash-steps`` steps of
 the preset (its ``n_envs``) with each vectorization and the same seed. Last, the peak resident
 set size of this process (``ru_maxrss``; async workers are separate processes, their peak is
-``RUSAGE_CHILDREN``'s). sb3-contrib's ~1 800 env-steps/s on Hopper-v5 (2 envs, same settings)
-is quoted from issue 11, not measured here. Nothing is asserted.
+``RUSAGE_CHILDREN``'s). sb3-contrib at the same settings is measured side by side by
+``benchmarks/compare.py --envs Hopper-v5``. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import numpy as np
 from npytrpo.agent import TRPO
 from npytrpo.rollout import make_vector_env
 from npytrpo.tools.presets import get_preset
-
 
 
 def fingerprint(a: np.ndarray) -> str:
