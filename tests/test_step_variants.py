@@ -13,7 +13,7 @@ from npytrpo import linearize as linearize_module
 from npytrpo.cg import MAXITER, NONFINITE, NONPOSITIVE_CURVATURE
 from npytrpo.config import TRPOConfig
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
-from npytrpo.trust_region import npg_step, trpo_step, vpg_step
+from npytrpo.trust_region import natural_direction, npg_step, trpo_step, vpg_step
 
 # The step's KL and surrogate against the policy's methods at the same θ: the same formulas,
 # up to the rounding of L(θ_old) + (L(θ) − L(θ_old)), a few eps of max|Â| (here ≤ 3).
@@ -237,3 +237,19 @@ def test_nonpositive_curvature_is_reported_with_cg_and_xAx(step, monkeypatch):
     assert res.message.startswith("xᵀAx = 0.000e+00 <= 0") and res.cg.message in res.message
     np.testing.assert_array_equal(res.x, np.zeros(pi.num_params))
     np.testing.assert_array_equal(res.theta_new, theta)
+
+
+def test_natural_direction_is_not_yet_evaluated():
+    """natural_direction gives βx and θ_old + βx, with kl and surrogate_after NaN (not
+    evaluated: npg_step and trpo_step do that) and its own message."""
+    pi, theta, obs, a, adv = batch()
+    cfg = TRPOConfig()
+    lin = pi.linearize(theta, obs, a, adv, kl_direction=cfg.kl_direction,
+                       entropy_coef=cfg.entropy_coef, fvp_subsample=cfg.fvp_subsample)  # fmt: skip
+    d = natural_direction(lin, cfg)
+    assert d.success and d.status == "full_step"
+    assert d.message == "the full natural-gradient step βx"
+    assert isinstance(d.kl, float) and np.isnan(d.kl)
+    assert isinstance(d.surrogate_after, float) and np.isnan(d.surrogate_after)
+    np.testing.assert_array_equal(d.theta_new, theta + d.full_step)
+    np.testing.assert_array_equal(d.full_step, d.step_size * d.x)
