@@ -253,3 +253,28 @@ def test_natural_direction_is_not_yet_evaluated():
     assert isinstance(d.surrogate_after, float) and np.isnan(d.surrogate_after)
     np.testing.assert_array_equal(d.theta_new, theta + d.full_step)
     np.testing.assert_array_equal(d.full_step, d.step_size * d.x)
+
+
+def test_step_input_errors_name_the_argument_and_value():
+    """A non-Policy is a TypeError naming the type received; advantages of the wrong length
+    (also on the normalising path) a ValueError starting with "advantages"."""
+    pi, theta, obs, a, adv = batch()
+    with pytest.raises(TypeError, match=r"^policy must be a npytrpo Policy, got str$"):
+        trpo_step("policy", theta, obs, a, adv)
+    for normalize in (False, True):
+        with pytest.raises(ValueError, match=r"^advantages\b"):
+            trpo_step(pi, theta, obs, a, adv[:-1], normalize_advantages=normalize)
+
+
+@pytest.mark.parametrize("step", [trpo_step, npg_step, vpg])
+def test_zero_gradient_statuses_say_why(step, monkeypatch):
+    """g = 0 from zero advantages, or exactly 0 with nonzero advantages: each status's message
+    names its cause."""
+    pi, theta, obs, a, adv = batch()
+    res = step(pi, theta, obs, a, np.zeros_like(adv))
+    assert res.status == "zero_advantages"
+    assert res.message == "all advantages are 0, so g = 0: no step"
+    real = linearize_module.weighted_score_grad
+    monkeypatch.setattr(linearize_module, "weighted_score_grad", lambda *x, **k: 0 * real(*x, **k))
+    res = step(pi, theta, obs, a, adv)
+    assert res.status == "zero_gradient" and res.message == "g = 0 exactly: no step"
