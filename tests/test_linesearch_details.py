@@ -145,3 +145,11 @@ def test_messages_report_the_outcome():
     res = backtracking_line_search(lambda s: next(values), np.ones(2), accept=never,
                                    max_backtracks=3)  # fmt: skip
     assert res.message == "no acceptable step in 3 trials (2 non-finite); step is zero"
+
+
+def test_acceptance_tests_reject_an_unknown_rule_naming_it():
+    """acceptance_tests (called by the oracle without make_acceptance_rule's check) names the
+    argument, the valid rules and the value received."""
+    with pytest.raises(ValueError, match=r"^rule must be one of") as info:
+        acceptance_tests("armijo", delta=DELTA, fraction=1.0, kl=0.0, improvement=1.0)
+    assert "'armijo'" in str(info.value) and "kl_slack" in str(info.value)

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from npytrpo import linearize as linearize_module
+from npytrpo.cg import MAXITER, NONFINITE, NONPOSITIVE_CURVATURE
 from npytrpo.config import TRPOConfig
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
-from npytrpo.trust_region import npg_step, trpo_step, vpg_step
+from npytrpo.trust_region import natural_direction, npg_step, trpo_step, vpg_step
 
 # The step's KL and surrogate against the policy's methods at the same θ: the same formulas,
 # up to the rounding of L(θ_old) + (L(θ) − L(θ_old)), a few eps of max|Â| (here ≤ 3).
@@ -44,7 +45,7 @@ def test_npg_step_takes_the_full_step_and_measures_it(kind):
     res = npg_step(pi, theta, obs, a, adv, delta=0.05)
     assert res.success and res.status == "full_step" and res.line_search is None
     np.testing.assert_array_equal(res.theta_new, theta + res.full_step)
-    assert "full natural-gradient step" in res.message
+    assert res.message == "took the full natural-gradient step βx"
     check_measured_at_new_theta(res, pi, theta, obs, a, adv)
 
 
@@ -149,3 +150,131 @@ def test_nonfinite_gradient_is_a_no_step_result(step, monkeypatch):
     assert (res.step_size, res.expected_improvement, res.xAx, res.kl) == (0.0, 0.0, 0.0, 0.0)
     assert res.n_backtracks == 0 and res.cg is None and res.line_search is None
     assert res.surrogate_after == res.surrogate_before == pytest.approx(np.mean(adv))
+
+
+def fisher_failing_from_call(k, monkeypatch):
+    """Make the linearisation's Fisher product return NaN from its k-th call on (1-based)."""
+    real = linearize_module.fisher_product
+
+    def failing(*args):
+        fvp, calls = real(*args), [0]
+
+        def product(v):
+            calls[0] += 1
+            return fvp(v) if calls[0] < k else np.full_like(v, np.nan)
+
+        return product
+
+    monkeypatch.setattr(linearize_module, "fisher_product", failing)
+
+
+@pytest.mark.parametrize("step", [trpo_step, npg_step])
+def test_cg_failure_is_reported_with_cg_result(step, monkeypatch):
+    """F·v NaN on CG's 2nd product: nonfinite_direction, the message says CG failed, the CG
+    result (status NONFINITE) is attached, x and θ are not moved."""
+    pi, theta, obs, a, adv = batch()
+    fisher_failing_from_call(2, monkeypatch)
+    res = step(pi, theta, obs, a, adv)
+    assert res.status == "nonfinite_direction" and res.success is False
+    assert res.message.startswith("CG failed: ") and res.cg is not None
+    assert res.cg.status == NONFINITE and res.cg.iterations == 1
+    np.testing.assert_array_equal(res.x, np.zeros(pi.num_params))
+    np.testing.assert_array_equal(res.theta_new, theta)
+
+
+@pytest.mark.parametrize("step", [trpo_step, npg_step])
+def test_nonfinite_curvature_after_cg_is_reported_with_x(step, monkeypatch):
+    """CG runs its 2 iterations, then F·x for xᵀAx is NaN: nonfinite_direction, saying so,
+    with CG's x and result attached and θ kept."""
+    pi, theta, obs, a, adv = batch()
+    fisher_failing_from_call(3, monkeypatch)
+    res = step(pi, theta, obs, a, adv, cg_iters=2, cg_tol=1e-300)
+    assert res.status == "nonfinite_direction" and res.message == "xᵀAx is not finite"
+    assert res.cg.status == MAXITER
+    np.testing.assert_array_equal(res.x, res.cg.x)
+    assert np.any(res.x) and res.xAx == 0.0
+    np.testing.assert_array_equal(res.theta_new, theta)
+
+
+def test_trpo_step_reads_its_config_and_overrides():
+    """A config object is used (δ, backtrack coefficient), keywords override it, and an
+    unknown keyword names trpo_step."""
+    pi, theta, obs, a, adv = batch("gaussian")  # the full step with δ = 0.5 is rejected
+    cfg = TRPOConfig(delta=0.5, backtrack_coeff=0.3)
+    by_config = trpo_step(pi, theta, obs, a, adv, cfg)
+    by_keywords = trpo_step(pi, theta, obs, a, adv, delta=0.5, backtrack_coeff=0.3)
+    np.testing.assert_array_equal(by_config.theta_new, by_keywords.theta_new)
+    fractions = by_config.line_search.fractions
+    assert len(fractions) >= 2
+    np.testing.assert_array_equal(fractions, 0.3 ** np.arange(len(fractions)))
+    assert by_config.message == (
+        f"accepted fraction {fractions[-1]:g} of the full step after {len(fractions) - 1} "
+        "backtracks"
+    )
+    with pytest.raises(TypeError, match=r"^trpo_step got an unexpected keyword argument"):
+        trpo_step(pi, theta, obs, a, adv, dleta=0.01)
+
+
+def test_failed_line_search_is_a_no_step_result():
+    """Advantages against every direction tried (the strict rule with δ tiny): success is the
+    bool False, θ kept, the message counts the trials and names the rule."""
+    pi, theta, obs, a, adv = batch()
+    res = trpo_step(pi, theta, obs, a, adv, delta=1e-30, accept="strict", max_backtracks=3)
+    assert res.status == "line_search_failed" and res.success is False
+    assert res.message == "no acceptable step in 3 trials under 'strict'; θ kept"
+    np.testing.assert_array_equal(res.theta_new, theta)
+
+
+@pytest.mark.parametrize("step", [trpo_step, npg_step])
+def test_nonpositive_curvature_is_reported_with_cg_and_xAx(step, monkeypatch):
+    """F = −I with λ = 0: CG stops at once (pᵀAp < 0), x = 0 and xᵀAx = 0 are recorded, the
+    message gives xᵀAx and CG's own message, CG's result is attached; θ kept."""
+    pi, theta, obs, a, adv = batch()
+    monkeypatch.setattr(linearize_module, "fisher_product", lambda *args: lambda v: -v)
+    res = step(pi, theta, obs, a, adv, damping=0.0)
+    assert res.status == "nonpositive_curvature" and res.success is False
+    assert res.cg.status == NONPOSITIVE_CURVATURE and res.xAx == 0.0
+    assert res.message.startswith("xᵀAx = 0.000e+00 <= 0") and res.cg.message in res.message
+    np.testing.assert_array_equal(res.x, np.zeros(pi.num_params))
+    np.testing.assert_array_equal(res.theta_new, theta)
+
+
+def test_natural_direction_is_not_yet_evaluated():
+    """natural_direction gives βx and θ_old + βx, with kl and surrogate_after NaN (not
+    evaluated: npg_step and trpo_step do that) and its own message."""
+    pi, theta, obs, a, adv = batch()
+    cfg = TRPOConfig()
+    lin = pi.linearize(theta, obs, a, adv, kl_direction=cfg.kl_direction,
+                       entropy_coef=cfg.entropy_coef, fvp_subsample=cfg.fvp_subsample)  # fmt: skip
+    d = natural_direction(lin, cfg)
+    assert d.success and d.status == "full_step"
+    assert d.message == "the full natural-gradient step βx"
+    assert isinstance(d.kl, float) and np.isnan(d.kl)
+    assert isinstance(d.surrogate_after, float) and np.isnan(d.surrogate_after)
+    np.testing.assert_array_equal(d.theta_new, theta + d.full_step)
+    np.testing.assert_array_equal(d.full_step, d.step_size * d.x)
+
+
+def test_step_input_errors_name_the_argument_and_value():
+    """A non-Policy is a TypeError naming the type received; advantages of the wrong length
+    (also on the normalising path) a ValueError starting with "advantages"."""
+    pi, theta, obs, a, adv = batch()
+    with pytest.raises(TypeError, match=r"^policy must be a npytrpo Policy, got str$"):
+        trpo_step("policy", theta, obs, a, adv)
+    for normalize in (False, True):
+        with pytest.raises(ValueError, match=r"^advantages\b"):
+            trpo_step(pi, theta, obs, a, adv[:-1], normalize_advantages=normalize)
+
+
+@pytest.mark.parametrize("step", [trpo_step, npg_step, vpg])
+def test_zero_gradient_statuses_say_why(step, monkeypatch):
+    """g = 0 from zero advantages, or exactly 0 with nonzero advantages: each status's message
+    names its cause."""
+    pi, theta, obs, a, adv = batch()
+    res = step(pi, theta, obs, a, np.zeros_like(adv))
+    assert res.status == "zero_advantages"
+    assert res.message == "all advantages are 0, so g = 0: no step"
+    real = linearize_module.weighted_score_grad
+    monkeypatch.setattr(linearize_module, "weighted_score_grad", lambda *x, **k: 0 * real(*x, **k))
+    res = step(pi, theta, obs, a, adv)
+    assert res.status == "zero_gradient" and res.message == "g = 0 exactly: no step"
