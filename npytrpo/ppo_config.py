@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import integer, real_number
+from ._validate import boolean, integer, real_number
 from .optim import AdamState
 from .policies import KL_DIRECTIONS
 
@@ -109,11 +109,7 @@ class PPOConfig:
             put("max_grad_norm", real_number(self.max_grad_norm, "max_grad_norm", **positive))
         put("n_epochs", integer(self.n_epochs, "n_epochs", low=1))
         put("batch_size", integer(self.batch_size, "batch_size", low=1))
-        if not isinstance(self.normalize_advantages, (bool, np.bool_)):
-            raise TypeError(
-                f"normalize_advantages must be a bool, got {self.normalize_advantages!r}"
-            )
-        put("normalize_advantages", bool(self.normalize_advantages))
+        put("normalize_advantages", boolean(self.normalize_advantages, "normalize_advantages"))
         for name, allowed in (("kl_direction", KL_DIRECTIONS), ("optimizer", OPTIMIZERS)):
             value = getattr(self, name)
             if not isinstance(value, str):
