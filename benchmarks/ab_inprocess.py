@@ -1,0 +1,140 @@
+"""Two checkouts of npytrpo timed in ONE process, call by call alternating: A/B without the
+process-to-process spread.
+
+``ab_versions.py`` runs each version in its own child process. On a shared VM the same
+process started twice differs by up to 40 % (memory placement, neighbours), more than the
+3 % a refactoring may cost (issue 9), so its verdict was inconclusive. Here both packages are
+imported into one interpreter under different names (each checkout's ``npytrpo/`` is copied to
+a temporary directory as ``npytrpo_a`` / ``npytrpo_b``; the package uses relative imports, so
+nothing is rewritten) and every measurement alternates A, B, A, B, … so that both versions see
+the same machine state:
+
+- ``trpo_step`` on the 64×64 CartPole policy at N = 1024 with normalised advantages
+  (``--step-rounds`` pairs of calls);
+- the agent, ``TRPO("CartPole-v1")`` at rl-zoo's settings (2 envs × 512 steps, damping 1e-3,
+  GAE λ 0.98, 15 value iterations, value fit in the main thread): ``--agent-rounds`` pairs of
+  ``learn(2048)`` chunks (two iterations each), after one warm-up chunk.
+
+Both are timed in wall time and in thread CPU time (one BLAS thread). The results are checked
+to be bit-identical between the versions, so the two do the same arithmetic. Printed: the
+median of the per-pair ratios B/A and its 95 % bootstrap interval. Nothing is asserted.
+
+    python benchmarks/ab_inprocess.py --a /path/to/old/checkout --b /path/to/new/checkout
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def load(path: str, name: str, tmp: str):
+    """Import ``path/npytrpo`` as the package ``name`` (a copy under ``tmp``)."""
+    src = os.path.join(os.path.abspath(path), "npytrpo")
+    if not os.path.isdir(src):
+        raise SystemExit(f"--a/--b: no npytrpo/ package in {path!r}")
+    shutil.copytree(src, os.path.join(tmp, name),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return importlib.import_module(name)
+
+
+def ratio_summary(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> str:
+    r = b / a
+    boot = np.median(rng.choice(r, size=(4000, r.size)), axis=1)
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return (f"median A {np.median(a) * 1e3:8.2f} ms  B {np.median(b) * 1e3:8.2f} ms   "
+            f"B/A per pair: median {np.median(r):.3f} (95 % CI {lo:.3f} to {hi:.3f})")
+
+
+def time_steps(pkgs, rounds: int):
+    out = {k: ([], []) for k in pkgs}
+    thetas = {}
+    for k, pkg in pkgs.items():
+        rng = np.random.default_rng(0)
+        pi = pkg.CategoricalPolicy(4, 2, (64, 64))
+        theta = pi.init(rng)
+        obs = rng.standard_normal((1024, 4))
+        actions = pi.sample(theta, obs, rng)
+        adv = rng.standard_normal(1024)
+        thetas[k] = (pi, theta, obs, actions, adv)
+    results = {}
+    for r in range(rounds + 1):
+        order = list(pkgs) if r % 2 == 0 else list(pkgs)[::-1]
+        for k in order:
+            pi, theta, obs, actions, adv = thetas[k]
+            t, c = time.perf_counter(), time.thread_time()
+            res = pkgs[k].trpo_step(pi, theta, obs, actions, adv, normalize_advantages=True)
+            wall, cpu = time.perf_counter() - t, time.thread_time() - c
+            if r:  # round 0 is the warm-up
+                out[k][0].append(wall)
+                out[k][1].append(cpu)
+            results[k] = res.theta_new
+    same = np.array_equal(results["A"], results["B"])
+    return {k: (np.array(w), np.array(c)) for k, (w, c) in out.items()}, same
+
+
+def time_agents(pkgs, rounds: int, chunk: int):
+    agents = {k: pkg.TRPO("CartPole-v1", n_envs=2, n_steps=512, damping=1e-3, gae_lambda=0.98,
+                          vf_iters=15, seed=0, parallel_value_fit=False)
+              for k, pkg in pkgs.items()}
+    for agent in agents.values():
+        agent.learn(chunk, progress_bar=False)
+    out = {k: ([], []) for k in pkgs}
+    for r in range(rounds):
+        order = list(pkgs) if r % 2 == 0 else list(pkgs)[::-1]
+        for k in order:
+            t, c = time.perf_counter(), time.thread_time()
+            agents[k].learn(chunk, progress_bar=False)
+            out[k][0].append(time.perf_counter() - t)
+            out[k][1].append(time.thread_time() - c)
+    same = np.array_equal(agents["A"].theta, agents["B"].theta)
+    return {k: (np.array(w), np.array(c)) for k, (w, c) in out.items()}, same
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--a", required=True, help="checkout A (e.g. before a change)")
+    p.add_argument("--b", required=True, help="checkout B")
+    p.add_argument("--step-rounds", type=int, default=200)
+    p.add_argument("--agent-rounds", type=int, default=40)
+    p.add_argument("--chunk", type=int, default=2048, help="env steps per timed learn() call")
+    a = p.parse_args()
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1, "blas")
+    tmp = tempfile.mkdtemp(prefix="ab_inprocess_")
+    sys.path.insert(0, tmp)
+    pkgs = {"A": load(a.a, "npytrpo_a", tmp), "B": load(a.b, "npytrpo_b", tmp)}
+    for mod in ("memory",):
+        try:  # the agent turns this on itself in some versions; do it once for both
+            importlib.import_module(f"npytrpo_b.{mod}").keep_freed_memory()
+        except (ImportError, AttributeError):
+            pass
+    print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.1f}")
+    print(f"A = {a.a}\nB = {a.b}")
+    rng = np.random.default_rng(0)
+    t0 = time.time()
+    steps, same = time_steps(pkgs, a.step_rounds)
+    print(f"\ntrpo_step, 64x64 CartPole policy, N = 1024, {a.step_rounds} pairs; "
+          f"bit-identical θ: {same}")
+    print("  wall: " + ratio_summary(steps["A"][0], steps["B"][0], rng))
+    print("  CPU:  " + ratio_summary(steps["A"][1], steps["B"][1], rng))
+    agents, same = time_agents(pkgs, a.agent_rounds, a.chunk)
+    print(f"\nagent learn({a.chunk}) chunks, CartPole-v1 rl-zoo settings, {a.agent_rounds} "
+          f"pairs; bit-identical θ: {same}")
+    print("  wall: " + ratio_summary(agents["A"][0], agents["B"][0], rng))
+    print("  CPU:  " + ratio_summary(agents["A"][1], agents["B"][1], rng))
+    for k in "AB":
+        print(f"  {k}: {a.chunk / np.median(agents[k][0]):.0f} env-steps/s (median chunk)")
+    print(f"\n({time.time() - t0:.0f} s; load average at end: {os.getloadavg()[0]:.1f})")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
