@@ -1,16 +1,22 @@
 """Snapshot and restore the state of a synchronous vector env's sub-environments.
 
 Bit-identical resume needs the environments mid-episode exactly as they were: each
-sub-environment's own random generator (``unwrapped.np_random``), its dynamic state (for the
-classic-control environments: the numeric attributes of the unwrapped env — arrays, scalars and
-tuples/lists of numbers — e.g. CartPole's ``state`` and ``steps_beyond_terminated``, or
-MountainCar's tuple ``state``) and every ``TimeLimit``'s elapsed-step counter.
+sub-environment's own random generator (``unwrapped.np_random``), its dynamic state and every
+``TimeLimit``'s elapsed-step counter. The dynamic state is, per family:
 
-Only environments whose whole state is such numbers can be captured exactly: gymnasium's
-classic-control family (CartPole, Acrobot, MountainCar, MountainCarContinuous, Pendulum) and
-any env whose module is listed in ``EXACT_MODULES``. For others (e.g. Box2D worlds) the snapshot
-is marked inexact; ``restore`` then leaves the freshly reset env alone and returns False, and
-training continues from new episodes (still seeded, but not bit-identical to no interruption).
+* classic control (CartPole, Acrobot, MountainCar, MountainCarContinuous, Pendulum, and any env
+  whose module is listed in ``EXACT_MODULES``): the numeric attributes of the unwrapped env —
+  arrays, scalars and tuples/lists of numbers — e.g. CartPole's ``state`` and
+  ``steps_beyond_terminated``, or MountainCar's tuple ``state``;
+* gymnasium's MuJoCo envs (Hopper, Walker2d, HalfCheetah, Swimmer, Ant, Humanoid, ... — any
+  module listed in ``mjstate.MODULES``): MuJoCo's integration state (``mj_getState`` with
+  ``mjSTATE_INTEGRATION``, the solver's warm start included) and the body poses of the last
+  forward pass, see ``mjstate``; restoring also checks the model's sizes and the state
+  signature.
+
+For other envs (e.g. Box2D worlds) the snapshot is marked inexact; ``restore`` then leaves the
+freshly reset env alone and returns False, and training continues from new episodes (still
+seeded, but not bit-identical to no interruption).
 
 ``AsyncVectorEnv`` (``vectorization="async"``): its sub-envs live in worker processes, so the
 snapshot is marked inexact (reason: no in-process envs) and a resumed async run starts new
@@ -24,6 +30,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from . import mjstate
 from .checkpoint import rng_from_state, rng_state
 
 __all__ = ["snapshot", "restore", "check_meta", "InexactResumeWarning", "EXACT_MODULES"]
@@ -55,6 +62,8 @@ def check_meta(meta, arrays) -> None:
         for key, kind in kinds.items():
             if not isinstance(m.get(key), kind):
                 raise ValueError(f"envs[{i}][{key!r}] must be a {kind.__name__}")
+        if "mujoco" in m:
+            mjstate.check_meta(m["mujoco"], arrays, f"envs[{i}]['mujoco']", f"{i}/mujoco")
         names = [*m["arrays"], *(k for k, _ in m.get("sequences", []))]
         missing = [f"{i}/{k}" for k in names if f"{i}/{k}" not in arrays]
         if i == 0 and meta.get("vec_autoreset") and "vec/autoreset_envs" not in arrays:
@@ -72,7 +81,9 @@ def _is_int(v) -> bool:
 
 def _exact(env: gym.Env) -> bool:
     mod = type(env.unwrapped).__module__
-    return any(mod.startswith(prefix) for prefix in EXACT_MODULES)
+    return any(mod.startswith(prefix) for prefix in EXACT_MODULES) or mjstate.is_mujoco(
+        env.unwrapped
+    )
 
 
 def _is_number(v) -> bool:
@@ -83,6 +94,30 @@ def _scalar(v):
     if isinstance(v, (np.bool_, np.integer, np.floating)):
         return v.item()
     return v
+
+
+def _numeric_attributes(u, i: int, arrays: dict, m: dict) -> None:
+    """Record the numeric attributes of ``u`` (the classic-control state) in ``arrays``/``m``."""
+    for k, v in vars(u).items():
+        if k in ("_np_random", "np_random"):
+            continue
+        if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":
+            arrays[f"{i}/{k}"] = v.copy()
+            m["arrays"].append(k)
+        elif isinstance(v, (tuple, list)) and v and all(_is_number(x) for x in v):
+            # e.g. MountainCar keeps its state as a tuple of floats after the first step
+            arrays[f"{i}/{k}"] = np.array([_scalar(x) for x in v])
+            m.setdefault("sequences", []).append([k, type(v).__name__])
+        elif v is None or isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
+            m["scalars"][k] = _scalar(v)
+
+
+def _mujoco_physics(u, i: int, arrays: dict, m: dict) -> None:
+    """Record MuJoCo env ``u``'s physics (``mjstate``) and its generator's seed attribute."""
+    physics, m["mujoco"] = mjstate.snapshot(u)
+    arrays.update({f"{i}/mujoco/{k}": v for k, v in physics.items()})
+    if "_np_random_seed" in vars(u):
+        m["scalars"]["_np_random_seed"] = _scalar(vars(u)["_np_random_seed"])
 
 
 def snapshot(vec: gym.vector.VectorEnv) -> tuple[dict[str, np.ndarray], dict]:
@@ -100,18 +135,10 @@ def snapshot(vec: gym.vector.VectorEnv) -> tuple[dict[str, np.ndarray], dict]:
         u = e.unwrapped
         m: dict = {"class": type(u).__name__, "np_random": rng_state(u.np_random)}
         m["scalars"], m["arrays"], m["elapsed"] = {}, [], []
-        for k, v in vars(u).items():
-            if k in ("_np_random", "np_random"):
-                continue
-            if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":
-                arrays[f"{i}/{k}"] = v.copy()
-                m["arrays"].append(k)
-            elif isinstance(v, (tuple, list)) and v and all(_is_number(x) for x in v):
-                # e.g. MountainCar keeps its state as a tuple of floats after the first step
-                arrays[f"{i}/{k}"] = np.array([_scalar(x) for x in v])
-                m.setdefault("sequences", []).append([k, type(v).__name__])
-            elif v is None or isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
-                m["scalars"][k] = _scalar(v)
+        if mjstate.is_mujoco(u):
+            _mujoco_physics(u, i, arrays, m)
+        else:
+            _numeric_attributes(u, i, arrays, m)
         w, depth = e, 0
         while isinstance(w, gym.Wrapper):
             if hasattr(w, "_elapsed_steps"):
@@ -139,20 +166,34 @@ def _check_arrays(envs: list, arrays: dict, meta: dict) -> None:
                 raise ValueError(f"env/{i}/{k} must be finite")
             if current is not None and np.shape(current) != a.shape:
                 raise ValueError(f"env/{i}/{k} must have shape {np.shape(current)}, got {a.shape}")
+        if "mujoco" in m:
+            mjstate.check(u, _physics_arrays(arrays, i), m["mujoco"], f"env/{i}/mujoco")
     auto = arrays.get("vec/autoreset_envs")
     if auto is not None and np.shape(auto) != (len(envs),):
         raise ValueError(f"env/vec/autoreset_envs must have shape ({len(envs)},)")
 
 
+def _physics_arrays(arrays: dict, i: int) -> dict:
+    prefix = f"{i}/mujoco/"
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _fits(e: gym.Env, m: dict) -> bool:
+    """Whether saved env metadata ``m`` describes an env like ``e`` (class; MuJoCo model)."""
+    u = e.unwrapped
+    if type(u).__name__ != m["class"] or mjstate.is_mujoco(u) != ("mujoco" in m):
+        return False
+    return "mujoco" not in m or mjstate.fits(u, m["mujoco"])
+
+
 def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict) -> bool:
     """Put the sub-envs back in the snapshot's state; False (and nothing changed) if the
-    snapshot is inexact or does not fit this vector env."""
+    snapshot is inexact or does not fit this vector env (env class, count, MuJoCo model sizes
+    or state signature); ValueError (and nothing changed) if a saved array is malformed."""
     envs = getattr(vec, "envs", None)
     if not meta.get("exact") or envs is None or len(envs) != len(meta["envs"]):
         return False
-    if any(
-        type(e.unwrapped).__name__ != m["class"] for e, m in zip(envs, meta["envs"], strict=True)
-    ):
+    if not all(_fits(e, m) for e, m in zip(envs, meta["envs"], strict=True)):
         return False
     _check_arrays(envs, arrays, meta)
     for i, (e, m) in enumerate(zip(envs, meta["envs"], strict=True)):
@@ -165,6 +206,8 @@ def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict
         for k, kind in m.get("sequences", []):
             values = [_scalar(x) for x in arrays[f"{i}/{k}"]]
             setattr(u, k, tuple(values) if kind == "tuple" else values)
+        if "mujoco" in m:
+            mjstate.restore(u, _physics_arrays(arrays, i), m["mujoco"])
         for depth, steps in m["elapsed"]:
             w = e
             for _ in range(depth):

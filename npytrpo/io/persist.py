@@ -3,16 +3,17 @@
 ``save_agent`` writes, through ``checkpoint.save_checkpoint`` (atomic, ``.npz``), the
 ``AgentState`` — policy and value parameters, normaliser and reward-scaler statistics, the
 unfinished episodes, the last observations, every random state (the agent's sampling generator
-and, for synchronous classic-control envs, each sub-env's own state via ``envstate``) and the
-counters — with a JSON header carrying the agent format, the env id, the seed and every
+and, for synchronous classic-control and MuJoCo envs, each sub-env's own state via ``envstate``)
+and the counters — with a JSON header carrying the agent format, the env id, the seed and every
 hyperparameter. ``read_agent`` reads and checks the header; ``restore_state`` fills a freshly
 built agent's state from the arrays, checking each one's presence, dtype, shape and finiteness
 (a ``CheckpointError`` naming the key otherwise). ``TRPO.save`` / ``TRPO.load`` call these.
 
-When the env's own state cannot be captured (``vectorization="async"``, or an env outside
-``envstate.EXACT_MODULES``), saving and loading each issue one ``envstate.InexactResumeWarning``
-line: a run resumed from such a checkpoint starts new episodes (its unfinished-episode tracker
-and running discounted returns start from zero) and is not bit-identical to an uninterrupted run.
+When the env's own state cannot be captured (``vectorization="async"``, or an env that
+``envstate`` does not capture, e.g. Box2D), saving and loading each issue one
+``envstate.InexactResumeWarning`` line: a run resumed from such a checkpoint starts new episodes
+(its unfinished-episode tracker and running discounted returns start from zero) and is not
+bit-identical to an uninterrupted run.
 """
 
 from __future__ import annotations
