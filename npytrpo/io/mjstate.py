@@ -9,8 +9,9 @@ What decides a ``MujocoEnv``'s next steps, and how a snapshot holds it:
   ``qacc_warmstart``: the inputs of ``mj_step`` held in ``mjData``, as MuJoCo's documentation of
   ``mjtState`` describes it; ``mj_setState`` writes it back. The warm start only seeds the
   solver, yet it matters for bit identity: without it, one step after a restore differed in the
-  last bits (up to 1e-13 in the observation) at 11 of 30 snapshot points on Hopper-v5, 27 on
-  Walker2d-v5 and 30 on Ant-v5 (mujoco 4.0.0; ``tests/test_mjstate.py`` keeps the Hopper check).
+  last bits (up to 2e-13 in the observation) at 11 of 30 snapshot points on Hopper-v5, 6 on
+  HalfCheetah-v5, 27 on Walker2d-v5 and 30 on Ant-v5 (mujoco 4.0.0; ``tests/test_mjstate.py``
+  keeps the Hopper check).
 * **Outputs of the last forward pass that a step reads before simulating**: ``mj_step``
   computes the body poses from the positions *before* it integrates, and an env may read
   them before its next step — Ant's reward takes its displacement from ``xpos`` of the
