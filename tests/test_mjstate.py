@@ -264,6 +264,20 @@ def test_other_model_sizes_or_signature_are_not_restored():
     b.close()
 
 
+def test_an_output_outside_derived_is_refused_by_restore_too():
+    """restore itself (not only check_meta) refuses to write an mjData field outside DERIVED:
+    a ValueError naming it, nothing changed."""
+    _, arrays, meta = snapshot_after("Hopper-v5", 5)
+    b = fresh("Hopper-v5")
+    before = b.envs[0].unwrapped.data.qpos.copy()
+    meta["envs"][0]["mujoco"]["derived"].append("qpos")
+    arrays["0/mujoco/qpos"] = np.zeros_like(before)
+    with pytest.raises(ValueError, match="qpos"):
+        envstate.restore(b, arrays, meta)
+    np.testing.assert_array_equal(b.envs[0].unwrapped.data.qpos, before)
+    b.close()
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [

@@ -111,10 +111,14 @@ def fits(u, meta: dict) -> bool:
 
 def check(u, arrays: dict, meta: dict, name: str) -> None:
     """Raise ValueError, naming ``name/<key>``, unless every saved array fits env ``u`` (which
-    ``fits``): a finite float state of ``mj_stateSize`` entries, finite outputs of the shapes
-    of ``u.data``'s fields. ``arrays`` are keyed ``"state"`` and by output name."""
+    ``fits``): a finite float state of ``mj_stateSize`` entries, finite outputs named in
+    ``DERIVED`` of the shapes of ``u.data``'s fields. ``arrays`` are keyed ``"state"`` and by
+    output name."""
     import mujoco
 
+    unknown = [k for k in meta["derived"] if k not in DERIVED]
+    if unknown:
+        raise ValueError(f"{name}: outputs {unknown} are not among {list(DERIVED)}")
     expected = {"state": (mujoco.mj_stateSize(u.model, meta["signature"]),)}
     expected.update({k: np.shape(getattr(u.data, k)) for k in meta["derived"]})
     for key, shape in expected.items():
