@@ -181,7 +181,7 @@ class TRPO:
         STEPS timesteps to ``checkpoint_dir/model_<timesteps>_steps.npz`` (default directory
         ``log_dir/checkpoints``), atomically, keeping the ``keep`` newest (None: all); see
         ``io.periodic``. ``TRPO.load`` of the newest + ``learn`` of the rest continues the run
-        (bit-identically for synchronous classic-control envs). Returns ``self``.
+        (bit-identically for synchronous classic-control and MuJoCo envs). Returns ``self``.
         """
         total_timesteps = integer(total_timesteps, "total_timesteps", low=0)
         if callback is not None and not callable(callback):
