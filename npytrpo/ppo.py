@@ -14,8 +14,13 @@ Same inputs as ``trpo_step`` (policy, θ_old, a batch collected by π_old), own 
             θ ← Adam(θ, clip_norm(g))                       (ascent)
     kl = D̄(θ_new) exactly on the whole batch;  PPO-KL: β_next = adaptive_beta(β, kl, d_targ)
 
-Every gradient goes through the policy's public API (``logp``, ``surrogate_grad``,
-``entropy_grad``) and, for the KL penalty, ``policy.net.forward``/``vjp``.
+Inputs are validated once; each minibatch step then runs ONE forward pass (``policy.dist_at``)
+that gives the ratios, the score's pull-back (``linearize.weighted_score_grad``, the same
+function as ``Policy.surrogate_grad``), the KL penalty's (``mean_kl_grad_at``) and the entropy's.
+Each epoch gathers the permuted batch once and slices its minibatches. The result's figures come
+from one whole-batch forward pass at θ_old and one at θ_new. The arithmetic is that of the
+public ``surrogate_grad`` / ``entropy_grad`` / ``mean_kl_grad`` on each minibatch, to the bit.
+Heads: categorical, diagonal Gaussian and gSDE (features detached).
 """
 
 from __future__ import annotations
@@ -291,7 +296,7 @@ def ppo_clip_update(
 
     Parameters
     ----------
-    policy : CategoricalPolicy or GaussianPolicy
+    policy : Policy with a categorical, Gaussian or gSDE head
     theta : ndarray of shape (P,)
         θ_old, the parameters that collected the batch.
     obs : ndarray of shape (N, obs_dim)
