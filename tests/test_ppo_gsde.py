@@ -225,3 +225,23 @@ def test_gsde_update_reports_the_exact_kl_and_is_deterministic(update):
     r2 = update(pi, theta, obs, a, adv, rng=np.random.default_rng(3))
     assert r1.success and r1.theta_new.tobytes() == r2.theta_new.tobytes()
     assert 0 < r1.kl == pi.kl(theta, r1.theta_new, obs)
+
+
+@pytest.mark.parametrize("update", ["ppo", "ppo_kl"])
+def test_agent_runs_ppo_with_gsde_exploration(update, tmp_path):
+    """``PPO(env, use_sde=True)`` builds a gSDE policy, makes its updates (KL > 0 logged) and
+    resumes from a checkpoint to the same θ as an uninterrupted run."""
+    from npytrpo import PPO
+
+    opts = dict(update=update, use_sde=True, sde_sample_freq=4, n_envs=2, n_steps=64)
+    opts |= dict(batch_size=32, n_epochs=2, seed=0)
+    agent = PPO("Pendulum-v1", **opts)
+    agent.learn(256, progress_bar=False)
+    assert agent.policy.kind == "gsde" and all(row["kl"] > 0 for row in agent.history)
+    first = PPO("Pendulum-v1", **opts)
+    first.learn(128, progress_bar=False)
+    first.save(tmp_path / "a.npz")
+    resumed = PPO.load(tmp_path / "a.npz")
+    resumed.learn(128, progress_bar=False)
+    assert first.theta.tobytes() != agent.theta.tobytes()  # the last 128 steps changed θ
+    assert resumed.theta.tobytes() == agent.theta.tobytes()
