@@ -160,8 +160,9 @@ def _gsde_kl_grad(p, q, direction):
     return d_mu, d_v
 
 
-def old_dist_rows(policy: Policy, dist_old, idx: np.ndarray):
-    """π_old's head distribution on the rows ``idx`` of the batch it was built on (unchecked).
+def old_dist_rows(policy: Policy, dist_old, idx: np.ndarray | slice):
+    """π_old's head distribution on the rows ``idx`` (indices or a slice) of the batch it was
+    built on (unchecked).
 
     Categorical: the logits' rows; Gaussian: (μ rows, ℓ); gSDE: mean, variance and features'
     rows (σ² is shared).
@@ -216,12 +217,12 @@ def mean_kl_grad(
     .. math:: ∇_θ D̄(θ) = \\frac{1}{N} \\sum_n J_nᵀ \\frac{∂\\,KL_n}{∂o_n}
               \\;(+\\ \\frac{1}{N}\\sum_n ∂KL_n/∂θ_h \\text{ for the head's own parameters})
 
-    For a gSDE policy the features inside the variances are detached (held at their values,
-    as every gSDE gradient here and in sb3 treats them): the gradient of the KL with π_θ's
-    features frozen at θ, not of ``policy.kl`` through them.
+    with the closed forms of the module docstring, one forward pass at each θ and one backprop
+    (the head's own part is closed-form). Zero at θ = θ_old (to rounding) in both directions.
 
-    with the closed forms of the module docstring, one forward pass at each θ and one backprop.
-    Zero at θ = θ_old (to rounding) in both directions.
+    For a gSDE policy the features inside the variances are detached (held at their values, as
+    every gSDE gradient here and in sb3 treats them): the gradient of the KL with π_θ's features
+    frozen at their values at θ, not of ``policy.kl`` through them.
 
     Parameters
     ----------
