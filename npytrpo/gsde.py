@@ -292,6 +292,26 @@ class GSDEHead:
         N = dist.mean.shape[0]
         return None, self._reduce(dist.s2 * (dist.z2.T @ (1.0 / dist.var)) / N)
 
+    def var_vjp(self, dist: GSDEDist, c: np.ndarray) -> np.ndarray:
+        """Pull a cotangent of the variances back to θ_h: ``∂/∂θ_h Σ_nj c_nj v_nj``.
+
+        .. math:: \\frac{∂}{∂Λ_{ij}} \\sum_{n,j'} c_{nj'} v_{nj'}
+                  = \\sum_n c_{nj}\\, A_{nij} = 2σ_{ij}^2 \\sum_n z_{ni}^2 c_{nj}
+
+        (features detached; summed over j for ``full_std=False``). PPO-KL's penalty gradient
+        uses it with c = ∂KL_n/∂v_n.
+
+        Parameters
+        ----------
+        dist : GSDEDist
+        c : ndarray of shape (N, act_dim)
+
+        Returns
+        -------
+        g_h : ndarray of shape (num_params,)
+        """
+        return self._reduce(2.0 * dist.s2 * (dist.z2.T @ c))
+
     def kl(self, dist_p: GSDEDist, dist_q: GSDEDist) -> np.ndarray:
         """``KL(p‖q)`` per state, reduced over action dims (sum, or mean), clipped at 0.
 

@@ -14,17 +14,24 @@ Same inputs as ``trpo_step`` (policy, θ_old, a batch collected by π_old), own 
             θ ← Adam(θ, clip_norm(g))                       (ascent)
     kl = D̄(θ_new) exactly on the whole batch;  PPO-KL: β_next = adaptive_beta(β, kl, d_targ)
 
-Every gradient goes through the policy's public API (``logp``, ``surrogate_grad``,
-``entropy_grad``) and, for the KL penalty, ``policy.net.forward``/``vjp``.
+Inputs are validated once; each minibatch step then runs ONE forward pass (``policy.dist_at``)
+that gives the ratios, the score's pull-back (``linearize.weighted_score_grad``, the same
+function as ``Policy.surrogate_grad``), the KL penalty's (``mean_kl_grad_at``) and the entropy's.
+Each epoch gathers the permuted batch once and slices its minibatches. The result's figures come
+from one whole-batch forward pass at θ_old and one at θ_new. The arithmetic is that of the
+public ``surrogate_grad`` / ``entropy_grad`` / ``mean_kl_grad`` on each minibatch, to the bit.
+Heads: categorical, diagonal Gaussian and gSDE (features detached).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
 from ._validate import real_number
+from .linearize import weighted_score_grad
 from .optim import SGD, Adam, AdamState
 from .policies import Policy
 from .ppo_config import OPTIMIZERS, PPO_STATUSES, PPOConfig, PPOResult
@@ -35,7 +42,8 @@ from .ppo_objectives import (
     clip_objective,
     clip_weights,
     mean_kl_grad,
-    mean_kl_grad_from_outputs,
+    mean_kl_grad_at,
+    old_dist_rows,
 )
 from .trust_region import standardize_advantages
 
@@ -55,13 +63,28 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------ the clipped gradient
-def _clip_grad(policy, theta, obs, actions, adv, logp_old, eps):
-    """(∇L_clip (P,), ratios (N,)) on one minibatch, through the policy's public API."""
-    ratio = np.exp(policy.logp(theta, obs, actions) - logp_old)
-    # surrogate_grad with logp_old weights each given Â_n by r_n: masking Â where the clip is
-    # active gives Σ w_n ∇log π_n / N with w_n = clip_weights(r, Â, ε), the same r to the bit.
-    masked = np.where(clip_active(ratio, adv, eps), 0.0, adv)
-    return policy.surrogate_grad(theta, obs, actions, masked, logp_old), ratio
+def _forward(policy, theta, obs, actions, logp_old):
+    """One forward pass at θ on a minibatch: (distribution, cache, ratios r (N,))."""
+    dist, cache = policy.dist_at(theta, obs)
+    return dist, cache, np.exp(policy.head.logp(dist, actions) - logp_old)
+
+
+def _clip_grad_at(policy, dist, cache, actions, adv, ratio, eps):
+    """∇L_clip (P,) from a forward pass: Σ_n w_n ∇log π_n / N, w_n = ``clip_weights(r, Â, ε)``
+    (the masked Â times r, the same r to the bit)."""
+    w = np.where(clip_active(ratio, adv, eps), 0.0, adv) * ratio
+    return weighted_score_grad(policy, dist, cache, actions, w)
+
+
+def _entropy_grad_at(policy, dist, cache) -> np.ndarray:
+    """∇_θ H̄ (P,) from a forward pass (what ``Policy.entropy_grad`` returns, no second pass)."""
+    h_out, h_h = policy.head.entropy_grad(dist)
+    g, P0 = np.zeros(policy.num_params), policy.net.num_params
+    if h_out is not None:
+        g[:P0] = policy.net.vjp(cache, h_out / cache.batch_size)
+    if h_h is not None:
+        g[P0:] = h_h
+    return g
 
 
 def clip_objective_grad(
@@ -85,7 +108,8 @@ def clip_objective_grad(
     adv = policy.check_vector(advantages, N, "advantages")
     logp_old = policy.check_vector(logp_old, N, "logp_old")
     eps = real_number(eps, "eps", low=0.0, low_open=True)
-    return _clip_grad(policy, theta, obs, actions, adv, logp_old, eps)[0]
+    dist, cache, ratio = _forward(policy, theta, obs, actions, logp_old)
+    return _clip_grad_at(policy, dist, cache, actions, adv, ratio, eps)
 
 
 # ------------------------------------------------------------------------------ the updates
@@ -108,6 +132,7 @@ class _Batch:
     actions: np.ndarray
     adv: np.ndarray
     logp_old: np.ndarray
+    dist_old: Any  # the head's distribution at θ_old on the whole batch
 
 
 def _prepare(policy, theta, obs, actions, advantages, config, overrides) -> tuple:
@@ -121,8 +146,9 @@ def _prepare(policy, theta, obs, actions, advantages, config, overrides) -> tupl
         raise ValueError(
             f"batch_size must be <= the number of samples N = {N}, got {cfg.batch_size}"
         )
-    logp_old = policy.logp(theta, obs, actions)
-    return _Batch(theta.copy(), obs, actions, adv, logp_old), cfg
+    dist_old = policy.dist_at(theta, obs)[0]
+    logp_old = policy.head.logp(dist_old, actions)
+    return _Batch(theta.copy(), obs, actions, adv, logp_old, dist_old), cfg
 
 
 def _make_optimizer(cfg: PPOConfig, adam_state, P: int):
@@ -145,8 +171,12 @@ def _make_optimizer(cfg: PPOConfig, adam_state, P: int):
     )
 
 
-def _run_epochs(batch: _Batch, cfg: PPOConfig, rng, adam_state, grad_fn) -> dict:
-    """Minibatch epochs: permute with ``rng``, step the optimiser on ``grad_fn``'s gradient."""
+def _run_epochs(batch: _Batch, cfg: PPOConfig, rng, adam_state, epoch_grad) -> dict:
+    """Minibatch epochs: permute with ``rng``, step the optimiser on the rule's gradient.
+
+    ``epoch_grad(perm)`` returns the minibatch gradient ``(θ, rows, Â_rows) -> (g, r)`` on the
+    batch reordered by ``perm`` (each array gathered once per epoch), ``rows`` a slice of it.
+    """
     N = batch.obs.shape[0]
     opt = _make_optimizer(cfg, adam_state, batch.theta.shape[0])
     theta = batch.theta
@@ -155,14 +185,15 @@ def _run_epochs(batch: _Batch, cfg: PPOConfig, rng, adam_state, grad_fn) -> dict
     while status == "completed" and epochs < cfg.n_epochs:
         epochs += 1
         perm = rng.permutation(N)
+        grad_fn, adv_perm = epoch_grad(perm), batch.adv[perm]
         for start in range(0, N, cfg.batch_size):
-            idx = perm[start : start + cfg.batch_size]
-            adv = batch.adv[idx]
-            if cfg.normalize_advantages and idx.size > 1:
+            rows = slice(start, min(start + cfg.batch_size, N))
+            adv = adv_perm[rows]
+            if cfg.normalize_advantages and adv.size > 1:
                 adv = standardize_advantages(adv)
             # Overflow (a huge ratio or step) is reported by status below, not by a warning.
             with np.errstate(over="ignore", invalid="ignore"):
-                g, ratio = grad_fn(theta, idx, adv)
+                g, ratio = grad_fn(theta, rows, adv)
                 if not np.all(np.isfinite(g)):
                     status = "nonfinite_gradient"
                     break
@@ -186,20 +217,27 @@ def _run_epochs(batch: _Batch, cfg: PPOConfig, rng, adam_state, grad_fn) -> dict
     )
 
 
-def _objectives(policy, batch, theta, cfg, beta) -> tuple[float, float, float]:
-    """(L, the rule's objective, mean entropy) at θ on the whole batch, advantages as passed."""
-    ratio = np.exp(policy.logp(theta, batch.obs, batch.actions) - batch.logp_old)
+def _mean_kl(policy, dist_old, dist, direction) -> float:
+    """D̄ = (1/N) Σ KL(π_old‖π_θ) (or new‖old) from the two distributions (``Policy.kl``)."""
+    p, q = (dist_old, dist) if direction == "old_new" else (dist, dist_old)
+    return float(np.mean(policy.head.kl(p, q)))
+
+
+def _objectives(policy, batch, dist, cfg, beta) -> tuple[float, float, float]:
+    """(L, the rule's objective, mean entropy) at the whole-batch distribution ``dist`` of some
+    θ, advantages as passed."""
+    ratio = np.exp(policy.head.logp(dist, batch.actions) - batch.logp_old)
     L = float(np.mean(ratio * batch.adv))
-    H = float(np.mean(policy.entropy(theta, batch.obs)))
+    H = float(np.mean(policy.head.entropy(dist)))
     if beta is None:
         objective = clip_objective(ratio, batch.adv, cfg.clip_range)
     else:
-        objective = L - beta * policy.kl(batch.theta, theta, batch.obs, cfg.kl_direction)
+        objective = L - beta * _mean_kl(policy, batch.dist_old, dist, cfg.kl_direction)
     return L, objective + cfg.entropy_coef * H, H
 
 
 def _finish(policy, batch, cfg, run, beta, adam_state) -> PPOResult:
-    L0, obj0, H0 = _objectives(policy, batch, batch.theta, cfg, beta)
+    L0, obj0, H0 = _objectives(policy, batch, batch.dist_old, cfg, beta)
     common = dict(
         n_grad_steps=run["n_grad_steps"],
         n_epochs=run["n_epochs"],
@@ -225,8 +263,9 @@ def _finish(policy, batch, cfg, run, beta, adam_state) -> PPOResult:
             **common,
         )
     theta = run["theta"]
-    kl = policy.kl(batch.theta, theta, batch.obs, cfg.kl_direction)
-    L1, obj1, _ = _objectives(policy, batch, theta, cfg, beta)
+    dist = policy.dist_at(theta, batch.obs)[0]  # one forward pass at θ_new for every figure
+    kl = _mean_kl(policy, batch.dist_old, dist, cfg.kl_direction)
+    L1, obj1, _ = _objectives(policy, batch, dist, cfg, beta)
     return PPOResult(
         theta_new=theta,
         kl=kl,
@@ -257,7 +296,7 @@ def ppo_clip_update(
 
     Parameters
     ----------
-    policy : CategoricalPolicy or GaussianPolicy
+    policy : Policy with a categorical, Gaussian or gSDE head
     theta : ndarray of shape (P,)
         θ_old, the parameters that collected the batch.
     obs : ndarray of shape (N, obs_dim)
@@ -302,14 +341,20 @@ def ppo_clip_update(
     rng = np.random.default_rng(rng)
     c, eps = cfg.entropy_coef, cfg.clip_range
 
-    def grad_fn(th, idx, adv):
-        o, a = batch.obs[idx], batch.actions[idx]
-        g, ratio = _clip_grad(policy, th, o, a, adv, batch.logp_old[idx], eps)
-        if c:
-            g = g + c * policy.entropy_grad(th, o)
-        return g, ratio
+    def epoch_grad(perm):
+        obs, actions, logp_old = batch.obs[perm], batch.actions[perm], batch.logp_old[perm]
 
-    run = _run_epochs(batch, cfg, rng, adam_state, grad_fn)
+        def grad(th, rows, adv):
+            a = actions[rows]
+            dist, cache, ratio = _forward(policy, th, obs[rows], a, logp_old[rows])
+            g = _clip_grad_at(policy, dist, cache, a, adv, ratio, eps)
+            if c:
+                g = g + c * _entropy_grad_at(policy, dist, cache)
+            return g, ratio
+
+        return grad
+
+    run = _run_epochs(batch, cfg, rng, adam_state, epoch_grad)
     return _finish(policy, batch, cfg, run, None, adam_state)
 
 
@@ -356,19 +401,23 @@ def ppo_kl_update(
     batch, cfg = _prepare(policy, theta, obs, actions, advantages, config, overrides)
     beta = cfg.beta_init if beta is None else real_number(beta, "beta", low=0.0, low_open=True)
     rng = np.random.default_rng(rng)
-    c, P0 = cfg.entropy_coef, policy.net.num_params
-    out_old, _ = policy.net.forward(batch.theta[:P0], batch.obs)
-    extra_old = batch.theta[P0:]
+    c = cfg.entropy_coef
 
-    def grad_fn(th, idx, adv):
-        o, a, lp_old = batch.obs[idx], batch.actions[idx], batch.logp_old[idx]
-        g = policy.surrogate_grad(th, o, a, adv, lp_old)
-        g -= beta * mean_kl_grad_from_outputs(
-            policy, out_old[idx], extra_old, th, o, cfg.kl_direction
-        )
-        if c:
-            g += c * policy.entropy_grad(th, o)
-        return g, np.exp(policy.logp(th, o, a) - lp_old)
+    def epoch_grad(perm):
+        obs, actions, logp_old = batch.obs[perm], batch.actions[perm], batch.logp_old[perm]
+        old = old_dist_rows(policy, batch.dist_old, perm)
 
-    run = _run_epochs(batch, cfg, rng, adam_state, grad_fn)
+        def grad(th, rows, adv):
+            a = actions[rows]
+            dist, cache, ratio = _forward(policy, th, obs[rows], a, logp_old[rows])
+            g = weighted_score_grad(policy, dist, cache, a, adv * ratio)
+            d_old = old_dist_rows(policy, old, rows)
+            g -= beta * mean_kl_grad_at(policy, d_old, dist, cache, cfg.kl_direction)
+            if c:
+                g += c * _entropy_grad_at(policy, dist, cache)
+            return g, ratio
+
+        return grad
+
+    run = _run_epochs(batch, cfg, rng, adam_state, epoch_grad)
     return _finish(policy, batch, cfg, run, beta, adam_state)

@@ -12,7 +12,7 @@ adaptive β           d > 1.5 d_targ: β ← 2β;  d < d_targ/1.5: β ← β/2  
 ===================  ====================================================  =====================
 
 KL gradients in output space at θ ≠ θ_old (p the old head, q = π_θ's; derived here, checked by
-finite differences in ``tests/test_ppo.py``):
+finite differences in ``tests/test_ppo.py`` and ``tests/test_ppo_gsde.py``):
 
 - categorical, logits z of q: ∂KL(p‖q)/∂z = q − p;  ∂KL(q‖p)/∂z = q ⊙ (Δ − KL(q‖p)),
   Δ = log q − log p.
@@ -20,9 +20,18 @@ finite differences in ``tests/test_ppo.py``):
   ∂KL(p‖q)/∂μ = w e^{−ℓ},  ∂KL(p‖q)/∂ℓ = −expm1(2(ℓ_p − ℓ)) − w²;
   ∂KL(q‖p)/∂μ = w e^{−ℓ_p}, ∂KL(q‖p)/∂ℓ = expm1(2(ℓ − ℓ_p));
   times 1/act_dim with ``kl_reduction="mean"``.
+- gSDE (``gsde.GSDEHead``), per dimension, mean μ and variance v = z²σ² + ε_v with the
+  features z detached (each distribution's z at its own θ, constant for the derivative, as in
+  sb3), Δ = μ − μ_p:
+  ∂KL(p‖q)/∂μ = Δ / v,  ∂KL(p‖q)/∂v = (v − v_p − Δ²) / (2v²);
+  ∂KL(q‖p)/∂μ = Δ / v_p, ∂KL(q‖p)/∂v = (v − v_p) / (2 v_p v);
+  then ∂v_j/∂Λ_ij = 2 z_i² σ_ij² (``GSDEHead.var_vjp``); times 1/act_dim with "mean". The
+  head clips a rounding-negative KL at 0; the derivative ignores that clip (KL ≥ 0 exactly).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -36,7 +45,8 @@ __all__ = [
     "clip_active",
     "clip_weights",
     "mean_kl_grad",
-    "mean_kl_grad_from_outputs",
+    "mean_kl_grad_at",
+    "old_dist_rows",
     "adaptive_beta",
 ]
 
@@ -45,8 +55,10 @@ def check_policy(policy) -> None:
     """TypeError unless ``policy`` is a policy whose KL gradient ``mean_kl_grad`` knows."""
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a npytrpo Policy, got {type(policy).__name__}")
-    if policy.kind not in ("categorical", "gaussian"):
-        raise TypeError(f"PPO supports categorical and Gaussian policies, got {policy.kind!r}")
+    if policy.kind not in ("categorical", "gaussian", "gsde"):
+        raise TypeError(
+            f"PPO supports categorical, Gaussian and gSDE policies, got {policy.kind!r}"
+        )
 
 
 # ------------------------------------------------------------------------ the clipped objective
@@ -133,39 +145,63 @@ def _gaussian_kl_grad(mu_old, ls_old, mu, ls, direction):
     return w * inv_std, d_ls
 
 
-def mean_kl_grad_from_outputs(
-    policy: Policy,
-    out_old: np.ndarray,
-    extra_old: np.ndarray,
-    theta: np.ndarray,
-    obs: np.ndarray,
-    direction: str = "old_new",
-) -> np.ndarray:
-    """``mean_kl_grad`` from π_old's network output, without validation (the update's path).
+def _gsde_kl_grad(p, q, direction):
+    """(∂KL_n/∂μ_q (N, d), ∂KL_n/∂v_q (N, d)) per dimension, before the reduction's scale.
+
+    p is π_old's ``GSDEDist``, q π_θ's (features of each detached at its own θ).
+    """
+    dm = q.mean - p.mean
+    if direction == "old_new":  # KL(p‖q) = ½[v_p/v_q − 1 − log(v_p/v_q) + (μ_p − μ_q)²/v_q]
+        d_mu = dm / q.var
+        d_v = (q.var - p.var - dm * dm) / (2.0 * q.var * q.var)
+    else:  # KL(q‖p) = ½[v_q/v_p − 1 − log(v_q/v_p) + (μ_q − μ_p)²/v_p]
+        d_mu = dm / p.var
+        d_v = (q.var - p.var) / (2.0 * p.var * q.var)
+    return d_mu, d_v
+
+
+def old_dist_rows(policy: Policy, dist_old, idx: np.ndarray | slice):
+    """π_old's head distribution on the rows ``idx`` (indices or a slice) of the batch it was
+    built on (unchecked).
+
+    Categorical: the logits' rows; Gaussian: (μ rows, ℓ); gSDE: mean, variance and features'
+    rows (σ² is shared).
+    """
+    if policy.kind == "categorical":
+        return dist_old[idx]
+    if policy.kind == "gaussian":
+        return dist_old[0][idx], dist_old[1]
+    return replace(dist_old, mean=dist_old.mean[idx], var=dist_old.var[idx], z2=dist_old.z2[idx])
+
+
+def mean_kl_grad_at(policy: Policy, dist_old, dist, cache, direction: str) -> np.ndarray:
+    """``mean_kl_grad`` from the forward pass at θ, unvalidated (the update's path).
 
     Parameters
     ----------
-    out_old : ndarray of shape (N, d_out)
-        Network output at θ_old on ``obs``.
-    extra_old : ndarray of shape (P − net.num_params,)
-        θ_old's parameters after the network's (the Gaussian's log-std; empty otherwise).
-    theta : ndarray of shape (P,)
-    obs : ndarray of shape (N, obs_dim)
+    dist_old : the head's distribution at θ_old on the same N states
+        ``policy.dist_at(θ_old, obs)[0]`` (or its rows, ``old_dist_rows``): logits (N, K), the
+        Gaussian's (μ (N, d), ℓ (d,)), or a ``GSDEDist``.
+    dist, cache : ``policy.dist_at(θ, obs)``, the forward pass at θ on those states.
+    direction : {"old_new", "new_old"}
 
     Returns
     -------
     grad : ndarray of shape (P,)
     """
-    P0, N = policy.net.num_params, obs.shape[0]
-    out, cache = policy.net.forward(theta[:P0], obs)
+    P0, N = policy.net.num_params, cache.batch_size
     grad = np.empty(policy.num_params)
     if policy.kind == "categorical":
-        grad[:] = policy.net.vjp(cache, _categorical_kl_grad(out_old, out, direction) / N)
+        grad[:] = policy.net.vjp(cache, _categorical_kl_grad(dist_old, dist, direction) / N)
         return grad
+    if policy.kind == "gaussian":
+        d_mu, d_h = _gaussian_kl_grad(*dist_old, *dist, direction)
+    else:  # gSDE: μ through the network, v through Λ only (features detached)
+        d_mu, d_v = _gsde_kl_grad(dist_old, dist, direction)
+        d_h = policy.head.var_vjp(dist, d_v)
     scale = policy.head.kl_scale
-    d_mu, d_ls = _gaussian_kl_grad(out_old, extra_old, out, theta[P0:], direction)
     grad[:P0] = policy.net.vjp(cache, d_mu * (scale / N))  # Σ_n J_nᵀ ∂KL_n/∂μ_n / N
-    grad[P0:] = d_ls * (scale / N)
+    grad[P0:] = d_h * (scale / N)
     return grad
 
 
@@ -179,14 +215,18 @@ def mean_kl_grad(
     """Exact gradient in θ of the policy's mean KL ``policy.kl(θ_old, θ, obs, direction)``.
 
     .. math:: ∇_θ D̄(θ) = \\frac{1}{N} \\sum_n J_nᵀ \\frac{∂\\,KL_n}{∂o_n}
-              \\;(+\\ \\frac{1}{N}\\sum_n ∂KL_n/∂ℓ \\text{ for the Gaussian's log-std})
+              \\;(+\\ \\frac{1}{N}\\sum_n ∂KL_n/∂θ_h \\text{ for the head's own parameters})
 
-    with the closed forms of the module docstring, one forward pass at each θ and one backprop.
-    Zero at θ = θ_old (to rounding) in both directions.
+    with the closed forms of the module docstring, one forward pass at each θ and one backprop
+    (the head's own part is closed-form). Zero at θ = θ_old (to rounding) in both directions.
+
+    For a gSDE policy the features inside the variances are detached (held at their values, as
+    every gSDE gradient here and in sb3 treats them): the gradient of the KL with π_θ's features
+    frozen at their values at θ, not of ``policy.kl`` through them.
 
     Parameters
     ----------
-    policy : CategoricalPolicy or GaussianPolicy
+    policy : Policy with a categorical, Gaussian or gSDE head
     theta_old, theta : ndarray of shape (P,)
     obs : ndarray of shape (N, obs_dim)
     direction : {"old_new", "new_old"}
@@ -208,9 +248,8 @@ def mean_kl_grad(
     theta, obs = policy.check_theta(theta), policy.check_obs(obs)
     if direction not in KL_DIRECTIONS:
         raise ValueError(f"direction must be one of {KL_DIRECTIONS}, got {direction!r}")
-    P0 = policy.net.num_params
-    out_old, _ = policy.net.forward(theta_old[:P0], obs)
-    return mean_kl_grad_from_outputs(policy, out_old, theta_old[P0:], theta, obs, direction)
+    dist_old = policy.dist_at(theta_old, obs)[0]
+    return mean_kl_grad_at(policy, dist_old, *policy.dist_at(theta, obs), direction)
 
 
 # ------------------------------------------------------------------------------ adaptive β
