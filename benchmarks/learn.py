@@ -63,6 +63,14 @@ TARGETS = {  # classic control: issue 13's, on held-out seeds 10-14; MuJoCo issu
 }
 #: Seed sets reported separately by --summary: tuned on, and held out (issue 13).
 SEED_SETS = {"tune 0-9": range(0, 10), "held-out 10-14": range(10, 15)}
+
+
+def target_of(preset_id: str) -> str:
+    """The target printed beside a preset: its own row (``Pendulum-v1/ppo``), else its env's
+    (a variant such as ``Pendulum-v1/gsde`` shares its env's target)."""
+    return TARGETS.get(preset_id, TARGETS.get(preset_id.split("/")[0], ""))
+
+
 DEFAULT_ENVS = "CartPole-v1,Acrobot-v1,Pendulum-v1,MountainCar-v0,MountainCarContinuous-v0"
 
 
@@ -181,7 +189,7 @@ def main(argv=None) -> None:
         sps = np.mean([r["steps_per_s"] for r in rs])
         print(
             f"{e:<26}{rs[0]['timesteps']:>8}{means.mean():>21.1f} ± {means.std():<6.1f}"
-            f"  {per_seed:<40} {TARGETS.get(e.split('/')[0], '')}   ({sps:,.0f} steps/s/worker)"
+            f"  {per_seed:<40} {target_of(e)}   ({sps:,.0f} steps/s/worker)"
         )
         for r in rs:
             print(
