@@ -10,16 +10,24 @@ nothing is rewritten) and every measurement alternates A, B, A, B, … so that b
 the same machine state:
 
 - ``trpo_step`` on the 64×64 CartPole policy at N = 1024 with normalised advantages
-  (``--step-rounds`` pairs of calls);
-- the agent, ``TRPO("CartPole-v1")`` at rl-zoo's settings (2 envs × 512 steps, damping 1e-3,
-  GAE λ 0.98, 15 value iterations, value fit in the main thread): ``--agent-rounds`` pairs of
-  ``learn(2048)`` chunks (two iterations each), after one warm-up chunk.
+  (``step``: ``--step-rounds`` pairs of calls);
+- the agent at the CartPole-v1 preset (``agent``; rl-zoo's settings: 2 envs × 512 steps,
+  damping 1e-3, GAE λ 0.98, 15 value iterations) and at the Pendulum-v1 preset
+  (``agent-pendulum``), value fit in the main thread: ``--agent-rounds`` pairs of
+  ``learn(2048)`` chunks after one warm-up chunk, with each version's own log split
+  (median ms per iteration of rollout, policy step, value fit);
+- ``collect`` alone (``rollout``, ``rollout-pendulum``): ``--rollout-rounds`` pairs of one
+  rollout of ``--rollout-steps`` steps on each version's ``make_vector_env`` with the preset's
+  policy (and a frozen normaliser where the preset has one), each followed by the raw vector
+  env stepped as often with actions drawn beforehand: rollout / raw env per version.
 
-Both are timed in wall time and in thread CPU time (one BLAS thread). The results are checked
-to be bit-identical between the versions, so the two do the same arithmetic. Printed: the
-median of the per-pair ratios B/A and its 95 % bootstrap interval. Nothing is asserted.
+Choose with ``--parts`` (default ``step,agent``). Timed in wall time and in thread CPU time (one
+BLAS thread). The results are checked to be bit-identical between the versions (θ, value θ,
+every rollout array), so the two do the same arithmetic. Printed: the median of the per-pair
+ratios B/A and its 95 % bootstrap interval. Nothing is asserted.
 
-    python benchmarks/ab_inprocess.py --a /path/to/old/checkout --b /path/to/new/checkout
+    python benchmarks/ab_inprocess.py --a /path/to/old/checkout --b /path/to/new/checkout \
+        [--parts step,agent,agent-pendulum,rollout,rollout-pendulum]
 """
 
 from __future__ import annotations
