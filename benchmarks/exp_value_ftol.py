@@ -1,10 +1,10 @@
 """Experiment (issue 12): the value fit with L-BFGS-B's relative-decrease stopping rule ``ftol``.
 
 L-BFGS-B stops when (f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) ≤ ftol; with SciPy's default
-ftol (2.22e-9) the presets' fits run their whole ``vf_iters`` budget in practice. This script trains a preset with another ftol and prints, per seed, the final
-evaluation (20 deterministic episodes, as ``learn.py``), the mean number of objective
-evaluations per fit (``nfev``), and the median value-fit time per iteration over the median
-policy-step time.
+ftol (2.22e-9) the presets' fits run their whole ``vf_iters`` budget in practice. This script
+trains a preset with another ftol and prints, per seed, the final evaluation (20 deterministic
+episodes, as ``learn.py``), the mean number of objective evaluations per fit (``nfev``), and the
+median value-fit time per iteration over the median policy-step time.
 
 The library has no ftol option: the script wraps the ``scipy.optimize.minimize`` that
 ``npytrpo.value`` calls to add ``ftol`` to its options (an experiment, not an API). ``--ftol
