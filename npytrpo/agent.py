@@ -239,8 +239,8 @@ class TRPO:
         t1 = time.perf_counter()
 
         T, E = ro.n_steps, ro.n_envs
-        V = self.value.predict(st.value_theta, ro.obs.reshape(-1, self.policy.obs_dim))
-        V = V.reshape(T, E)
+        V0, v_pass = self.value.forward(st.value_theta, ro.obs.reshape(-1, self.policy.obs_dim))
+        V = V0.reshape(T, E)
         adv, targets = gae(
             ro.rewards,
             V,
@@ -257,7 +257,8 @@ class TRPO:
         # before the fit) and share nothing, so they may run at once (NumPy releases the GIL
         # inside BLAS); each is deterministic.
         action_std = exploration_std(self.policy, st.theta, obs, actions)  # π_old's
-        fit = self._start(_timed, self.value.fit, st.value_theta, obs, targets[m])
+        start = (V0, v_pass) if m.all() else None  # the fit's first evaluation reuses V's pass
+        fit = self._start(_timed, self.value.fit, st.value_theta, obs, targets[m], start=start)
         res, t_policy = _timed(self._policy_update, obs, actions, adv[m])
         (st.value_theta, vinfo), t_value = fit()
         st.theta = res.theta_new
@@ -275,15 +276,15 @@ class TRPO:
             append_csv_row(self.log_dir, row)
         return row
 
-    def _start(self, fn, *args):
-        """Run ``fn(*args)`` on the agent's worker thread (``parallel_value_fit``), or right
-        away; return a callable giving its result."""
+    def _start(self, fn, *args, **kw):
+        """Run ``fn(*args, **kw)`` on the agent's worker thread (``parallel_value_fit``), or
+        right away; return a callable giving its result."""
         if not self.config.parallel_value_fit:
-            out = fn(*args)
+            out = fn(*args, **kw)
             return lambda: out
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npytrpo-vf")
-        return self._worker.submit(fn, *args).result
+        return self._worker.submit(fn, *args, **kw).result
 
     def _policy_update(self, obs, actions, adv):
         cfg, st = self.config, self.state
@@ -423,9 +424,9 @@ class TRPO:
 
 
 # ---------------------------------------------------------------------- construction helpers
-def _timed(fn, *args):
+def _timed(fn, *args, **kw):
     t = time.perf_counter()
-    out = fn(*args)
+    out = fn(*args, **kw)
     return out, time.perf_counter() - t
 
 

@@ -73,10 +73,13 @@ class MLPCache:
         ``inputs[i + 1] = tanh(inputs[i] @ W_i + b_i)`` for hidden layers.
     weights : list of ndarray
         Views into θ of every layer's W (shape (fan_in, fan_out)).
+    theta : ndarray of shape (P,) or None
+        The θ of the pass (the array itself, not a copy).
     """
 
     inputs: list[np.ndarray]
     weights: list[np.ndarray]
+    theta: np.ndarray | None = None
     _dtanh: list[np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -198,7 +201,7 @@ class MLP:
         W, b = layers[-1]
         out = h @ W
         out += b
-        return out, MLPCache(inputs=inputs, weights=[W for W, _ in layers])
+        return out, MLPCache(inputs=inputs, weights=[W for W, _ in layers], theta=theta)
 
     def predictor(self, theta: np.ndarray):
         """A cache-free ``x ↦ (out, features)`` for acting: θ unpacked once, no derivatives.

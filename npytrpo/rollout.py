@@ -32,6 +32,7 @@ Discrete actions: the policy samples an index a ∈ {0, …, n−1}; the env rec
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -169,7 +170,9 @@ def make_vector_env(
     Returns
     -------
     gymnasium.vector.VectorEnv
-        Not yet reset: call ``env.reset(seed=...)`` for the first observations.
+        Not yet reset: call ``env.reset(seed=...)`` for the first observations. Built with
+        ``copy=False``: the observation array that ``reset``/``step`` return is overwritten by
+        the next step, so copy it to keep it.
     """
     if vectorization not in ("sync", "async"):
         raise ValueError(f"vectorization must be 'sync' or 'async', got {vectorization!r}")
@@ -177,20 +180,34 @@ def make_vector_env(
         env_id,
         num_envs=n_envs,
         vectorization_mode=vectorization,
-        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        # copy=False: ``step`` returns the env's own buffer (overwritten by the next step), not a
+        # deep copy (Pendulum's step costs ~40 % less); ``collect`` copies each one at once.
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP, "copy": False},
         **(env_kwargs or {}),
     )
 
 
 def _final_obs(info: dict, done: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """Stack ``info["final_obs"]`` of the done sub-envs (SAME_STEP mode) over ``fallback``."""
-    out = fallback.copy()
-    finals = info.get("final_obs")
-    if finals is None:
-        raise RuntimeError("SAME_STEP env ended an episode without info['final_obs']")
+    out, finals = fallback.copy(), info["final_obs"]
     for i in np.flatnonzero(done):
         out[i] = np.asarray(finals[i], dtype=np.float64).reshape(out.shape[1:])
     return out
+
+
+def _next_observations(raw: np.ndarray, finals: dict, done: np.ndarray | None) -> np.ndarray:
+    """s_{t+1} of every step t: ``raw[t + 1]``, or ``finals[t]`` (real final rows) where an episode
+    ended; with ``done`` (SAME_STEP), RuntimeError if one ended without ``info["final_obs"]``."""
+    if done is not None:
+        lost = np.setdiff1d(np.flatnonzero(done.any(axis=1)), list(finals))
+        if lost.size:
+            raise RuntimeError(
+                f"SAME_STEP env ended an episode without info['final_obs'] (step {lost[0]})"
+            )
+    next_raw = raw[1:].copy()
+    for t, rows in finals.items():
+        next_raw[t] = rows
+    return next_raw
 
 
 def _track_episodes(tracker, rewards, done, valid) -> tuple[list[float], list[int]]:
@@ -310,47 +327,44 @@ def collect(
     space = env.single_action_space
     box = isinstance(space, gym.spaces.Box)
     act_shape = (policy.head.act_dim,) if box else ()
-    raw, next_raw, raw_rewards, term, trunc, valid = _buffers(n_steps, n_envs, obs_dim)
-    norm_obs = raw if obs_normalizer is None else np.empty_like(raw)
+    raw, raw_rewards, term, trunc, valid = _buffers(n_steps, n_envs, obs_dim)  # raw[t] = s_t
+    norm_obs = raw if obs_normalizer is None else np.empty_like(raw[:-1])
+    normalize = None if obs_normalizer is None else _frozen_normalizer(obs_normalizer)
     actions = np.empty((n_steps, n_envs, *act_shape), dtype=np.float64 if box else np.int64)
-    pending = (
-        np.zeros(n_envs, dtype=bool) if autoreset_pending is None else autoreset_pending.copy()
-    )
-    low, high, start = (space.low, space.high, 0) if box else (None, None, int(space.start))
+    pending = np.zeros(n_envs, bool) if autoreset_pending is None else autoreset_pending.copy()
+    to_env = _env_action(space)
     act = policy.sampler(theta, noise_every=noise_every)
-    obs = np.asarray(last_obs, dtype=np.float64).reshape(n_envs, obs_dim)
+    finals: dict[int, np.ndarray] = {}  # SAME_STEP: step t -> s_{t+1} with real final rows
+    raw[0] = np.reshape(last_obs, (n_envs, obs_dim))
     for t in range(n_steps):
-        raw[t] = obs
-        if obs_normalizer is not None:
-            norm_obs[t] = obs_normalizer.normalize(obs, update=False)  # what the policy sees
+        if normalize is not None:
+            normalize(raw[t], norm_obs[t])  # what the policy sees
         a = act(norm_obs[t], rng)
         actions[t] = a
-        nxt, r, te, tr, info = env.step(np.clip(a, low, high) if box else a + start)
-        obs = np.asarray(nxt, dtype=np.float64).reshape(n_envs, obs_dim)
+        nxt, r, te, tr, info = env.step(to_env(a))
+        raw[t + 1] = np.reshape(nxt, (n_envs, obs_dim))  # a copy: the env reuses its buffer
         raw_rewards[t], term[t], trunc[t] = r, te, tr
-        _check_finite_step(t, obs, raw_rewards[t])
-        done = term[t] | trunc[t]
-        if same_step:
-            next_raw[t] = _final_obs(info, done, obs) if done.any() else obs
-        else:
-            next_raw[t] = obs
+        _check_finite_step(t, raw[t + 1], raw_rewards[t])
+        if not same_step:
             pending = _mask_reset_steps(t, pending, valid, raw_rewards, term, trunc)
+        elif "final_obs" in info:  # an episode ended at t (SAME_STEP sets the key only then)
+            finals[t] = _final_obs(info, term[t] | trunc[t], raw[t + 1])
+    next_raw = _next_observations(raw, finals, term | trunc if same_step else None)
+    raw_obs = raw[:-1]  # s_0 … s_{T−1}, a view
     ep_returns, ep_lengths = _track_episodes(tracker, raw_rewards, term | trunc, valid)
     rollout = Rollout(
-        obs=norm_obs,
+        obs=raw_obs if normalize is None else norm_obs,
         actions=actions,
         rewards=_learning_rewards(reward_scaler, raw_rewards, term, trunc),
         terminated=term,
         truncated=trunc,
-        next_obs=next_raw
-        if obs_normalizer is None
-        else obs_normalizer.normalize(next_raw, update=False),
+        next_obs=next_raw if normalize is None else normalize(next_raw, np.empty_like(next_raw)),
         valid=valid,
-        raw_obs=raw,
+        raw_obs=raw_obs,
         episode_returns=ep_returns,
         episode_lengths=ep_lengths,
     )
-    return rollout, obs, pending
+    return rollout, raw[-1].copy(), pending
 
 
 def next_values(ro: Rollout, V: np.ndarray, predict) -> np.ndarray:
@@ -372,10 +386,14 @@ def next_values(ro: Rollout, V: np.ndarray, predict) -> np.ndarray:
 def _check_finite_step(t: int, obs: np.ndarray, rewards: np.ndarray) -> None:
     """ValueError naming the step and sub-envs if the env returned NaN/inf observations or
     rewards (they would otherwise reach the policy, the normaliser or the value fit)."""
-    if np.isfinite(obs).all() and np.isfinite(rewards).all():
+    # Fast path: Σo² + Σr² is finite iff every entry is (a finite sum that overflows to inf
+    # falls through to the exact test below, which then finds nothing).
+    if math.isfinite(np.vdot(obs, obs) + np.vdot(rewards, rewards)):
         return
     bad_obs = np.flatnonzero(~np.isfinite(obs).all(axis=1))
     bad_rew = np.flatnonzero(~np.isfinite(rewards))
+    if not (bad_obs.size or bad_rew.size):
+        return
     what = "observations" if bad_obs.size else "rewards"
     envs = (bad_obs if bad_obs.size else bad_rew).tolist()
     raise ValueError(
@@ -385,17 +403,41 @@ def _check_finite_step(t: int, obs: np.ndarray, rewards: np.ndarray) -> None:
 
 
 def _buffers(n_steps: int, n_envs: int, obs_dim: int) -> tuple[np.ndarray, ...]:
-    """Empty (T, n_envs, …) arrays: observations, next observations, rewards, terminated,
-    truncated, and the valid mask (all True until a NEXT_STEP reset step says otherwise)."""
+    """Empty arrays: observations s_0 … s_T (T + 1, n_envs, obs_dim), then (T, n_envs) rewards,
+    terminated, truncated, and the valid mask (True until a NEXT_STEP reset step says not)."""
     shape = (n_steps, n_envs)
     return (
-        np.empty((*shape, obs_dim)),
-        np.empty((*shape, obs_dim)),
+        np.empty((n_steps + 1, n_envs, obs_dim)),
         np.empty(shape),
         np.empty(shape, dtype=bool),
         np.empty(shape, dtype=bool),
         np.ones(shape, dtype=bool),
     )
+
+
+def _frozen_normalizer(norm: ObservationNormalizer):
+    """``(o, out) -> out = clip((o − μ) / √(σ² + ε), −c, c)`` with the statistics of ``norm``
+    as they are now (they stay frozen during a rollout): the numbers of
+    ``norm.normalize(o, update=False)``, with √(σ² + ε) taken once and no checks per step."""
+    mean, scale, c = norm.rms.mean.copy(), np.sqrt(norm.rms.var + norm.epsilon), norm.clip
+
+    def normalize(o: np.ndarray, out: np.ndarray) -> np.ndarray:
+        np.subtract(o, mean, out=out)  # o − μ
+        np.divide(out, scale, out=out)  # (o − μ) / √(σ² + ε)
+        np.maximum(out, -c, out=out)  # clip to [−c, c]: max with −c, then min with c,
+        return np.minimum(out, c, out=out)  # the same numbers as np.clip for finite o
+
+    return normalize
+
+
+def _env_action(space: gym.spaces.Space):
+    """The policy's action a → the env's: a Box sample clipped to [low, high] (min(max(a, low),
+    high): np.clip's numbers, cheaper), a Discrete index shifted by ``space.start``."""
+    if isinstance(space, gym.spaces.Box):
+        low, high = space.low, space.high
+        return lambda a: np.minimum(np.maximum(a, low), high)
+    start = int(space.start)
+    return (lambda a: a) if start == 0 else (lambda a: a + start)
 
 
 def _learning_rewards(reward_scaler, raw_rewards, term, trunc) -> np.ndarray:

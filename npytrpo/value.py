@@ -277,16 +277,35 @@ class ValueFunction:
         w = theta * self._weight_mask
         return 0.5 * self.l2 * float(w @ w), w
 
+    def forward(self, theta: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Values ``V_θ(s_n)`` (N,) and the network cache of their forward pass.
+
+        The same numbers as :meth:`predict`; hand the cache to :meth:`fit` (``start_cache``) at
+        the same θ and observations and L-BFGS-B's first evaluation reuses this pass.
+        """
+        out, cache = self.net.forward(self.check_theta(theta), self.check_obs(obs))
+        return out.reshape(-1), cache
+
     def _loss_and_grad(
-        self, theta: np.ndarray, obs: np.ndarray, y: np.ndarray, seen: dict | None = None
+        self,
+        theta: np.ndarray,
+        obs: np.ndarray,
+        y: np.ndarray,
+        seen: dict | None = None,
+        primed: dict | None = None,
     ) -> tuple[float, np.ndarray]:
         """Unvalidated ``loss_and_grad``: one forward and one backprop pass. With ``seen``, the
-        predictions V(θ) are kept there under θ's bytes (``fit`` reads the first and last)."""
+        predictions V(θ) are kept there under θ's bytes (``fit`` reads the first and last);
+        ``primed`` maps θ's bytes to a forward pass (V, cache) already done at θ (used once)."""
         N = obs.shape[0]
-        out, cache = self.net.forward(theta, obs)
+        hit = None if primed is None else primed.pop(theta.tobytes(), None)
+        if hit is None:
+            out, cache = self.net.forward(theta, obs)
+            hit = out.reshape(-1), cache
+        V, cache = hit
         if seen is not None:
-            seen[theta.tobytes()] = out.reshape(-1)
-        r = out.reshape(-1) - y  # V_n − y_n
+            seen[theta.tobytes()] = V
+        r = V - y  # V_n − y_n
         penalty, w = self._penalty(theta)
         loss = 0.5 * float(r @ r) / N + penalty  # L(θ)
         r /= N  # u_n = (V_n − y_n)/N, in place
@@ -308,6 +327,15 @@ class ValueFunction:
         mse = float(r @ r) / obs.shape[0]
         return 0.5 * mse + self._penalty(theta)[0], mse, V
 
+    def _check_start(self, start: Any, theta: np.ndarray, obs: np.ndarray) -> tuple:
+        """``start`` of :meth:`fit` if it is :meth:`forward`'s result at θ on ``obs``."""
+        V, cache = start
+        same_theta = cache.theta is theta or np.array_equal(cache.theta, theta)
+        same_obs = cache.inputs[0] is obs or np.array_equal(cache.inputs[0], obs)
+        if not (same_theta and same_obs and np.shape(V) == (obs.shape[0],)):
+            raise ValueError("start must be forward(theta, obs) at the theta and obs of fit")
+        return V, cache
+
     # ---------------------------------------------------------------- fit
     def fit(
         self,
@@ -316,6 +344,7 @@ class ValueFunction:
         targets: np.ndarray,
         *,
         max_iter: int | None = None,
+        start: tuple[np.ndarray, Any] | None = None,
     ) -> tuple[np.ndarray, ValueFitInfo]:
         """Minimise ``L`` by L-BFGS-B from ``theta`` (warm start).
 
@@ -337,6 +366,11 @@ class ValueFunction:
             Regression targets ``y_n`` (e.g. returns or λ-returns).
         max_iter : int ≥ 1, optional
             L-BFGS-B iteration budget; defaults to the constructor's ``max_iter``.
+        start : tuple (values, cache), optional
+            :meth:`forward`'s result at ``theta`` on ``obs``, when the caller has it (the agent
+            computes V for GAE): L-BFGS-B's first evaluation, at ``theta``, reuses it instead of
+            a forward pass of its own (the same numbers). ValueError if it belongs to another
+            θ or other observations.
 
         Returns
         -------
@@ -350,10 +384,11 @@ class ValueFunction:
         max_iter = self.max_iter if max_iter is None else integer(max_iter, "max_iter", low=1)
 
         seen: dict[bytes, np.ndarray] = {}  # V at every point L-BFGS-B evaluated
+        primed = {} if start is None else {theta.tobytes(): self._check_start(start, theta, obs)}
         res = optimize.minimize(
             self._loss_and_grad,
             theta,
-            args=(obs, y, seen),
+            args=(obs, y, seen, primed),
             jac=True,
             method="L-BFGS-B",
             options={"maxiter": max_iter},

@@ -1,0 +1,180 @@
+"""The speed paths of issue 12 give the numbers of the plain code they replace, bit for bit.
+
+- ``collect`` on ``make_vector_env`` (``copy=False``: the env reuses its observation buffer)
+  equals ``collect`` on the same env built with ``copy=True``;
+- the per-step finiteness check still names the step and the sub-env, and a finite observation
+  whose square overflows is no false alarm;
+- a SAME_STEP env that ends an episode without ``info["final_obs"]`` is still an error;
+- the frozen normaliser of a rollout clips like ``ObservationNormalizer.normalize``;
+- ``ValueFunction.fit(..., start=forward(θ, obs))`` equals ``fit`` without it.
+"""
+
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from toy_envs import CounterEnv, counter_vec
+
+from npytrpo.normalize import ObservationNormalizer
+from npytrpo.policies import CategoricalPolicy, GaussianPolicy
+from npytrpo.rollout import EpisodeTracker, Rollout, collect, make_vector_env
+from npytrpo.value import ValueFunction
+
+SAME = AutoresetMode.SAME_STEP
+ROLLOUT_FIELDS = [f.name for f in dataclasses.fields(Rollout)]
+
+
+def _rollout(env, pi, theta, n_steps, seed, **kw):
+    obs, _ = env.reset(seed=seed)
+    rng, tracker = np.random.default_rng(seed), EpisodeTracker(env.num_envs)
+    ro1, last, _ = collect(env, pi, theta, obs, n_steps, rng, tracker=tracker, **kw)
+    ro2, last, _ = collect(env, pi, theta, last, n_steps, rng, tracker=tracker, **kw)
+    return ro1, ro2, last
+
+
+@pytest.mark.parametrize(
+    ("env_id", "make_pi"),
+    [("CartPole-v1", lambda: CategoricalPolicy(4, 2, (8,))),
+     ("Pendulum-v1", lambda: GaussianPolicy(3, 1, (8,), log_std_init=0.5))],
+)  # fmt: skip
+def test_collect_on_copy_false_env_equals_copy_true(env_id, make_pi):
+    """Rollouts on make_vector_env (copy=False) equal those on a copy=True env, bit for bit
+    (CartPole episodes end within the 2 × 200 steps, so final observations are covered)."""
+    pi = make_pi()
+    theta = pi.init(0)
+    plain = gym.make_vec(
+        env_id, num_envs=2, vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": SAME, "copy": True},
+    )
+    fast = make_vector_env(env_id, 2)
+    assert fast.copy is False
+    norm = ObservationNormalizer(pi.obs_dim)
+    norm.rms.update(np.random.default_rng(3).standard_normal((5, pi.obs_dim)))
+    a = _rollout(plain, pi, theta, 200, 7, obs_normalizer=norm)
+    b = _rollout(fast, pi, theta, 200, 7, obs_normalizer=norm)
+    for ro_a, ro_b in zip(a[:2], b[:2], strict=True):
+        for name in ROLLOUT_FIELDS:
+            np.testing.assert_array_equal(getattr(ro_a, name), getattr(ro_b, name), err_msg=name)
+    np.testing.assert_array_equal(a[2], b[2])
+    if env_id == "CartPole-v1":
+        assert len(a[0].episode_returns) + len(a[1].episode_returns) > 0
+
+
+class _BadCounter(CounterEnv):
+    """A counter whose step ``bad_step`` (counted over its life) returns ``value`` in the
+    observation's first entry or in the reward."""
+
+    def __init__(self, bad_step, value, where):
+        super().__init__(k_term=1000)
+        self.bad_step, self.value, self.where, self.n = bad_step, value, where, 0
+
+    def step(self, action):
+        obs, r, term, trunc, info = super().step(action)
+        self.n += 1
+        if self.n == self.bad_step:
+            if self.where == "obs":
+                obs = obs.copy()
+                obs[0] = self.value
+            else:
+                r = self.value
+        return obs, r, term, trunc, info
+
+
+def _bad_vec(bad_step, value, where):
+    fns = [lambda: CounterEnv(k_term=1000), lambda: _BadCounter(bad_step, value, where)]
+    return SyncVectorEnv(fns, autoreset_mode=SAME)
+
+
+@pytest.mark.parametrize("where", ["obs", "reward"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_nonfinite_step_raises_naming_step_and_sub_env(where, value):
+    """A NaN/inf observation or reward raises ValueError naming the step (0-based) and sub-env."""
+    vec = _bad_vec(4, value, where)
+    pi = CategoricalPolicy(2, 2, hidden=())
+    obs, _ = vec.reset(seed=0)
+    what = "observations" if where == "obs" else "rewards"
+    with pytest.raises(ValueError, match=rf"{what} must be finite.*step 3 .*sub-envs \[1\]"):
+        collect(vec, pi, pi.init(0), obs, 8, np.random.default_rng(0), tracker=EpisodeTracker(2))
+
+
+@pytest.mark.parametrize("where", ["obs", "reward"])
+def test_finite_value_whose_square_overflows_is_accepted(where):
+    """1e200 is finite (its square is not): the fast check falls through and accepts it."""
+    vec = _bad_vec(2, 1e200, where)
+    pi = CategoricalPolicy(2, 2, hidden=())
+    obs, _ = vec.reset(seed=0)
+    ro, _, _ = collect(
+        vec, pi, pi.init(0), obs, 4, np.random.default_rng(0), tracker=EpisodeTracker(2)
+    )
+    stored = ro.raw_obs[2, 1, 0] if where == "obs" else ro.rewards[1, 1]
+    assert stored == 1e200
+
+
+class _NoFinalObs(gym.vector.VectorWrapper):
+    """Drops ``final_obs`` from the infos of a SAME_STEP vector env."""
+
+    def step(self, actions):
+        obs, r, term, trunc, info = self.env.step(actions)
+        info = {k: v for k, v in info.items() if k not in ("final_obs", "_final_obs")}
+        return obs, r, term, trunc, info
+
+
+def test_same_step_episode_end_without_final_obs_raises():
+    """SAME_STEP: an episode that ends without info['final_obs'] is a RuntimeError."""
+    vec = _NoFinalObs(counter_vec(SAME, (0, 1), 3, 5))
+    pi = CategoricalPolicy(2, 2, hidden=())
+    obs, _ = vec.reset(seed=0)
+    with pytest.raises(RuntimeError, match="final_obs"):
+        collect(vec, pi, pi.init(0), obs, 8, np.random.default_rng(0), tracker=EpisodeTracker(2))
+
+
+def test_rollout_normaliser_clips_like_normalize():
+    """With statistics that push observations past ±clip, the rollout's normalised obs and
+    next_obs equal ObservationNormalizer.normalize(update=False), clipped entries included."""
+    vec = counter_vec(SAME, (0, 1), 3, 5)
+    pi = CategoricalPolicy(2, 2, hidden=())
+    norm = ObservationNormalizer(2, clip=2.0)
+    norm.rms.update(np.array([[0.0, 0.0], [0.5, 0.2], [1.0, 0.1]]))
+    obs, _ = vec.reset(seed=0)
+    ro, _, _ = collect(
+        vec, pi, pi.init(0), obs, 16, np.random.default_rng(0), tracker=EpisodeTracker(2),
+        obs_normalizer=norm,
+    )  # fmt: skip
+    assert (np.abs(ro.obs) == 2.0).any() and (np.abs(ro.obs) < 2.0).any()
+    np.testing.assert_array_equal(ro.obs, norm.normalize(ro.raw_obs, update=False))
+    # The counter's real successor of [k, e] is [k + 1, e], the final observation included.
+    raw_next = ro.raw_obs + np.array([1.0, 0.0])
+    assert (ro.terminated | ro.truncated).any()
+    np.testing.assert_array_equal(ro.next_obs, norm.normalize(raw_next, update=False))
+
+
+def test_value_fit_with_start_equals_fit_without():
+    """fit(..., start=forward(θ, obs)) returns the same θ and diagnostics, bit for bit."""
+    rng = np.random.default_rng(0)
+    vf = ValueFunction(3, hidden=(16, 16))
+    theta = vf.init(1)
+    obs = rng.standard_normal((64, 3))
+    y = np.sin(obs).sum(axis=1)
+    plain, info_plain = vf.fit(theta, obs, y, max_iter=8)
+    V, cache = vf.forward(theta, obs)
+    np.testing.assert_array_equal(V, vf.predict(theta, obs))
+    fast, info_fast = vf.fit(theta, obs.copy(), y, max_iter=8, start=(V, cache))
+    np.testing.assert_array_equal(fast, plain)
+    assert info_fast == info_plain
+
+
+def test_value_fit_rejects_start_from_another_theta_or_obs():
+    """A start computed at another θ (a bias differs) or on other observations: ValueError."""
+    rng = np.random.default_rng(0)
+    vf = ValueFunction(3, hidden=(8,))
+    theta = vf.init(1)
+    obs = rng.standard_normal((16, 3))
+    y = rng.standard_normal(16)
+    other = theta.copy()
+    other[-1] += 1.0  # the output bias
+    with pytest.raises(ValueError, match="start"):
+        vf.fit(theta, obs, y, start=vf.forward(other, obs))
+    with pytest.raises(ValueError, match="start"):
+        vf.fit(theta, obs, y, start=vf.forward(theta, obs + 1.0))
