@@ -28,12 +28,16 @@ def bottom_starts(seed: int, episodes: int = 20) -> int:
 
 counts = {s: bottom_starts(s) for s in range(15)}
 print("bottom starts per seed:", counts)
-print(f"mean over seeds 0-9: {np.mean([counts[s] for s in range(10)]):.1f}, "
-      f"over held-out 10-14: {np.mean([counts[s] for s in range(10, 15)]):.1f}")
+print(
+    f"mean over seeds 0-9: {np.mean([counts[s] for s in range(10)]):.1f}, "
+    f"over held-out 10-14: {np.mean([counts[s] for s in range(10, 15)]):.1f}"
+)
 for d in DIRS:
     runs = [json.load(open(p)) for p in glob.glob(f"benchmarks/results/{d}/*.json")]
     x = np.array([counts[r["seed"]] for r in runs], dtype=float)
     y = np.array([r["eval_mean"] for r in runs])
     slope = np.polyfit(x, y, 1)[0]
-    print(f"{d:26s} n={len(runs):2d} corr={np.corrcoef(x, y)[0, 1]:+.2f} "
-          f"slope={slope:+.1f} return per bottom start")
+    print(
+        f"{d:26s} n={len(runs):2d} corr={np.corrcoef(x, y)[0, 1]:+.2f} "
+        f"slope={slope:+.1f} return per bottom start"
+    )
