@@ -46,7 +46,7 @@ TESTS: dict[str, list[str]] = {
     "distributions": ["tests/test_distributions.py", "tests/test_policies.py"],
     "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
     "nn": ["tests/test_nn.py", "tests/test_policies.py", "tests/test_gsde_policy.py"],
-    "closed_form": ["tests/test_trust_region.py"],
+    "closed_form": ["tests/test_closed_form.py", "tests/test_trust_region.py"],
     "advantages": ["tests/test_advantages.py", "tests/test_rollout.py"],
     "gsde": ["tests/test_gsde.py", "tests/test_gsde_policy.py"],
     "config": ["tests/test_trust_region.py", "tests/test_agent.py"],
