@@ -47,10 +47,18 @@ TESTS: dict[str, list[str]] = {
     "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
     "nn": ["tests/test_nn.py", "tests/test_policies.py", "tests/test_gsde_policy.py"],
     "closed_form": ["tests/test_closed_form.py", "tests/test_trust_region.py"],
-    "advantages": ["tests/test_advantages.py", "tests/test_rollout.py"],
+    "advantages": [
+        "tests/test_advantages.py",
+        "tests/test_advantages_details.py",
+        "tests/test_rollout.py",
+    ],
     "gsde": ["tests/test_gsde.py", "tests/test_gsde_policy.py"],
     "config": ["tests/test_trust_region.py", "tests/test_agent.py"],
-    "normalize": ["tests/test_normalize.py", "tests/test_rollout.py"],
+    "normalize": [
+        "tests/test_normalize.py",
+        "tests/test_normalize_details.py",
+        "tests/test_rollout.py",
+    ],
     "value": ["tests/test_value.py"],
     "rollout": ["tests/test_rollout.py", "tests/test_envstate.py"],
     "io": [
