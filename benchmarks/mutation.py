@@ -59,7 +59,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_normalize_details.py",
         "tests/test_rollout.py",
     ],
-    "value": ["tests/test_value.py"],
+    "value": ["tests/test_value.py", "tests/test_value_details.py"],
     "rollout": ["tests/test_rollout.py", "tests/test_envstate.py"],
     "io": [
         "tests/test_io_files.py",
