@@ -53,7 +53,13 @@ TESTS: dict[str, list[str]] = {
         "tests/test_rollout.py",
     ],
     "gsde": ["tests/test_gsde.py", "tests/test_gsde_policy.py"],
-    "config": ["tests/test_trust_region.py", "tests/test_agent.py"],
+    # test_agent.py left out: its learning runs cost minutes per surviving mutant, and the
+    # agent only reads TRPOConfig's fields, which the step tests and test_config.py judge.
+    "config": [
+        "tests/test_config.py",
+        "tests/test_step_variants.py",
+        "tests/test_trust_region.py",
+    ],
     "normalize": [
         "tests/test_normalize.py",
         "tests/test_normalize_details.py",
