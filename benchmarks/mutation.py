@@ -45,7 +45,12 @@ TESTS: dict[str, list[str]] = {
     "linearize": ["tests/test_policies.py", "tests/test_trust_region.py"],
     "distributions": ["tests/test_distributions.py", "tests/test_policies.py"],
     "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
-    "nn": ["tests/test_nn.py", "tests/test_policies.py", "tests/test_gsde_policy.py"],
+    "nn": [
+        "tests/test_nn.py",
+        "tests/test_nn_details.py",
+        "tests/test_policies.py",
+        "tests/test_gsde_policy.py",
+    ],
     "closed_form": ["tests/test_closed_form.py", "tests/test_trust_region.py"],
     "advantages": [
         "tests/test_advantages.py",
