@@ -42,7 +42,11 @@ TESTS: dict[str, list[str]] = {
     "cg": ["tests/test_cg.py", "tests/test_cg_results.py"],
     "linesearch": ["tests/test_linesearch.py", "tests/test_linesearch_details.py"],
     "trust_region": ["tests/test_trust_region.py", "tests/test_step_variants.py"],
-    "linearize": ["tests/test_policies.py", "tests/test_trust_region.py"],
+    "linearize": [
+        "tests/test_linearize_details.py",
+        "tests/test_policies.py",
+        "tests/test_trust_region.py",
+    ],
     "distributions": ["tests/test_distributions.py", "tests/test_policies.py"],
     "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
     "nn": [

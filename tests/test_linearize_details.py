@@ -90,3 +90,18 @@ def test_linearize_refuses_an_entropy_coefficient_outside_its_range(bad, error, 
     pi, theta, obs, actions, adv = make("gaussian")
     with pytest.raises(error, match=f"^{re.escape(message)}$"):
         linearize(pi, theta, obs, actions, adv, bad)
+
+
+@pytest.mark.parametrize("log_std_step", [40.0, 200.0])
+def test_gsde_trial_whose_variance_dwarfs_the_old_one_has_infinite_kl_and_no_error(log_std_step):
+    """KL(old‖new) of gSDE has log1p(t), t = (v_old − v_new)/v_new; when v_new ≫ v_old, t
+    rounds to −1 and log1p(−1) = −inf (a division by zero in numpy's terms). evaluate reports
+    that trial's KL as inf, not as a floating-point error, whatever the caller's settings."""
+    pi, theta, obs, actions, adv = make("gsde")
+    lin = linearize(pi, theta, obs, actions, adv, 0.0)
+    step = np.zeros(pi.num_params)
+    step[pi.net.num_params :] = log_std_step  # every Λ_ij: σ² grows by e^(2·step)
+    with np.errstate(all="raise"):
+        kl, gain = lin.evaluate(step)
+    assert kl == np.inf
+    assert np.isfinite(gain)
