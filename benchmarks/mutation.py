@@ -42,16 +42,39 @@ TESTS: dict[str, list[str]] = {
     "cg": ["tests/test_cg.py", "tests/test_cg_results.py"],
     "linesearch": ["tests/test_linesearch.py", "tests/test_linesearch_details.py"],
     "trust_region": ["tests/test_trust_region.py", "tests/test_step_variants.py"],
-    "linearize": ["tests/test_policies.py", "tests/test_trust_region.py"],
+    "linearize": [
+        "tests/test_linearize_details.py",
+        "tests/test_policies.py",
+        "tests/test_trust_region.py",
+    ],
     "distributions": ["tests/test_distributions.py", "tests/test_policies.py"],
     "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
-    "nn": ["tests/test_nn.py", "tests/test_policies.py", "tests/test_gsde_policy.py"],
-    "closed_form": ["tests/test_trust_region.py"],
-    "advantages": ["tests/test_advantages.py", "tests/test_rollout.py"],
+    "nn": [
+        "tests/test_nn.py",
+        "tests/test_nn_details.py",
+        "tests/test_policies.py",
+        "tests/test_gsde_policy.py",
+    ],
+    "closed_form": ["tests/test_closed_form.py", "tests/test_trust_region.py"],
+    "advantages": [
+        "tests/test_advantages.py",
+        "tests/test_advantages_details.py",
+        "tests/test_rollout.py",
+    ],
     "gsde": ["tests/test_gsde.py", "tests/test_gsde_policy.py"],
-    "config": ["tests/test_trust_region.py", "tests/test_agent.py"],
-    "normalize": ["tests/test_normalize.py", "tests/test_rollout.py"],
-    "value": ["tests/test_value.py"],
+    # test_agent.py left out: its learning runs cost minutes per surviving mutant, and the
+    # agent only reads TRPOConfig's fields, which the step tests and test_config.py judge.
+    "config": [
+        "tests/test_config.py",
+        "tests/test_step_variants.py",
+        "tests/test_trust_region.py",
+    ],
+    "normalize": [
+        "tests/test_normalize.py",
+        "tests/test_normalize_details.py",
+        "tests/test_rollout.py",
+    ],
+    "value": ["tests/test_value.py", "tests/test_value_details.py"],
     "rollout": ["tests/test_rollout.py", "tests/test_envstate.py"],
     "io": [
         "tests/test_io_files.py",

@@ -33,7 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import choice, int_sequence, integer, obs_batch, params_vector, real_array
+from ._validate import (
+    choice,
+    int_sequence,
+    integer,
+    obs_batch,
+    params_vector,
+    real_array,
+    real_number,
+)
 from .distributions import KL_DIRECTIONS, CategoricalHead, GaussianHead, head_from_spec
 from .linearize import Linearization, fisher_product, weighted_score_grad
 from .nn import MLP
@@ -351,7 +359,7 @@ class Policy:
             adv,
             *self._dist(theta_old, obs),
             kl_direction=choice(kl_direction, "kl_direction", KL_DIRECTIONS),
-            entropy_coef=float(entropy_coef),
+            entropy_coef=real_number(entropy_coef, "entropy_coef", low=0.0),
             fvp_subsample=integer(fvp_subsample, "fvp_subsample", low=1),
         )
 

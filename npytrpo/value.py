@@ -91,10 +91,12 @@ def explained_variance(targets: np.ndarray, predictions: np.ndarray) -> float:
 
 def _explained_variance(y: np.ndarray, v: np.ndarray) -> float:
     """:func:`explained_variance` of float64 arrays of shape (N,), unchecked (NaN in, NaN out)."""
+    if y.size == 0:  # no targets, nothing to explain (and np.var of nothing would warn)
+        return 0.0
     var_y = float(np.var(y))
     # Constant targets: Var[y] = 0 exactly; the float variance can round to a tiny positive
     # number instead (the mean of equal floats need not equal them), hence the min/max test.
-    if y.size == 0 or var_y == 0.0 or y.min() == y.max():
+    if var_y == 0.0 or y.min() == y.max():
         return 0.0
     return 1.0 - float(np.var(y - v)) / var_y
 
