@@ -1,7 +1,8 @@
 """Settings of the side-by-side comparison (``compare.py``): the environments, their budgets,
 npytrpo's keyword arguments and sb3-contrib's at rl-baselines3-zoo's ``hyperparams/trpo.yml``.
 
-npytrpo takes its tuned presets (``npytrpo.tools.presets.get_preset``) where they exist; sb3-contrib
+npytrpo takes its tuned presets (``npytrpo.tools.presets.get_preset``; the plain-Gaussian variant
+``ENV/gaussian`` where the default is gSDE) where they exist; sb3-contrib
 takes the zoo's entry for the same environment (its own defaults elsewhere), with gSDE off
 (``use_sde=False``) so that both sides run a plain state-independent Gaussian. The zoo has no
 Hopper-v5 entry: its MuJoCo defaults (``Hopper-v4: <<: *mujoco-defaults``) are used on both
@@ -83,11 +84,18 @@ def load_preset(env_id: str) -> dict[str, Any]:
 
 
 def npytrpo_kwargs(env_id: str) -> tuple[dict[str, Any], str]:
-    """``TRPO(env_id, seed=..., **kwargs)`` keyword arguments and where they come from."""
-    kw = load_preset(env_id)
+    """``TRPO(env_id, seed=..., **kwargs)`` keyword arguments and where they come from.
+
+    Where the env has a plain-Gaussian variant (``Pendulum-v1/gaussian``, whose default is the
+    gSDE preset), that variant is taken, so that both sides run a state-independent Gaussian.
+    """
+    from npytrpo.tools.presets import PRESETS
+
+    preset_id = f"{env_id}/gaussian" if f"{env_id}/gaussian" in PRESETS else env_id
+    kw = load_preset(preset_id)
     if kw:
         kw.pop("timesteps", None)
-        return kw, "npytrpo preset"
+        return kw, f"npytrpo preset {preset_id}"
     return {}, "npytrpo defaults"
 
 
