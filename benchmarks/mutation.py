@@ -47,7 +47,11 @@ TESTS: dict[str, list[str]] = {
         "tests/test_policies.py",
         "tests/test_trust_region.py",
     ],
-    "distributions": ["tests/test_distributions.py", "tests/test_policies.py"],
+    "distributions": [
+        "tests/test_distributions.py",
+        "tests/test_distributions_details.py",
+        "tests/test_policies.py",
+    ],
     "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
     "nn": [
         "tests/test_nn.py",
