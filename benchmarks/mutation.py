@@ -47,7 +47,11 @@ TESTS: dict[str, list[str]] = {
         "tests/test_policies.py",
         "tests/test_trust_region.py",
     ],
-    "distributions": ["tests/test_distributions.py", "tests/test_policies.py"],
+    "distributions": [
+        "tests/test_distributions.py",
+        "tests/test_distributions_details.py",
+        "tests/test_policies.py",
+    ],
     "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
     "nn": [
         "tests/test_nn.py",
@@ -61,7 +65,13 @@ TESTS: dict[str, list[str]] = {
         "tests/test_advantages_details.py",
         "tests/test_rollout.py",
     ],
-    "gsde": ["tests/test_gsde.py", "tests/test_gsde_policy.py"],
+    # test_ppo_gsde.py judges GSDEHead.var_vjp (PPO-KL's penalty gradient) by central differences.
+    "gsde": [
+        "tests/test_gsde.py",
+        "tests/test_gsde_details.py",
+        "tests/test_gsde_policy.py",
+        "tests/test_ppo_gsde.py",
+    ],
     # test_agent.py left out: its learning runs cost minutes per surviving mutant, and the
     # agent only reads TRPOConfig's fields, which the step tests and test_config.py judge.
     "config": [
