@@ -83,7 +83,11 @@ TESTS: dict[str, list[str]] = {
         "tests/test_agent.py",
     ],
     # PPO (issue 14): not in the TRPO core list, run before resolving the PPO work
-    "ppo_objectives": ["tests/test_ppo.py", "tests/test_ppo_gsde.py"],
+    "ppo_objectives": [
+        "tests/test_ppo.py",
+        "tests/test_ppo_gsde.py",
+        "tests/test_ppo_objectives_details.py",
+    ],
     "ppo": ["tests/test_ppo.py", "tests/test_ppo_gsde.py"],
     "oracle": [
         "tests/test_oracle.py",
