@@ -88,7 +88,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_ppo_gsde.py",
         "tests/test_ppo_objectives_details.py",
     ],
-    "ppo": ["tests/test_ppo.py", "tests/test_ppo_gsde.py"],
+    "ppo": ["tests/test_ppo.py", "tests/test_ppo_gsde.py", "tests/test_ppo_details.py"],
     "oracle": [
         "tests/test_oracle.py",
         "tests/test_oracle_margins.py",

@@ -85,7 +85,7 @@ def test_old_dist_rows_is_the_distribution_on_those_rows(policy, idx):
     if policy.kind == "categorical":
         np.testing.assert_array_equal(rows, direct)
     elif policy.kind == "gaussian":
-        for got, want in zip(rows, direct):
+        for got, want in zip(rows, direct, strict=True):
             np.testing.assert_array_equal(got, want)
     else:
         for field in ("mean", "var", "z2", "s2"):
