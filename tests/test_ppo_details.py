@@ -46,6 +46,8 @@ def test_reported_objectives_are_the_documented_formulas(rule, direction):
         obj0 = adv.mean() + c * H0
         assert res.beta == beta
     tol = 1e-12 * (1 + np.abs(adv).mean())
+    assert res.success is True and res.status == "completed"
+    assert res.message == f"{res.n_epochs} epochs, {res.n_grad_steps} gradient steps"
     assert res.surrogate_after == pytest.approx((r * adv).mean(), rel=0, abs=tol)
     assert res.objective_after == pytest.approx(obj1, rel=0, abs=tol)
     assert res.surrogate_before == pytest.approx(adv.mean(), rel=0, abs=tol)
@@ -87,16 +89,37 @@ def test_adam_options_reach_the_optimizer(option):
     pi, theta, obs, a, adv = batch()
     opts = {"adam_beta1": 0.5, "adam_beta2": 0.9, "max_grad_norm": 1e-3}
     kw = {option: opts[option]}
-    res = ppo_clip_update(pi, theta, obs, a, adv, rng=0, batch_size=len(adv), n_epochs=1,
+    res = ppo_clip_update(pi, theta, obs, a, adv, rng=0, batch_size=len(adv), n_epochs=2,
                           learning_rate=1e-2, normalize_advantages=False, **kw)  # fmt: skip
-    g = clip_objective_grad(pi, theta, obs, a, adv, pi.logp(theta, obs, a), 0.2)
+    logp_old = pi.logp(theta, obs, a)
     d = PPOConfig()
     adam_kw = {"beta1": d.adam_beta1, "beta2": d.adam_beta2, "eps": d.adam_eps,
                "max_grad_norm": d.max_grad_norm}  # fmt: skip
     adam_kw[{"adam_beta1": "beta1", "adam_beta2": "beta2"}.get(option, option)] = opts[option]
-    want = Adam(1e-2, **adam_kw).step(theta, g) - theta
-    np.testing.assert_allclose(res.theta_new - theta, want, rtol=1e-9, atol=1e-15)
-    assert res.adam_state.t == 1
+    opt = Adam(1e-2, **adam_kw)  # two steps: one step's bias correction cancels β₁ and β₂
+    t1 = opt.step(theta, clip_objective_grad(pi, theta, obs, a, adv, logp_old, 0.2))
+    want = opt.step(t1, clip_objective_grad(pi, t1, obs, a, adv, logp_old, 0.2))
+    np.testing.assert_allclose(res.theta_new, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    assert res.adam_state.t == 2
+    assert res.n_grad_clipped == (2 if option == "max_grad_norm" else 0)
+
+
+@pytest.mark.parametrize("update", [ppo_clip_update, ppo_kl_update])
+def test_adam_state_carries_over_between_updates(update):
+    """Two updates of one epoch each, the second given the first's ``adam_state``, equal one
+    update of two epochs on the same batch order (Adam's moments and t continue)."""
+    pi, theta, obs, a, adv = batch()
+    kw = dict(batch_size=len(adv), normalize_advantages=False, learning_rate=1e-2)
+    kw |= {"beta": 1.0, "target_kl": 1e9} if update is ppo_kl_update else {}
+    both = update(pi, theta, obs, a, adv, rng=0, n_epochs=2, **kw)
+    first = update(pi, theta, obs, a, adv, rng=0, n_epochs=1, **kw)
+    # epoch 2 of ``both`` sees θ₁ with θ_old = θ; a second update would take θ₁ as θ_old, so
+    # compare the moments instead: t and m after two steps are those of the continued state
+    second = update(pi, first.theta_new, obs, a, adv, rng=1, n_epochs=1,
+                    adam_state=first.adam_state, **kw)  # fmt: skip
+    fresh = update(pi, first.theta_new, obs, a, adv, rng=1, n_epochs=1, **kw)
+    assert both.adam_state.t == second.adam_state.t == 2 and fresh.adam_state.t == 1
+    assert second.theta_new.tobytes() != fresh.theta_new.tobytes()
 
 
 def test_minibatches_partition_the_batch_each_epoch():
@@ -128,7 +151,7 @@ def test_an_update_that_overflows_keeps_theta_and_reports_it():
     first = update(pi, theta, obs, a, adv, rng=0)
     res = update(pi, theta, obs, a, adv, rng=0, optimizer="sgd", learning_rate=1e308,
                  max_grad_norm=None, adam_state=first.adam_state)  # fmt: skip
-    assert not res.success and res.status == "nonfinite_gradient"
+    assert res.success is False and res.status == "nonfinite_gradient"
     assert res.theta_new.tobytes() == theta.tobytes() and res.kl == 0.0
     assert res.adam_state is first.adam_state
     assert res.message == "nonfinite_gradient in epoch 2; θ kept"
