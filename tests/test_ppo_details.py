@@ -187,3 +187,21 @@ def test_kl_update_refuses_a_beta_that_is_not_positive(bad):
     pi, theta, obs, a, adv = batch()
     with pytest.raises(ValueError, match="beta"):
         ppo_kl_update(pi, theta, obs, a, adv, rng=0, beta=bad)
+
+
+def test_advantages_are_standardised_per_minibatch_of_two_or_more_rows():
+    """normalize_advantages standardises each minibatch's Â (``standardize_advantages``) when it
+    has at least 2 rows; a 1-row minibatch (N = 3, batch_size 2) keeps its Â as it is."""
+    from npytrpo.trust_region import standardize_advantages
+
+    pi, theta, obs, a, adv = batch(3)
+    lr = 0.5
+    res = ppo_clip_update(pi, theta, obs, a, adv, rng=5, batch_size=2, n_epochs=1,
+                          optimizer="sgd", learning_rate=lr, max_grad_norm=None)  # fmt: skip
+    perm = np.random.default_rng(5).permutation(3)
+    logp_old = pi.logp(theta, obs, a)
+    t = theta.copy()
+    for rows in (perm[:2], perm[2:]):
+        A = standardize_advantages(adv[rows]) if rows.size > 1 else adv[rows]
+        t = t + lr * clip_objective_grad(pi, t, obs[rows], a[rows], A, logp_old[rows], 0.2)
+    np.testing.assert_allclose(res.theta_new, t, rtol=0, atol=1e-12 * np.abs(t).max())
