@@ -92,6 +92,13 @@ TESTS: dict[str, list[str]] = {
         "tests/test_envstate.py",
         "tests/test_agent.py",
     ],
+    # PPO (issue 14): not in the TRPO core list, run before resolving the PPO work
+    "ppo_objectives": [
+        "tests/test_ppo.py",
+        "tests/test_ppo_gsde.py",
+        "tests/test_ppo_objectives_details.py",
+    ],
+    "ppo": ["tests/test_ppo.py", "tests/test_ppo_gsde.py", "tests/test_ppo_details.py"],
     "oracle": [
         "tests/test_oracle.py",
         "tests/test_oracle_margins.py",
