@@ -27,6 +27,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from test_agent import assert_same_rows
+from test_envstate import actions_for
 
 import npytrpo
 from npytrpo.agent import TRPO
@@ -42,13 +43,6 @@ pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("mujoco") is None, reason="needs the mujoco extra"
 )
 N_ENVS = 2
-
-
-def actions_for(vec, n, seed):
-    """``n`` batches of random actions for ``vec`` (same sequence for the same seed)."""
-    space = vec.action_space
-    space.seed(seed)
-    return [space.sample() for _ in range(n)]
 
 
 def step_all(vec, actions):
