@@ -282,8 +282,8 @@ class ValueFunction:
     def forward(self, theta: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, Any]:
         """Values ``V_θ(s_n)`` (N,) and the network cache of their forward pass.
 
-        The same numbers as :meth:`predict`; hand the cache to :meth:`fit` (``start_cache``) at
-        the same θ and observations and L-BFGS-B's first evaluation reuses this pass.
+        The same numbers as :meth:`predict`; hand the pair to :meth:`fit` (``start=``) at the
+        same θ and observations and L-BFGS-B's first evaluation reuses this pass.
         """
         out, cache = self.net.forward(self.check_theta(theta), self.check_obs(obs))
         return out.reshape(-1), cache
