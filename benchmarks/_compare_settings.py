@@ -71,7 +71,12 @@ _ZOO: dict[str, dict[str, Any]] = {
         "use_sde": False,  # the zoo tunes it with gSDE (sde_sample_freq 4); plain Gaussian here
     },
     "Hopper-v5": dict(_ZOO_MUJOCO),
+    # Not in ENVS (not timed by compare.py): for curves.py's learning comparison.
+    "Walker2d-v5": dict(_ZOO_MUJOCO),
+    "HalfCheetah-v5": dict(_ZOO_MUJOCO, target_kl=0.04),
+    "Swimmer-v5": dict(_ZOO_MUJOCO, gamma=0.9999),
 }
+
 
 def load_preset(env_id: str) -> dict[str, Any]:
     """npytrpo's preset for ``env_id`` (``{}`` if none), with its ``timesteps``.

@@ -1,0 +1,105 @@
+"""Training curves of npytrpo and sb3-contrib's TRPO on one environment, to see where they part.
+
+Run: ``python benchmarks/curves.py {npytrpo,sb3} ENV --seed S --timesteps N [--every K]
+[--set key=value ...]``.
+
+Prints one line every ``--every`` env-steps (default 20 480, i.e. 10 iterations of 2 × 1024):
+the steps so far, the mean raw return of the episodes finished in the last 100 (sb3-contrib's
+``ep_info_buffer``, npytrpo's log row ``ep_return_mean`` of the last iteration), and the wall
+seconds since the start. npytrpo takes its preset for ``ENV`` (``--set`` overrides values, as
+in ``learn.py``); sb3-contrib takes rl-zoo's ``trpo.yml`` entry (``_compare_settings.py``), with
+one torch thread. Nothing is timed against the other side: this is about what each learns.
+
+Used for issue 11's Swimmer-v5 question (``benchmarks/results/swimmer_curves/``): sb3-contrib
+climbs past 280 by 184k steps on seed 0, npytrpo's preset stays near 40.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def _parse_set(items: list[str]) -> dict:
+    from learn import _parse_set as parse
+
+    return parse(items)
+
+
+def run_npytrpo(env_id: str, seed: int, timesteps: int, every: int, overrides: dict) -> None:
+    from npytrpo import TRPO
+    from npytrpo.tools.presets import get_preset
+
+    kw = get_preset(env_id)
+    kw.pop("timesteps", None)
+    kw.update(overrides)
+    print(f"npytrpo {env_id} seed {seed}: {kw}", flush=True)
+    agent, t0, mark = TRPO(env_id, seed=seed, **kw), time.perf_counter(), [every]
+
+    def report(agent, row) -> None:
+        if agent.num_timesteps >= mark[0]:
+            mark[0] += every
+            std = row.get("action_std", float("nan"))
+            extra = f" std {std:.3f}" if np.isfinite(std) else ""
+            elapsed = time.perf_counter() - t0
+            print(
+                f"{agent.num_timesteps:>9d} {row['ep_return_mean']:9.1f}{extra} {elapsed:7.0f} s",
+                flush=True,
+            )
+
+    agent.learn(timesteps, callback=report, progress_bar=False)
+
+
+def run_sb3(env_id: str, seed: int, timesteps: int, every: int) -> None:
+    from _compare_sb3 import _make_model
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    model, _, settings = _make_model(env_id, seed, 1)
+    print(f"sb3-contrib {env_id} seed {seed}: {settings}", flush=True)
+    t0, mark = time.perf_counter(), [every]
+
+    class Report(BaseCallback):
+        def _on_rollout_end(self) -> None:
+            if self.model.num_timesteps >= mark[0]:
+                mark[0] += every
+                r = [e["r"] for e in self.model.ep_info_buffer]
+                ret = float(np.mean(r)) if r else float("nan")
+                elapsed = time.perf_counter() - t0
+                print(f"{self.model.num_timesteps:>9d} {ret:9.1f} {elapsed:7.0f} s", flush=True)
+
+        def _on_step(self) -> bool:
+            return True
+
+    model.learn(timesteps, callback=Report(), progress_bar=False)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("side", choices=("npytrpo", "sb3"))
+    ap.add_argument("env")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timesteps", type=int, default=200_000)
+    ap.add_argument("--every", type=int, default=20_480)
+    ap.add_argument("--set", nargs="*", default=[], help="npytrpo: override preset values")
+    a = ap.parse_args(argv)
+    if a.side == "sb3":
+        from _compare_sb3 import INSTALL_HINT, sb3_available
+
+        if not sb3_available():
+            print(INSTALL_HINT)
+            return 0
+        run_sb3(a.env, a.seed, a.timesteps, a.every)
+    else:
+        run_npytrpo(a.env, a.seed, a.timesteps, a.every, _parse_set(a.set))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
