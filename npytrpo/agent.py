@@ -50,6 +50,7 @@ from .ppo import ppo_clip_update, ppo_kl_update
 from .rollout import collect, next_values
 from .trust_region import npg_step, trpo_step, vpg_step
 from .value import ValueFunction
+from .value_adam import fit_value
 
 __all__ = ["TRPO", "PPO"]
 
@@ -258,7 +259,7 @@ class TRPO:
         # inside BLAS); each is deterministic.
         action_std = exploration_std(self.policy, st.theta, obs, actions)  # π_old's
         start = (V0, v_pass) if m.all() else None  # the fit's first evaluation reuses V's pass
-        fit = self._start(_timed, self.value.fit, st.value_theta, obs, targets[m], start=start)
+        fit = self._start(_timed, fit_value, cfg, self.value, st, obs, targets[m], start)
         res, t_policy = _timed(self._policy_update, obs, actions, adv[m])
         (st.value_theta, vinfo), t_value = fit()
         st.theta = res.theta_new

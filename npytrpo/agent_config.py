@@ -27,6 +27,7 @@ from .optim import AdamState
 from .policies import CategoricalPolicy, GaussianPolicy, Policy
 from .ppo_config import PPOConfig
 from .rollout import EpisodeTracker, make_vector_env
+from .value_adam import VF_OPTIMIZERS
 
 __all__ = [
     "AgentConfig",
@@ -76,6 +77,16 @@ class AgentConfig:
         L-BFGS-B iterations of the value fit per iteration.
     vf_l2 : float ≥ 0, default 1e-3
         L2 penalty of the value fit.
+    vf_optimizer : {"lbfgs", "adam"}, default "lbfgs"
+        The value fit: ``vf_iters`` L-BFGS-B iterations on the whole batch
+        (``ValueFunction.fit``), or sb3-contrib's critic, ``vf_epochs`` epochs of Adam steps on
+        shuffled minibatches of ``vf_batch_size`` rows at step size ``vf_lr``, its moments
+        carried across iterations (``value_adam.fit_adam``).
+    vf_epochs, vf_batch_size : int ≥ 1, defaults 20 and 128
+        With ``vf_optimizer="adam"``: epochs per iteration (sb3-contrib's ``n_critic_updates``)
+        and minibatch rows (its ``batch_size``).
+    vf_lr : float > 0, default 1e-3
+        With ``vf_optimizer="adam"``: Adam's step size (sb3-contrib's ``learning_rate``).
     log_std_init : float, default 0.0
         Initial log-std of a Gaussian policy.
     obs_clip : float > 0, default 10.0
@@ -118,6 +129,10 @@ class AgentConfig:
     normalize_reward: bool = False
     vf_iters: int = 25
     vf_l2: float = 1e-3
+    vf_optimizer: str = "lbfgs"
+    vf_epochs: int = 20
+    vf_batch_size: int = 128
+    vf_lr: float = 1e-3
     log_std_init: float = 0.0
     obs_clip: float = 10.0
     vectorization: str = "sync"
@@ -144,6 +159,10 @@ class AgentConfig:
             "normalize_reward": boolean(self.normalize_reward, "normalize_reward"),
             "vf_iters": integer(self.vf_iters, "vf_iters", low=1),
             "vf_l2": real_number(self.vf_l2, "vf_l2", low=0.0),
+            "vf_optimizer": choice(self.vf_optimizer, "vf_optimizer", VF_OPTIMIZERS),
+            "vf_epochs": integer(self.vf_epochs, "vf_epochs", low=1),
+            "vf_batch_size": integer(self.vf_batch_size, "vf_batch_size", low=1),
+            "vf_lr": real_number(self.vf_lr, "vf_lr", low=0.0, low_open=True),
             "log_std_init": real_number(self.log_std_init, "log_std_init"),
             "obs_clip": real_number(self.obs_clip, "obs_clip", low=0.0, low_open=True),
             "vectorization": choice(self.vectorization, "vectorization", ("sync", "async")),
@@ -236,6 +255,8 @@ class AgentState:
         The PPO updates' Adam moments (None until the first PPO update).
     ppo_beta : float or None
         PPO-KL's adaptive penalty β for the next update (None: ``ppo.beta_init``).
+    value_adam : optim.AdamState or None
+        The Adam value fit's moments (``vf_optimizer="adam"``; None until its first fit).
     """
 
     theta: np.ndarray
@@ -252,6 +273,7 @@ class AgentState:
     iteration: int = 0
     ppo_adam: AdamState | None = None
     ppo_beta: float | None = None
+    value_adam: AdamState | None = None
 
 
 # ---------------------------------------------------------------------- building the parts

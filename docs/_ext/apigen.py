@@ -66,6 +66,7 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "npytrpo.rollout",
             "npytrpo.advantages",
             "npytrpo.value",
+            "npytrpo.value_adam",
             "npytrpo.normalize",
             "npytrpo.agent",
             "npytrpo.agent_config",

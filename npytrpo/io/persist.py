@@ -68,6 +68,8 @@ def save_agent(
             arrays.update({f"{prefix}/{k}": np.asarray(v) for k, v in part.state_dict().items()})
     if state.ppo_adam is not None:
         arrays["ppo/adam_m"], arrays["ppo/adam_v"] = state.ppo_adam.m, state.ppo_adam.v
+    if state.value_adam is not None:
+        arrays["value/adam_m"], arrays["value/adam_v"] = state.value_adam.m, state.value_adam.v
     env_arrays, env_meta = envstate.snapshot(env)
     if not env_meta["exact"]:
         _warn_inexact("saving", env_meta["reason"])
@@ -85,6 +87,7 @@ def save_agent(
         **{k: int(getattr(state, k)) for k in _COUNTERS},
         "ppo_adam_t": None if state.ppo_adam is None else int(state.ppo_adam.t),
         "ppo_beta": state.ppo_beta,
+        "value_adam_t": None if state.value_adam is None else int(state.value_adam.t),
     }
     save_checkpoint(path, arrays, config)
 
@@ -212,15 +215,24 @@ def _load_part(path: str, prefix: str, load, part_arrays: dict):
         raise CheckpointError(f"{path}: arrays '{prefix}/…': {type(e).__name__}: {e}") from e
 
 
+def _restore_adam(header: dict, arrays: Mapping, path: str, prefix: str, shape) -> Any:
+    """The Adam moments saved under ``prefix`` (``ppo`` or ``value``), or None if absent."""
+    t = header.get(f"{prefix}_adam_t")
+    if t is None:
+        return None
+    if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+        raise CheckpointError(f"{path}: '{prefix}_adam_t' must be an integer >= 0, got {t!r}")
+    m = _array(path, arrays, f"{prefix}/adam_m", shape)
+    v = _array(path, arrays, f"{prefix}/adam_v", shape)
+    return AdamState(m=m, v=v, t=t)
+
+
 def _restore_ppo(state: Any, header: dict, arrays: Mapping, path: str) -> None:
-    """PPO's Adam moments and β (absent from TRPO checkpoints and from older files)."""
-    t, beta = header.get("ppo_adam_t"), header.get("ppo_beta")
-    if t is not None:
-        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
-            raise CheckpointError(f"{path}: 'ppo_adam_t' must be an integer >= 0, got {t!r}")
-        m = _array(path, arrays, "ppo/adam_m", state.theta.shape)
-        v = _array(path, arrays, "ppo/adam_v", state.theta.shape)
-        state.ppo_adam = AdamState(m=m, v=v, t=t)
+    """PPO's Adam moments and β, and the Adam value fit's moments (absent from checkpoints of
+    runs that never used them and from older files)."""
+    beta = header.get("ppo_beta")
+    state.ppo_adam = _restore_adam(header, arrays, path, "ppo", state.theta.shape)
+    state.value_adam = _restore_adam(header, arrays, path, "value", state.value_theta.shape)
     if beta is not None:
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
             raise CheckpointError(f"{path}: 'ppo_beta' must be a number > 0, got {beta!r}")
