@@ -85,6 +85,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_rollout.py",
     ],
     "value": ["tests/test_value.py", "tests/test_value_details.py"],
+    "value_adam": ["tests/test_value_adam.py"],
     "rollout": ["tests/test_rollout.py", "tests/test_envstate.py"],
     "io": [
         "tests/test_io_files.py",

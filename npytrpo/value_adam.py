@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import integer, real_number
+from ._validate import integer
 from .optim import Adam, AdamState
 from .value import ValueFitInfo, ValueFunction, explained_variance
 
@@ -85,7 +85,9 @@ def fit_adam(
     info : ValueFitInfo
         ``loss_*``/``mse_*`` on the whole batch before and after; ``iterations`` and
         ``n_evaluations`` both count the Adam steps (one minibatch gradient each);
-        ``explained_variance`` of the predictions before the fit.
+        ``explained_variance`` of the predictions before the fit. If a step leaves θ
+        non-finite (a diverging fit), the fit stops there, ``theta`` is returned (a copy) with
+        ``success=False`` and a message saying so, and so is ``adam_state``.
     adam_state : AdamState
         The moments after the last step, for the next call (N ≥ 1 and ``epochs`` ≥ 1: at
         least one step is taken).
@@ -104,21 +106,19 @@ def fit_adam(
     y = value.check_targets(targets, obs.shape[0])
     epochs = integer(epochs, "epochs", low=1)
     batch_size = integer(batch_size, "batch_size", low=1)
-    opt = Adam(real_number(lr, "lr", low=0.0, low_open=True), state=adam_state)
+    opt = Adam(lr, state=adam_state)  # Adam checks lr (a real number > 0) and the moments
 
-    n = y.shape[0]
     loss_before, _ = value.loss_and_grad(theta, obs, y)
     v_before = value.predict(theta, obs)
-    th, steps = theta.copy(), 0
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            rows = order[start : start + batch_size]
-            _, grad = value.loss_and_grad(th, obs[rows], y[rows])
-            th = opt.step(th, -grad)  # Adam ascends; descend on L by ascending on −L
-            steps += 1
-    loss_after, _ = value.loss_and_grad(th, obs, y)
-    v_after = value.predict(th, obs)
+    th, steps = _descend(value, theta, obs, y, epochs, batch_size, rng, opt)
+    ok = th is not None
+    message = f"adam: {epochs} epochs of minibatches of {batch_size} (lr {opt.lr:g})"
+    if not ok:  # a step left θ non-finite: nothing of the fit is kept
+        message += f"; step {steps} made theta non-finite: kept the starting theta"
+        th, loss_after, v_after, state = theta.copy(), loss_before, v_before, adam_state
+    else:
+        loss_after, _ = value.loss_and_grad(th, obs, y)
+        v_after, state = value.predict(th, obs), opt.state
     info = ValueFitInfo(
         loss_before=float(loss_before),
         loss_after=float(loss_after),
@@ -127,10 +127,27 @@ def fit_adam(
         explained_variance=explained_variance(y, v_before),
         iterations=steps,
         n_evaluations=steps,
-        success=bool(np.all(np.isfinite(th))),
-        message=f"adam: {epochs} epochs of minibatches of {batch_size} (lr {opt.lr:g})",
+        success=ok,
+        message=message,
     )
-    return th, info, opt.state
+    return th, info, state
+
+
+def _descend(value, theta, obs, y, epochs, batch_size, rng, opt):
+    """The epochs of minibatch steps from ``theta``: ``(θ, steps)``, or ``(None, step)`` at the
+    first step whose θ is not finite (overflow of a diverging fit)."""
+    th, steps, n = theta.copy(), 0, y.shape[0]
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            with np.errstate(over="ignore", invalid="ignore"):  # θ is checked below
+                _, grad = value.loss_and_grad(th, obs[rows], y[rows])
+                th = opt.step(th, -grad)  # Adam ascends; descend on L by ascending on −L
+            steps += 1
+            if not np.all(np.isfinite(th)):
+                return None, steps
+    return th, steps
 
 
 def minibatch_generator(env_seed: int, iteration: int) -> np.random.Generator:

@@ -17,7 +17,8 @@ from test_agent import _resume_pair
 
 from npytrpo import TRPO
 from npytrpo.agent_config import AgentConfig
-from npytrpo.value import ValueFunction
+from npytrpo.optim import AdamState
+from npytrpo.value import ValueFunction, explained_variance
 from npytrpo.value_adam import fit_adam, fit_value, minibatch_generator
 
 
@@ -72,7 +73,31 @@ def test_fit_adam_is_algorithm_1_over_each_epochs_permutation(seed, n, b, epochs
     assert info.loss_before == vf.loss_and_grad(theta, obs, y)[0]
     assert info.loss_after == vf.loss_and_grad(th, obs, y)[0]
     np.testing.assert_allclose(info.mse_after, np.mean((vf.predict(th, obs) - y) ** 2), rtol=1e-15)
+    v0 = vf.predict(theta, obs)
+    np.testing.assert_allclose(info.mse_before, np.mean((v0 - y) ** 2), rtol=1e-15)
+    assert info.explained_variance == explained_variance(y, v0)
+    assert info.success is True
+    assert info.message == f"adam: {epochs} epochs of minibatches of {b} (lr 0.003)"
     assert th is not theta
+
+
+def test_a_diverging_fit_keeps_the_starting_theta_and_moments_and_says_so():
+    """A step size that overflows θ: the old θ (a copy) and the incoming moments come back,
+    success is False, the losses are the starting ones, and the message names the step."""
+    vf, theta, obs, y = _problem(0, 10)
+    state = AdamState(m=np.zeros(vf.num_params), v=np.ones(vf.num_params), t=3)
+    th, info, out = fit_adam(
+        vf, theta, obs, y, epochs=3, batch_size=4, lr=1e308,
+        rng=np.random.default_rng(0), adam_state=state,
+    )  # fmt: skip
+    np.testing.assert_array_equal(th, theta)
+    assert th is not theta and out is state
+    assert info.success is False and info.loss_after == info.loss_before
+    assert info.mse_after == info.mse_before
+    assert info.message.endswith(
+        f"step {info.iterations} made theta non-finite: kept the starting theta"
+    )
+    assert 1 <= info.iterations <= 9
 
 
 def test_two_calls_carrying_the_moments_equal_one_call_of_both_epochs():
@@ -105,10 +130,11 @@ def test_fit_adam_fits_a_linear_target_with_a_linear_value_function():
 @pytest.mark.parametrize(
     "kw, exc, words",
     [
-        ({"epochs": 0}, ValueError, "epochs"),
-        ({"batch_size": 0}, ValueError, "batch_size"),
-        ({"lr": 0.0}, ValueError, "lr"),
-        ({"epochs": 1.5}, TypeError, "epochs"),
+        ({"epochs": 0}, ValueError, "^epochs must be "),
+        ({"batch_size": 0}, ValueError, "^batch_size must be "),
+        ({"lr": 0.0}, ValueError, "^lr must be "),
+        ({"lr": "1e-3"}, TypeError, "^lr must be "),
+        ({"epochs": 1.5}, TypeError, "^epochs must be "),
         ({"rng": 0}, TypeError, "rng must be a numpy.random.Generator, got int"),
         ({"value": "vf"}, TypeError, "value must be a ValueFunction, got str"),
     ],
