@@ -52,7 +52,11 @@ TESTS: dict[str, list[str]] = {
         "tests/test_distributions_details.py",
         "tests/test_policies.py",
     ],
-    "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
+    "policies": [
+        "tests/test_policies.py",
+        "tests/test_gsde_policy.py",
+        "tests/test_policies_details.py",
+    ],
     "nn": [
         "tests/test_nn.py",
         "tests/test_nn_details.py",
@@ -85,7 +89,8 @@ TESTS: dict[str, list[str]] = {
         "tests/test_rollout.py",
     ],
     "value": ["tests/test_value.py", "tests/test_value_details.py"],
-    "rollout": ["tests/test_rollout.py", "tests/test_envstate.py"],
+    # test_fast_paths.py judges collect's copy=False path, finiteness check and frozen normaliser.
+    "rollout": ["tests/test_rollout.py", "tests/test_envstate.py", "tests/test_fast_paths.py"],
     "io": [
         "tests/test_io_files.py",
         "tests/test_checkpoint.py",
