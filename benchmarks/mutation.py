@@ -90,7 +90,12 @@ TESTS: dict[str, list[str]] = {
     ],
     "value": ["tests/test_value.py", "tests/test_value_details.py"],
     # test_fast_paths.py judges collect's copy=False path, finiteness check and frozen normaliser.
-    "rollout": ["tests/test_rollout.py", "tests/test_envstate.py", "tests/test_fast_paths.py"],
+    "rollout": [
+        "tests/test_rollout.py",
+        "tests/test_envstate.py",
+        "tests/test_fast_paths.py",
+        "tests/test_rollout_details.py",
+    ],
     "io": [
         "tests/test_io_files.py",
         "tests/test_checkpoint.py",

@@ -187,7 +187,7 @@ def test_linearize_refuses_options_out_of_range_by_name(options, error, message)
 
 def test_advantages_and_old_logps_of_another_length_are_refused_by_name_everywhere():
     """``advantages`` and ``logp_old`` of the wrong shape: one exact message each, from every
-    method that takes them."""
+    method that takes them; non-finite or non-numeric vectors are refused by name too."""
     pi = CategoricalPolicy(3, 2, (4,))
     theta, obs, actions, _ = _batch(pi)
     bad = np.zeros(5)
@@ -199,6 +199,13 @@ def test_advantages_and_old_logps_of_another_length_are_refused_by_name_everywhe
         pi.surrogate_grad(theta, obs, actions, bad)
     with pytest.raises(ValueError, match=message):
         pi.surrogate(theta, obs, actions, bad, np.zeros(6))
+    nan = np.where(np.arange(6) == 2, np.nan, 0.0)
+    with pytest.raises(
+        ValueError, match=_exact("advantages must be finite, got 1 NaN/inf entries")
+    ):
+        pi.surrogate_grad(theta, obs, actions, nan)
+    with pytest.raises(TypeError, match=_exact("v must be a real array, got dtype <U1")):
+        pi.fisher_vector_product(theta, obs, np.full(pi.num_params, "a"))
     message = _exact("logp_old must have shape (6,), got (5,)")
     with pytest.raises(ValueError, match=message):
         pi.surrogate_grad(theta, obs, actions, np.zeros(6), bad)
