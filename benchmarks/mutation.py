@@ -52,7 +52,11 @@ TESTS: dict[str, list[str]] = {
         "tests/test_distributions_details.py",
         "tests/test_policies.py",
     ],
-    "policies": ["tests/test_policies.py", "tests/test_gsde_policy.py"],
+    "policies": [
+        "tests/test_policies.py",
+        "tests/test_gsde_policy.py",
+        "tests/test_policies_details.py",
+    ],
     "nn": [
         "tests/test_nn.py",
         "tests/test_nn_details.py",
@@ -86,7 +90,13 @@ TESTS: dict[str, list[str]] = {
     ],
     "value": ["tests/test_value.py", "tests/test_value_details.py"],
     "value_adam": ["tests/test_value_adam.py"],
-    "rollout": ["tests/test_rollout.py", "tests/test_envstate.py"],
+    # test_fast_paths.py judges collect's copy=False path, finiteness check and frozen normaliser.
+    "rollout": [
+        "tests/test_rollout.py",
+        "tests/test_envstate.py",
+        "tests/test_fast_paths.py",
+        "tests/test_rollout_details.py",
+    ],
     "io": [
         "tests/test_io_files.py",
         "tests/test_checkpoint.py",

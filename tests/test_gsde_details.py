@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from npytrpo.gsde import GSDEDist, GSDEHead
+from npytrpo.policies import Policy
 
 
 def _exact(message: str) -> str:
@@ -75,6 +76,24 @@ def test_mode_is_a_float64_copy_of_the_mean():
     mode = head.mode(dist)
     assert mode.dtype == np.float64 and not np.shares_memory(mode, dist.mean)
     np.testing.assert_array_equal(mode, out.astype(np.float32).astype(np.float64))
+    # params already stores μ as float64; a GSDEDist built by hand (a public dataclass) with a
+    # float32 mean still gives float64 actions, the same values
+    hand = GSDEDist(mean=out.astype(np.float32), var=dist.var, z2=dist.z2, s2=dist.s2)
+    mode = head.mode(hand)
+    assert mode.dtype == np.float64
+    np.testing.assert_array_equal(mode, out.astype(np.float32).astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.longdouble])
+def test_noisy_action_is_float64_whatever_the_means_float_dtype(dtype):
+    """μ of any float dtype is taken as its float64 value: ``a = float64(μ) + zᵀE`` in float64
+    (a long double μ must not carry the sum into long double)."""
+    head, out, theta_h, z = _case(n=3)
+    E = head.sample_noise(theta_h, np.random.default_rng(4))
+    mu = out.astype(dtype)
+    a = head.noisy_action(mu, z, E)
+    assert a.dtype == np.float64
+    np.testing.assert_array_equal(a, mu.astype(np.float64) + z @ E)
 
 
 # ================================================================ defaults and specs
@@ -174,6 +193,20 @@ def test_params_checks_and_messages():
     np.testing.assert_array_equal(ints.mean, flts.mean)
 
 
+def test_features_of_the_wrong_kind_or_not_finite_are_refused_by_name():
+    """Features are checked as a real array named ``features`` (integers allowed)."""
+    head, out, theta_h, z = _case()
+    bad = z.copy()
+    bad[1, 0] = np.nan
+    message = "features must be finite, got 1 NaN/inf entries"
+    with pytest.raises(ValueError, match=_exact(message)):
+        head.params(out, theta_h, bad)
+    with pytest.raises(ValueError, match=_exact(message)):
+        head.noisy_action(out, bad, np.zeros((2, 2)))
+    with pytest.raises(TypeError, match=_exact("features must be a real array, got dtype <U1")):
+        head.params(out, theta_h, np.full((3, 2), "a"))
+
+
 def test_zero_variance_names_the_state_and_epsilon():
     """With ε_v = 0, the first state whose features are all zero is named (here state 1)."""
     head = GSDEHead(2, 2, epsilon=0.0)
@@ -201,8 +234,44 @@ def test_noise_and_noisy_action_messages():
         ValueError, match=_exact("E must have shape (2, 2) or (3, 2, 2), got (2, 3)")
     ):
         head.noisy_action(out, z, np.zeros((2, 3)))
+    # n_features ≠ act_dim: both accepted shapes are (n_features, act_dim), in that order
+    tall, out3, _, z3 = _case(n=4, nf=3, d=2)
+    with pytest.raises(
+        ValueError, match=_exact("E must have shape (3, 2) or (4, 3, 2), got (4, 2, 3)")
+    ):
+        tall.noisy_action(out3, z3, np.zeros((4, 2, 3)))
     with pytest.raises(
         TypeError, match=_exact("E must be a floating-point array, got dtype int64")
     ):
         head.noisy_action(out, z, np.zeros((2, 2), dtype=np.int64))
     assert isinstance(head.params(out, theta_h, z), GSDEDist)
+
+
+# ================================================================ the dense Fisher's factor
+@pytest.mark.parametrize("kl_reduction", ["sum", "mean"])
+def test_metric_factor_squares_to_the_metrics_mean_block(kl_reduction):
+    """``B_nᵀ B_n u = M_μμ,n u = kl_scale · u / v_n`` for every state: the mean block of
+    ``metric`` (taken with n = 1 so that it is not averaged), and B_n is diagonal."""
+    head = GSDEHead(2, 3, kl_reduction=kl_reduction)
+    rng = np.random.default_rng(5)
+    z = rng.uniform(0.3, 1.5, (4, 2))
+    dist = head.params(rng.standard_normal((4, 3)), rng.uniform(-1, 1, 6), z)
+    B = head.metric_factor(dist)
+    assert B.shape == (4, 3, 3)
+    u = rng.standard_normal((4, 3))
+    m_out, _ = head.metric(dist, 1)(u, np.zeros(6))
+    np.testing.assert_allclose(np.einsum("nkr,nks,ns->nr", B, B, u), m_out, rtol=1e-14)
+    np.testing.assert_array_equal(B * (1.0 - np.eye(3)), 0.0)
+
+
+@pytest.mark.parametrize("full_std", [True, False])
+def test_dense_fisher_of_a_gsde_policy_equals_its_matrix_free_product(full_std):
+    """``Policy.fisher_matrix`` (the oracle's dense F, built from ``metric_factor``) equals the
+    matrix-free ``fisher_vector_product`` (built from ``metric``) on every unit vector.
+    Same sums in another order: rounding only (1e-13 of the largest entry)."""
+    pi = Policy(3, GSDEHead(4, 2, full_std=full_std, log_std_init=-0.5), hidden=(4,))
+    theta = pi.init(0)
+    obs = np.random.default_rng(6).standard_normal((5, 3))
+    F = pi.fisher_matrix(theta, obs)
+    cols = np.stack([pi.fisher_vector_product(theta, obs, e) for e in np.eye(pi.num_params)], 1)
+    np.testing.assert_allclose(F, cols, rtol=0.0, atol=1e-13 * np.abs(cols).max())
