@@ -129,6 +129,10 @@ TESTS.update(
     }
 )  # fmt: skip
 
+# Files outside npytrpo/ and tests/ that a module's tests read (copied into the work folder
+# and, through mutmut's also_copy, into its mutants/ tree), by package.
+ALSO_COPY: dict[str, list[str]] = {"oracle": ["docs/oracle.md"]}  # the 5-minute guide's commands
+
 
 def module_glob(module: str) -> str:
     """The ``only_mutate`` pattern of a module: its file, every file of its package, or, for a
@@ -156,8 +160,14 @@ def prepare(module: str) -> Path:
             ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"),
         )
     shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    extra = ALSO_COPY.get(module.split(".")[0], [])
+    for name in extra:
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        _copy_if_newer(str(ROOT / name), str(work / name))
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(ROOT / "setup.cfg")
+    if extra:  # mutmut copies a directory into mutants/ (a file needs its folder there)
+        cfg["mutmut"]["also_copy"] = "\n" + "\n".join(sorted({n.split("/")[0] for n in extra}))
     cfg["mutmut"]["only_mutate"] = module_glob(module)
     cfg["mutmut"]["pytest_add_cli_args_test_selection"] = "\n" + "\n".join(TESTS[module])
     with open(work / "setup.cfg", "w") as fh:
