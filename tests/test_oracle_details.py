@@ -14,9 +14,15 @@ import npytrpo
 from npytrpo.cg import conjugate_gradient
 from npytrpo.closed_form import dense_natural_step
 from npytrpo.oracle import (
+    CASE_KEYS,
+    RESULT_FORMAT,
+    RESULT_KEYS,
+    CheckRow,
     OracleData,
     OracleError,
     case_digest,
+    check_result,
+    format_table,
     make_case,
     run_case,
     validate_case,
@@ -218,3 +224,185 @@ def test_well_posed_flags_a_margin_at_the_threshold_but_not_an_amplification_at_
     for key in ("x_amplification", "x_exact_amplification"):
         assert oracle_run._well_posed({**safe, key: oracle_run.MAX_AMPLIFICATION})
         assert not oracle_run._well_posed({**safe, key: 2 * oracle_run.MAX_AMPLIFICATION})
+
+
+# ---------------------------------------------------------------------------- check.py
+def reference_of(**arrays):
+    """A minimal reference result holding ``arrays`` (float64 unless given otherwise)."""
+    return OracleData({"format": RESULT_FORMAT}, dict(arrays))
+
+
+def one_row(ref, theirs, **kw):
+    (row,) = check_result(ref, OracleData({}, theirs), **kw)
+    return row
+
+
+@pytest.mark.parametrize("name", ["rtol", "atol"])
+@pytest.mark.parametrize("bad", [-1e-9, math.nan, math.inf, "1e-8", True])
+def test_check_refuses_a_tolerance_that_is_not_a_finite_number_at_least_zero(name, bad):
+    """rtol and atol are finite numbers >= 0; the message names the tolerance and the value."""
+    ref = reference_of(g=np.ones(2))
+    with pytest.raises(OracleError) as err:
+        check_result(ref, OracleData({}, {"g": np.ones(2)}), **{name: bad})
+    assert str(err.value) == f"{name} must be a finite number >= 0, got {bad!r}"
+
+
+def test_check_accepts_zero_tolerances_and_then_wants_equality():
+    """rtol = atol = 0 is allowed: only identical values pass."""
+    ref = reference_of(g=np.array([1.0, -2.0]))
+    assert one_row(ref, {"g": np.array([1.0, -2.0])}, rtol=0.0, atol=0.0).status == "pass"
+    assert one_row(ref, {"g": np.array([1.0, np.nextafter(-2.0, 0)])}, rtol=0, atol=0).failed
+
+
+def test_check_refuses_an_unknown_required_key_and_lists_the_known_ones():
+    ref = reference_of(g=np.ones(2))
+    known = [*RESULT_KEYS, *CASE_KEYS]
+    with pytest.raises(OracleError) as err:
+        check_result(ref, OracleData({}, {}), require=["g", "gg", "a"])
+    assert str(err.value) == f"--require names unknown key(s) ['a', 'gg']; known: {known}"
+
+
+def test_the_bound_is_atol_plus_rtol_times_the_largest_entry_and_is_inclusive():
+    """A float quantity passes iff max|theirs − ours| <= atol + rtol·max|ours| (equality
+    passes); the row carries that bound as ``tol``, the errors as max_abs and max_rel."""
+    ours = np.array([4.0, -8.0, 0.5])
+    ref = reference_of(g=ours)
+    rtol, atol = 0.25, 0.5  # bound = 0.5 + 0.25·8 = 2.5, exact in binary
+    at = one_row(ref, {"g": ours + np.array([0.0, 2.5, 0.0])}, rtol=rtol, atol=atol)
+    assert (at.status, at.max_abs, at.max_rel, at.tol) == ("pass", 2.5, 2.5 / 8.0, 2.5)
+    over = one_row(ref, {"g": ours + np.array([0.0, 0.0, 2.625])}, rtol=rtol, atol=atol)
+    assert (over.status, over.max_abs, over.max_rel, over.tol) == ("FAIL", 2.625, 2.625 / 8, 2.5)
+
+
+def test_errors_of_zero_and_empty_quantities():
+    """An all-zero reference: a zero error has max_rel 0, any other error max_rel inf (judged
+    by atol). An empty quantity passes with zero errors."""
+    ref = reference_of(kl_new=np.float64(0.0), ls_kl=np.zeros(0))
+    same = one_row(ref, {"kl_new": np.float64(0.0)})
+    assert (same.status, same.max_abs, same.max_rel) == ("pass", 0.0, 0.0)
+    off = one_row(ref, {"kl_new": np.float64(1e-13)})
+    assert (off.status, off.max_abs, off.max_rel, off.tol) == ("pass", 1e-13, math.inf, 1e-12)
+    empty = one_row(ref, {"ls_kl": np.zeros(0)})
+    assert (empty.status, empty.max_abs, empty.max_rel) == ("pass", 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ok"),
+    [([np.inf, -np.inf, np.nan, 1.0], True), ([-np.inf, -np.inf, np.nan, 1.0], False),
+     ([np.inf, np.inf, np.nan, 1.0], False), ([np.inf, -np.inf, 1.0, 1.0], False),
+     ([np.inf, -np.inf, np.nan, np.nan], False)],
+)  # fmt: skip
+def test_non_finite_entries_match_only_the_same_special_value(theirs, ok):
+    """+inf matches +inf only, −inf −inf only, NaN NaN only; any other mismatch in finiteness
+    is an infinite error. The finite entries are then compared as usual."""
+    ref = reference_of(ls_kl=np.array([np.inf, -np.inf, np.nan, 1.0]))
+    row = one_row(ref, {"ls_kl": np.array(theirs)})
+    assert row.status == ("pass" if ok else "FAIL")
+    if ok:
+        assert (row.max_abs, row.max_rel) == (0.0, 0.0)
+    else:
+        assert (row.max_abs, row.max_rel) == (math.inf, math.inf)
+
+
+def test_rows_follow_the_algorithms_order_then_unknown_keys_sorted():
+    """Rows come in RESULT_KEYS/CASE_KEYS order whatever theirs' order, required-but-absent
+    keys in place (MISSING), then unknown names sorted (UNKNOWN, or skip with allow_unknown)."""
+    ref = reference_of(g=np.ones(2), x=np.ones(2), theta_new=np.ones(2))
+    theirs = {"zz": np.ones(1), "x": np.ones(2), "aa": np.ones(1), "g": np.ones(2)}
+    rows = check_result(ref, OracleData({}, theirs), require=["theta_new"])
+    assert [(r.key, r.status) for r in rows] == [
+        ("g", "pass"), ("x", "pass"), ("theta_new", "MISSING"), ("aa", "UNKNOWN"),
+        ("zz", "UNKNOWN"),
+    ]  # fmt: skip
+    assert rows[2].note == "required but not provided" and rows[3].note == "not an oracle quantity"
+    assert rows[3].shape == "(1,)" and math.isnan(rows[3].max_abs)
+    lenient = check_result(ref, OracleData({}, theirs), allow_unknown=True)
+    assert [(r.key, r.status, r.failed) for r in lenient if r.key in ("aa", "zz")] == [
+        ("aa", "skip", False), ("zz", "skip", False),
+    ]  # fmt: skip
+
+
+def test_keys_absent_from_the_reference_are_skipped_with_the_reason():
+    """fvp without probes: "the case has no probes"; a dense key: the reference's dense reason
+    (or "not in the reference" without one); another key: "not in the reference"."""
+    ref = OracleData({"format": RESULT_FORMAT, "dense": {"reason": "P = 9 > 8: skipped"}}, {})
+    theirs = OracleData({}, {"fvp": np.ones((1, 2)), "x_exact": np.ones(2), "g": np.ones(2)})
+    rows = {r.key: r for r in check_result(ref, theirs)}
+    assert {k: (r.status, r.note) for k, r in rows.items()} == {
+        "g": ("skip", "not in the reference"), "fvp": ("skip", "the case has no probes"),
+        "x_exact": ("skip", "P = 9 > 8: skipped"),
+    }  # fmt: skip
+    assert not any(r.failed for r in rows.values())
+    bare = check_result(reference_of(), OracleData({}, {"fisher": np.ones((2, 2))}))
+    assert (bare[0].status, bare[0].note) == ("skip", "not in the reference")
+
+
+def test_a_line_search_array_of_another_length_says_how_many_trials_ours_made():
+    """ls_* of another length: SHAPE, "expected (n,): our line search tried n trial(s)", and
+    the diagnosis of the common trials (numbers only: strings get none)."""
+    ref = reference_of(ls_kl=np.array([0.5, 0.25]), g=np.ones(2))
+    row = one_row(ref, {"ls_kl": np.array([0.5, 0.25, 0.125])})
+    assert (row.status, row.note) == ("SHAPE", "expected (2,): our line search tried 2 trial(s)")
+    assert "trial" in row.diagnosis
+    text = one_row(ref, {"ls_kl": np.array(["a", "b", "c"])})
+    assert (text.status, text.diagnosis) == ("SHAPE", "")
+    g = one_row(ref, {"g": np.ones(3)})
+    assert (g.status, g.note, g.diagnosis) == ("SHAPE", "expected (2,)", "")
+
+
+def test_integer_quantities_are_equal_or_not_and_must_be_integers():
+    """cg_iterations/ls_accepted: any integer dtype equal to ours passes with zero error and
+    tol 0; a different value fails with the integer-mismatch diagnosis and NaN errors; a float
+    is a DTYPE row. Integer actions are compared the same way, float keys want floats."""
+    ref = reference_of(ls_accepted=np.int64(2), g=np.ones(2))
+    ok = one_row(ref, {"ls_accepted": np.int32(2)})
+    assert (ok.status, ok.max_abs, ok.max_rel, ok.tol) == ("pass", 0.0, 0.0, 0.0)
+    bad = one_row(ref, {"ls_accepted": np.uint8(1)})
+    assert (bad.status, bad.tol) == ("FAIL", 0.0) and math.isnan(bad.max_abs)
+    assert bad.diagnosis.startswith("integer mismatch: theirs 1, ours 2")
+    flt = one_row(ref, {"ls_accepted": np.float64(2.0)})
+    assert (flt.status, flt.note) == ("DTYPE", "float64, expected an integer")
+    ints = one_row(ref, {"g": np.ones(2, dtype=np.int64)})
+    assert (ints.status, ints.note) == ("DTYPE", "int64, expected floating point")
+    case = OracleData({}, {"actions": np.array([0, 2, 1])})
+    rows = check_result(reference_of(), OracleData({}, {"actions": np.array([0, 2, 2])}),
+                        case=case)  # fmt: skip
+    assert rows[0].status == "FAIL" and "integer mismatch" in rows[0].diagnosis
+
+
+def test_a_near_zero_quantity_is_noted_as_judged_by_atol():
+    """When atol >= rtol·max|ours| the absolute error decides; the row says so with the scale
+    and atol, whether it passes or fails (and a failure adds its diagnosis after a "; ")."""
+    ref = reference_of(surrogate=np.float64(1e-5), g=np.array([1.0, 2.0]))
+    row = one_row(ref, {"surrogate": np.float64(1e-5 + 1e-13)})
+    assert (row.status, row.diagnosis) == (
+        "pass", "near 0 (max |ours| = 1.0e-05): judged by the absolute error, atol = 1e-12",
+    )  # fmt: skip
+    assert one_row(ref, {"g": np.array([1.0, 2.0])}).diagnosis == ""
+    at = one_row(ref, {"g": np.array([1.0, 2.0])}, rtol=0.25, atol=0.5)  # 0.5 = 0.25·2
+    assert at.diagnosis.startswith("near 0 (max |ours| = 2.0e+00)")
+    flip = one_row(ref, {"surrogate": np.float64(-1e-5)})
+    assert (flip.status, flip.diagnosis) == (
+        "FAIL", "near 0 (max |ours| = 1.0e-05): judged by the absolute error, atol = 1e-12; "
+        "theirs = −ours (a sign flip)",
+    )  # fmt: skip
+    neg = one_row(ref, {"g": np.array([-1.0, -2.0])})
+    assert (neg.status, neg.diagnosis) == ("FAIL", "theirs = −ours (a sign flip)")
+
+
+def test_table_pads_columns_writes_nan_as_a_dash_and_joins_notes():
+    """format_table: a header and one line per row, columns left-aligned to their widest
+    cell and separated by two spaces, errors as %.3e ("-" for NaN), the result column the
+    status then "note; diagnosis"; no trailing spaces. No rows: the header alone."""
+    rows = [
+        CheckRow("g", "(2,)", 1.5e-3, 2.0e-4, "FAIL", "", "theirs = −ours (a sign flip)"),
+        CheckRow("ls_kl", "(3,)", math.nan, math.nan, "SHAPE", "expected (2,)", "after 1"),
+        CheckRow("x", "(2,)", 0.0, 0.0, "pass"),
+    ]
+    assert format_table(rows).splitlines() == [
+        "quantity  shape  max_abs_err  max_rel_err  result",
+        "g         (2,)   1.500e-03    2.000e-04    FAIL  theirs = −ours (a sign flip)",
+        "ls_kl     (3,)   -            -            SHAPE  expected (2,); after 1",
+        "x         (2,)   0.000e+00    0.000e+00    pass",
+    ]
+    assert format_table([]) == "quantity  shape  max_abs_err  max_rel_err  result"
