@@ -314,7 +314,8 @@ def test_rows_follow_the_algorithms_order_then_unknown_keys_sorted():
         ("g", "pass"), ("x", "pass"), ("theta_new", "MISSING"), ("aa", "UNKNOWN"),
         ("zz", "UNKNOWN"),
     ]  # fmt: skip
-    assert rows[2].note == "required but not provided" and rows[3].note == "not an oracle quantity"
+    assert (rows[2].shape, rows[2].note) == ("-", "required but not provided")
+    assert rows[3].note == "not an oracle quantity"
     assert rows[3].shape == "(1,)" and math.isnan(rows[3].max_abs)
     lenient = check_result(ref, OracleData({}, theirs), allow_unknown=True)
     assert [(r.key, r.status, r.failed) for r in lenient if r.key in ("aa", "zz")] == [
@@ -392,17 +393,55 @@ def test_a_near_zero_quantity_is_noted_as_judged_by_atol():
 
 def test_table_pads_columns_writes_nan_as_a_dash_and_joins_notes():
     """format_table: a header and one line per row, columns left-aligned to their widest
-    cell and separated by two spaces, errors as %.3e ("-" for NaN), the result column the
-    status then "note; diagnosis"; no trailing spaces. No rows: the header alone."""
+    cell (header or not) and separated by two spaces, errors as %.3e ("-" for NaN), the
+    result column the status then "note; diagnosis"; no trailing spaces, and an empty name
+    keeps its column. No rows: the header alone."""
     rows = [
-        CheckRow("g", "(2,)", 1.5e-3, 2.0e-4, "FAIL", "", "theirs = −ours (a sign flip)"),
-        CheckRow("ls_kl", "(3,)", math.nan, math.nan, "SHAPE", "expected (2,)", "after 1"),
-        CheckRow("x", "(2,)", 0.0, 0.0, "pass"),
+        CheckRow("g", "(2,)", 1.5e-3, 2.0e-4, "FAIL", "", "theirs = −ours"),
+        CheckRow("expected_improvement", "(2, 28)", math.nan, math.nan, "SHAPE", "exp", "why"),
+        CheckRow("", "()", 0.0, 0.0, "pass"),
     ]
     assert format_table(rows).splitlines() == [
-        "quantity  shape  max_abs_err  max_rel_err  result",
-        "g         (2,)   1.500e-03    2.000e-04    FAIL  theirs = −ours (a sign flip)",
-        "ls_kl     (3,)   -            -            SHAPE  expected (2,); after 1",
-        "x         (2,)   0.000e+00    0.000e+00    pass",
+        "quantity              shape    max_abs_err  max_rel_err  result",
+        "g                     (2,)     1.500e-03    2.000e-04    FAIL  theirs = −ours",
+        "expected_improvement  (2, 28)  -            -            SHAPE  exp; why",
+        "                      ()       0.000e+00    0.000e+00    pass",
     ]
     assert format_table([]) == "quantity  shape  max_abs_err  max_rel_err  result"
+
+
+def test_a_quantity_of_special_values_only_passes_with_zero_errors():
+    """An array whose every entry is NaN or ±inf, matched entry for entry, passes with zero
+    errors (no finite entry to measure: the maxima start at 0)."""
+    ref = reference_of(ls_kl=np.array([np.inf, np.nan]), kl_new=np.float64(np.nan))
+    for key, values in (("ls_kl", np.array([np.inf, np.nan])), ("kl_new", np.float64(np.nan))):
+        row = one_row(ref, {key: values})
+        assert (row.status, row.max_abs, row.max_rel) == ("pass", 0.0, 0.0), key
+
+
+def test_relative_error_is_measured_against_a_largest_entry_below_one():
+    """max_rel = max_abs / max|ours| also when max|ours| < 1 (only 0 makes it 0 or inf)."""
+    ref = reference_of(g=np.array([0.5, -0.25]))
+    row = one_row(ref, {"g": np.array([0.5, -0.125])}, rtol=1.0)
+    assert (row.status, row.max_abs, row.max_rel) == ("pass", 0.125, 0.25)
+
+
+def test_diagnoses_take_sizes_from_the_case_else_from_the_references_copy():
+    """The context (act_dim, N) comes from ``case`` when given, else from the reference's
+    ``case_spec``; N from ``advantages_used``, else from ``logp``. A fvp halved is then named
+    1/act_dim, a g multiplied by N is named a sum over the batch."""
+    ours = np.array([0.5, -2.0, 1.0, 0.25])
+    spec = {"policy": "gaussian", "obs_dim": 1, "hidden": [], "act_dim": 2}
+    halved = OracleData({}, {"fvp": ours / 2})
+    case = OracleData(spec, {})
+    hand_made = reference_of(fvp=ours)  # no case_spec
+    (row,) = check_result(hand_made, halved, case=case)
+    assert "= 1/act_dim = 1/2:" in row.diagnosis
+    copy = OracleData({"format": RESULT_FORMAT, "case_spec": spec}, {"fvp": ours})
+    assert "= 1/act_dim = 1/2:" in check_result(copy, halved)[0].diagnosis
+    assert "(a constant factor)" in check_result(hand_made, halved)[0].diagnosis
+    summed = OracleData({}, {"g": 5 * ours})
+    for sizes in ({"logp": np.zeros(5)}, {"advantages_used": np.zeros(5)},
+                  {"advantages_used": np.zeros(5), "logp": np.zeros((5, 1))}):  # fmt: skip
+        (row,) = check_result(reference_of(g=ours, **sizes), summed)
+        assert "N = 5: a sum over the batch" in row.diagnosis, sizes
