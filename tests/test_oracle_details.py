@@ -353,22 +353,48 @@ def test_a_line_search_array_of_another_length_says_how_many_trials_ours_made():
 
 def test_integer_quantities_are_equal_or_not_and_must_be_integers():
     """cg_iterations/ls_accepted: any integer dtype equal to ours passes with zero error and
-    tol 0; a different value fails with the integer-mismatch diagnosis and NaN errors; a float
-    is a DTYPE row. Integer actions are compared the same way, float keys want floats."""
+    tol 0; a different value fails with the integer-mismatch diagnosis (for ls_accepted, which
+    trial each search accepted), no note and NaN errors; a float is a DTYPE row. Integer
+    actions are compared the same way; float actions and float keys want floats."""
     ref = reference_of(ls_accepted=np.int64(2), g=np.ones(2))
     ok = one_row(ref, {"ls_accepted": np.int32(2)})
     assert (ok.status, ok.max_abs, ok.max_rel, ok.tol) == ("pass", 0.0, 0.0, 0.0)
     bad = one_row(ref, {"ls_accepted": np.uint8(1)})
-    assert (bad.status, bad.tol) == ("FAIL", 0.0) and math.isnan(bad.max_abs)
-    assert bad.diagnosis.startswith("integer mismatch: theirs 1, ours 2")
+    assert (bad.key, bad.shape, bad.status, bad.note, bad.tol) == (
+        "ls_accepted", "()", "FAIL", "", 0.0,
+    )  # fmt: skip
+    assert math.isnan(bad.max_abs) and math.isnan(bad.max_rel)
+    assert bad.diagnosis == (
+        "integer mismatch: theirs 1, ours 2 (their line search accepted trial 1, ours trial 2)"
+    )
     flt = one_row(ref, {"ls_accepted": np.float64(2.0)})
     assert (flt.status, flt.note) == ("DTYPE", "float64, expected an integer")
     ints = one_row(ref, {"g": np.ones(2, dtype=np.int64)})
-    assert (ints.status, ints.note) == ("DTYPE", "int64, expected floating point")
+    assert (ints.key, ints.shape, ints.status, ints.note) == (
+        "g", "(2,)", "DTYPE", "int64, expected floating point",
+    )  # fmt: skip
+    assert math.isnan(ints.max_abs) and math.isnan(ints.max_rel)
     case = OracleData({}, {"actions": np.array([0, 2, 1])})
     rows = check_result(reference_of(), OracleData({}, {"actions": np.array([0, 2, 2])}),
                         case=case)  # fmt: skip
-    assert rows[0].status == "FAIL" and "integer mismatch" in rows[0].diagnosis
+    assert rows[0].status == "FAIL" and rows[0].diagnosis == (
+        "integer mismatch: theirs [0, 2, 2], ours [0, 2, 1]"
+    )
+    float_case = OracleData({}, {"actions": np.array([[0.5], [-1.0]])})
+    rows = check_result(reference_of(), OracleData({}, {"actions": np.array([[0.5], [-1.0]])}),
+                        case=float_case)  # fmt: skip
+    assert (rows[0].status, rows[0].note, rows[0].tol) == ("pass", "", 1e-8 + 1e-12)
+
+
+def test_integers_are_compared_exactly_beyond_float_precision():
+    """Integer quantities are compared as int64: 2⁵³ and 2⁵³ + 1 (equal as float64) differ."""
+    big = 2**53
+    for ours, theirs in ((big, big + 1), (big + 1, big)):
+        row = one_row(
+            reference_of(cg_iterations=np.int64(ours)), {"cg_iterations": np.int64(theirs)}
+        )
+        assert row.status == "FAIL"
+        assert row.diagnosis == f"integer mismatch: theirs {theirs}, ours {ours}"
 
 
 def test_a_near_zero_quantity_is_noted_as_judged_by_atol():
@@ -376,15 +402,15 @@ def test_a_near_zero_quantity_is_noted_as_judged_by_atol():
     and atol, whether it passes or fails (and a failure adds its diagnosis after a "; ")."""
     ref = reference_of(surrogate=np.float64(1e-5), g=np.array([1.0, 2.0]))
     row = one_row(ref, {"surrogate": np.float64(1e-5 + 1e-13)})
-    assert (row.status, row.diagnosis) == (
-        "pass", "near 0 (max |ours| = 1.0e-05): judged by the absolute error, atol = 1e-12",
+    assert (row.status, row.note, row.diagnosis) == (
+        "pass", "", "near 0 (max |ours| = 1.0e-05): judged by the absolute error, atol = 1e-12",
     )  # fmt: skip
     assert one_row(ref, {"g": np.array([1.0, 2.0])}).diagnosis == ""
     at = one_row(ref, {"g": np.array([1.0, 2.0])}, rtol=0.25, atol=0.5)  # 0.5 = 0.25·2
     assert at.diagnosis.startswith("near 0 (max |ours| = 2.0e+00)")
     flip = one_row(ref, {"surrogate": np.float64(-1e-5)})
-    assert (flip.status, flip.diagnosis) == (
-        "FAIL", "near 0 (max |ours| = 1.0e-05): judged by the absolute error, atol = 1e-12; "
+    assert (flip.status, flip.note, flip.diagnosis) == (
+        "FAIL", "", "near 0 (max |ours| = 1.0e-05): judged by the absolute error, atol = 1e-12; "
         "theirs = −ours (a sign flip)",
     )  # fmt: skip
     neg = one_row(ref, {"g": np.array([-1.0, -2.0])})
