@@ -14,6 +14,7 @@ import npytrpo
 from npytrpo.cg import conjugate_gradient
 from npytrpo.closed_form import dense_natural_step
 from npytrpo.oracle import (
+    CASE_FORMAT,
     CASE_KEYS,
     RESULT_FORMAT,
     RESULT_KEYS,
@@ -471,3 +472,15 @@ def test_diagnoses_take_sizes_from_the_case_else_from_the_references_copy():
                   {"advantages_used": np.zeros(5), "logp": np.zeros((5, 1))}):  # fmt: skip
         (row,) = check_result(reference_of(g=ours, **sizes), summed)
         assert "N = 5: a sum over the batch" in row.diagnosis, sizes
+
+
+def test_check_refuses_a_reference_that_is_not_a_result_by_the_arguments_name():
+    """The reference must be a result: a case, or a spec without a format, is refused with a
+    message naming ``reference`` and what it is."""
+    g = OracleData({}, {"g": np.ones(2)})
+    with pytest.raises(OracleError) as err:
+        check_result(OracleData({"format": CASE_FORMAT}, {}), g)
+    assert str(err.value) == (f"reference is a {CASE_FORMAT!r} file, not a {RESULT_FORMAT!r} one")
+    with pytest.raises(OracleError) as err:
+        check_result(OracleData({}, {}), g)
+    assert str(err.value) == f"reference: spec has no 'format' key; expected {RESULT_FORMAT!r}"
