@@ -111,6 +111,7 @@ TESTS: dict[str, list[str]] = {
     "oracle": [
         "tests/test_oracle.py",
         "tests/test_oracle_details.py",
+        "tests/test_oracle_check_details.py",
         "tests/test_oracle_gsde.py",
         "tests/test_oracle_margins.py",
         "tests/test_oracle_suite.py",
