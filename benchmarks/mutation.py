@@ -16,6 +16,15 @@ minutes on 2 cores, the whole core about an hour or more.
     python benchmarks/mutation.py --summary --diffs cg   # ... with each survivor's diff
     python benchmarks/mutation.py --module cg --rerun "npytrpo.cg.x_conj*"  # after new tests
     python benchmarks/mutation.py --show npytrpo.cg.x_conjugate_gradient__mutmut_3  --module cg
+    python benchmarks/mutation.py oracle.run         # one file of a package (see below)
+
+A key is a file of ``npytrpo`` (``cg`` = ``npytrpo/cg.py``), a package (``oracle`` = every file
+of ``npytrpo/oracle/``), or one file of a package, dotted: ``oracle.run`` = only
+``npytrpo/oracle/run.py`` (likewise ``oracle.check``, ``oracle.verify``, ``oracle.diagnose``,
+``oracle.outcome``, ``oracle.format``, ``oracle.files``, ``oracle.make``, ``oracle.suite``,
+``oracle.cli``), with its own test list and its own work folder ``build/mutation/oracle.run``,
+for packages too large for one run. ``--all`` runs the undotted keys only (a package already
+covers its files).
 
 Each module ends with a line of counts (generated, killed, survived, timeout, no tests) and the
 names of the surviving mutants; ``--show NAME`` prints a mutant's diff. Verdicts on survivors
@@ -112,14 +121,36 @@ TESTS: dict[str, list[str]] = {
     "ppo": ["tests/test_ppo.py", "tests/test_ppo_gsde.py", "tests/test_ppo_details.py"],
     "oracle": [
         "tests/test_oracle.py",
+        "tests/test_oracle_details.py",
+        "tests/test_oracle_check_details.py",
+        "tests/test_oracle_gsde.py",
         "tests/test_oracle_margins.py",
         "tests/test_oracle_suite.py",
     ],
 }
+# The oracle package one file at a time (module_glob): every file is exercised through
+# make_case/run_case/check_result/main by all of the oracle's test files, so each file keeps
+# the package's list; mutmut runs only the tests that call the mutated function, fastest first.
+TESTS.update(
+    {
+        f"oracle.{name}": TESTS["oracle"]
+        for name in (
+            "run", "check", "verify", "diagnose", "outcome",
+            "format", "files", "make", "suite", "cli",
+        )
+    }
+)  # fmt: skip
+
+# Files outside npytrpo/ and tests/ that a module's tests read (copied into the work folder
+# and, through mutmut's also_copy, into its mutants/ tree), by package.
+ALSO_COPY: dict[str, list[str]] = {"oracle": ["docs/oracle.md"]}  # the 5-minute guide's commands
 
 
 def module_glob(module: str) -> str:
-    """The ``only_mutate`` pattern of a module: its file, or every file of its package."""
+    """The ``only_mutate`` pattern of a module: its file, every file of its package, or, for a
+    dotted key ``package.file``, that one file of the package."""
+    if "." in module:
+        return "npytrpo/" + module.replace(".", "/") + ".py"
     if (ROOT / "npytrpo" / module).is_dir():
         return f"npytrpo/{module}/*"
     return f"npytrpo/{module}.py"
@@ -141,8 +172,14 @@ def prepare(module: str) -> Path:
             ignore=shutil.ignore_patterns("__pycache__", ".hypothesis"),
         )
     shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    extra = ALSO_COPY.get(module.split(".")[0], [])
+    for name in extra:
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        _copy_if_newer(str(ROOT / name), str(work / name))
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read(ROOT / "setup.cfg")
+    if extra:  # mutmut copies a directory into mutants/ (a file needs its folder there)
+        cfg["mutmut"]["also_copy"] = "\n" + "\n".join(sorted({n.split("/")[0] for n in extra}))
     cfg["mutmut"]["only_mutate"] = module_glob(module)
     cfg["mutmut"]["pytest_add_cli_args_test_selection"] = "\n" + "\n".join(TESTS[module])
     with open(work / "setup.cfg", "w") as fh:
@@ -199,7 +236,9 @@ def report(stats: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("modules", nargs="*", help=f"among {', '.join(TESTS)}")
-    p.add_argument("--all", action="store_true", help="every core module, in priority order")
+    p.add_argument(
+        "--all", action="store_true", help="every core module (undotted keys), in priority order"
+    )
     p.add_argument("--summary", action="store_true", help="report a finished run, run nothing")
     p.add_argument("--show", metavar="MUTANT", help="print one mutant's diff (needs --module)")
     p.add_argument("--module", help="the module whose work folder holds --show's mutant")
@@ -219,7 +258,7 @@ def main() -> None:
         mutmut(prepare(a.module), "run", "--max-children", str(a.max_children), *a.rerun)
         print(report(summary(a.module)), flush=True)
         return
-    modules = list(TESTS) if a.all else a.modules
+    modules = [m for m in TESTS if "." not in m] if a.all else a.modules
     unknown = [m for m in modules if m not in TESTS]
     if unknown or not modules:
         p.error(f"modules must be among {sorted(TESTS)}, got {unknown or 'none'}")
