@@ -130,19 +130,30 @@ def test_same_step_episode_end_without_final_obs_raises():
         collect(vec, pi, pi.init(0), obs, 8, np.random.default_rng(0), tracker=EpisodeTracker(2))
 
 
-def test_rollout_normaliser_clips_like_normalize():
+@pytest.mark.parametrize(
+    "stats, clipped",
+    [
+        ([[0.0, 0.0], [0.5, 0.2], [1.0, 0.1]], "some"),  # entries past ±clip and inside
+        ([[20.0, 30.0], [21.0, 31.0], [22.0, 29.0]], "all below"),  # every entry at −clip
+    ],
+)
+def test_rollout_normaliser_clips_like_normalize(stats, clipped):
     """With statistics that push observations past ±clip, the rollout's normalised obs and
-    next_obs equal ObservationNormalizer.normalize(update=False), clipped entries included."""
+    next_obs equal ObservationNormalizer.normalize(update=False), clipped entries included;
+    statistics far above every observation clip all of them at −clip exactly."""
     vec = counter_vec(SAME, (0, 1), 3, 5)
     pi = CategoricalPolicy(2, 2, hidden=())
     norm = ObservationNormalizer(2, clip=2.0)
-    norm.rms.update(np.array([[0.0, 0.0], [0.5, 0.2], [1.0, 0.1]]))
+    norm.rms.update(np.array(stats))
     obs, _ = vec.reset(seed=0)
     ro, _, _ = collect(
         vec, pi, pi.init(0), obs, 16, np.random.default_rng(0), tracker=EpisodeTracker(2),
         obs_normalizer=norm,
     )  # fmt: skip
-    assert (np.abs(ro.obs) == 2.0).any() and (np.abs(ro.obs) < 2.0).any()
+    if clipped == "some":
+        assert (np.abs(ro.obs) == 2.0).any() and (np.abs(ro.obs) < 2.0).any()
+    else:
+        assert (ro.obs == -2.0).all() and (ro.next_obs == -2.0).all()
     np.testing.assert_array_equal(ro.obs, norm.normalize(ro.raw_obs, update=False))
     # The counter's real successor of [k, e] is [k + 1, e], the final observation included.
     raw_next = ro.raw_obs + np.array([1.0, 0.0])

@@ -16,7 +16,6 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from toy_envs import counter_vec, make_counter
 
 from npytrpo.gsde import GSDEHead
-from npytrpo.normalize import ObservationNormalizer
 from npytrpo.policies import CategoricalPolicy, Policy
 from npytrpo.rollout import (
     EpisodeTracker,
@@ -197,22 +196,6 @@ def test_autoreset_mode_defaults_to_next_step_and_reads_its_string_form():
 
 
 # ================================================================ observations
-def test_rollout_normaliser_clips_below_as_well_as_above():
-    """Statistics that put every observation far below the mean: the normalised obs and
-    next_obs are clipped at −clip exactly, the numbers of ``normalize(update=False)``."""
-    vec = counter_vec(SAME, (0, 1), 3, 5)
-    pi = CategoricalPolicy(2, 2, hidden=())
-    norm = ObservationNormalizer(2, clip=2.0)
-    norm.rms.update(np.array([[20.0, 30.0], [21.0, 31.0], [22.0, 29.0]]))
-    obs, _ = vec.reset(seed=0)
-    ro, _, _ = collect(
-        vec, pi, pi.init(0), obs, 8, np.random.default_rng(0), tracker=EpisodeTracker(2),
-        obs_normalizer=norm,
-    )  # fmt: skip
-    assert (ro.obs == -2.0).all() and (ro.next_obs == -2.0).all()
-    np.testing.assert_array_equal(ro.obs, norm.normalize(ro.raw_obs, update=False))
-
-
 class _ColumnObs(gym.ObservationWrapper):
     """The counter's observation [k, e] as a (2, 1) column."""
 
