@@ -1,2 +1,153 @@
-"""Details of npytrpo.io that the mutation run of issue 17 found unpinned (see
-benchmarks/results/mutation.md, section io)."""
+"""Details of npytrpo.io that its mutation run (issue 17) found unpinned: the file mode, ZIP64
+records of a large archive, UTF-8 text, the temporary files' names, what ``remove_stale_temps``
+and ``list_checkpoints`` return, and exact messages (see benchmarks/results/mutation.md, io)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import stat
+import warnings
+import zipfile
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+from gymnasium.wrappers import TimeLimit
+
+from npytrpo import TRPO
+from npytrpo.io import files, mjstate
+from npytrpo.io.checkpoint import load_checkpoint, save_checkpoint
+from npytrpo.io.envstate import InexactResumeWarning
+
+
+def test_new_files_have_mode_0o666_minus_the_umask(tmp_path):
+    """atomic_write's file (mkstemp makes it 0o600) ends with the mode open() would give."""
+    umask = os.umask(0o027)
+    try:
+        # _UMASK was read at import; the mode follows it, not the umask set here afterwards.
+        files.atomic_write(tmp_path / "a.bin", lambda f: f.write(b"x"))
+    finally:
+        os.umask(umask)
+    assert umask == files._UMASK
+    assert stat.S_IMODE(os.stat(tmp_path / "a.bin").st_mode) == 0o666 & ~umask
+
+
+def test_archive_past_the_zip64_limit_is_written_and_reads_back(tmp_path, monkeypatch):
+    """Members and offsets beyond zipfile's 2 GiB limit need ZIP64 records: with the limit
+    lowered to 100 bytes, an 8 kB member is written (ZIP64 forced per member) and loads back."""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 100)
+    theta = np.arange(1000.0)
+    save_checkpoint(tmp_path / "big.npz", {"theta": theta, "b": np.ones(50)}, {"k": 1})
+    monkeypatch.undo()
+    arrays, config = load_checkpoint(tmp_path / "big.npz")
+    np.testing.assert_array_equal(arrays["theta"], theta)
+    np.testing.assert_array_equal(arrays["b"], np.ones(50))
+    assert config == {"k": 1}
+
+
+def test_write_npz_never_pickles(tmp_path):
+    """write_npz (also used directly by the oracle's files) refuses an object array itself."""
+    with open(tmp_path / "o.npz", "wb") as f, pytest.raises(ValueError, match="allow_pickle"):
+        files.write_npz(f, {"obj": np.array([{}, 1], dtype=object)})
+
+
+def test_atomic_write_text_writes_utf8(tmp_path):
+    """The text's UTF-8 bytes, whatever the locale's encoding."""
+    text = '{"name": "cartpole ✓ βγ"}\n'
+    files.atomic_write_text(tmp_path / "config.json", text)
+    assert (tmp_path / "config.json").read_bytes() == text.encode("utf-8")
+
+
+def test_temporary_file_is_a_hidden_sibling_recognised_by_is_temp_name(tmp_path):
+    """While write(f) runs, the only new file is ``.<name>.<8 chars>.tmp`` beside the target,
+    which is_temp_name recognises; after the rename only the target is left."""
+    seen = []
+    files.atomic_write(tmp_path / "ckpt.npz", lambda f: seen.extend(os.listdir(tmp_path)))
+    assert len(seen) == 1 and seen[0].startswith(".ckpt.npz.") and seen[0].endswith(".tmp")
+    assert len(seen[0]) == len(".ckpt.npz.") + 8 + len(".tmp")
+    assert files.is_temp_name(seen[0])
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+def test_remove_stale_temps_returns_the_removed_paths_in_name_order(tmp_path):
+    """The temporary files' paths, sorted by name; others stay; a missing directory is []."""
+    names = [".b.npz.abcdefgh.tmp", ".a.npz.12345678.tmp"]
+    for name in [*names, "a.npz", ".a.npz.tmp"]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".d.npz.zzzzzzzz.tmp").mkdir()  # a directory of that name is not ours
+    removed = files.remove_stale_temps(tmp_path)
+    assert removed == [os.path.join(tmp_path, n) for n in sorted(names)]
+    assert sorted(os.listdir(tmp_path)) == [".a.npz.tmp", ".d.npz.zzzzzzzz.tmp", "a.npz"]
+    assert files.remove_stale_temps(tmp_path / "missing") == []
+
+
+def test_read_umask_returns_the_umask_and_leaves_it_in_place():
+    """Reading the umask (only possible by setting one) gives it back and restores it."""
+    old = os.umask(0o027)
+    try:
+        assert files._read_umask() == 0o027
+        assert os.umask(0o027) == 0o027  # still in place after the read
+    finally:
+        os.umask(old)
+
+
+class _Uncaptured(CartPoleEnv):
+    """CartPole from a module that envstate does not capture (this test module)."""
+
+
+def _uncaptured_env():
+    return TimeLimit(_Uncaptured(), max_episode_steps=50)
+
+
+def test_inexact_resume_warning_says_what_is_lost_at_the_agents_save_and_load(tmp_path):
+    """Saving and loading without the envs' own state each warn once, with the reason and the
+    consequence, attributed to ``TRPO.save`` / ``TRPO.load`` in agent.py (one place, so
+    Python's default filter shows it once per process), not to io's internals."""
+    agent = TRPO(_uncaptured_env(), n_steps=16, hidden=(4,), value_hidden=(4,), seed=0)
+    tail = (
+        " a checkpoint without the environments' own state (state of ['_Uncaptured'] is not"
+        " captured): a run resumed from it starts new episodes and is not bit-identical to an"
+        " uninterrupted run"
+    )
+    for when, act in [
+        ("saving", lambda: agent.save(tmp_path / "a.npz")),
+        ("loading", lambda: TRPO.load(tmp_path / "a.npz", env=_uncaptured_env())),
+    ]:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            act()
+        assert [w.category for w in record] == [InexactResumeWarning]
+        assert str(record[0].message) == when + tail
+        assert os.path.samefile(record[0].filename, inspect.getsourcefile(TRPO))
+
+
+def _mujoco_env():
+    pytest.importorskip("mujoco")
+    env = gym.make("InvertedPendulum-v5")
+    env.reset(seed=0)
+    return env.unwrapped
+
+
+def test_mujoco_snapshot_of_another_signature_is_well_formed_but_does_not_fit():
+    """Any mjtState bit set (an integer ≥ 0, 0 included) is a well-formed signature; one other
+    than this MuJoCo's makes the snapshot not fit (an inexact resume, not a damaged file)."""
+    u = _mujoco_env()
+    arrays, meta = mjstate.snapshot(u)
+    other = {**meta, "signature": 0}
+    mjstate.check_meta(other, {f"0/mujoco/{k}": v for k, v in arrays.items()}, "m", "0/mujoco")
+    assert mjstate.fits(u, meta) and not mjstate.fits(u, other)
+    with pytest.raises(ValueError, match=r"m\['signature'\] must be an integer >= 0, got -1"):
+        mjstate.check_meta({**meta, "signature": -1}, {}, "m", "0/mujoco")
+
+
+def test_mujoco_state_saved_in_another_float_dtype_is_restored_as_float64():
+    """check() accepts any float state array; restore() hands MuJoCo its float64 values."""
+    u = _mujoco_env()
+    arrays, meta = mjstate.snapshot(u)
+    state32 = arrays["state"].astype(np.float32)
+    mjstate.check(u, {**arrays, "state": state32}, meta, "m")
+    mjstate.restore(u, {**arrays, "state": state32}, meta)
+    again, _ = mjstate.snapshot(u)
+    np.testing.assert_array_equal(again["state"], state32.astype(np.float64))
