@@ -4,7 +4,9 @@ and ``list_checkpoints`` return, and exact messages (see benchmarks/results/muta
 
 from __future__ import annotations
 
+import errno
 import inspect
+import json
 import os
 import stat
 import warnings
@@ -18,7 +20,14 @@ from gymnasium.wrappers import TimeLimit
 
 from npytrpo import TRPO
 from npytrpo.io import files, mjstate
-from npytrpo.io.checkpoint import load_checkpoint, save_checkpoint
+from npytrpo.io.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CheckpointError,
+    load_checkpoint,
+    rng_from_state,
+    rng_state,
+    save_checkpoint,
+)
 from npytrpo.io.envstate import InexactResumeWarning
 
 
@@ -151,3 +160,133 @@ def test_mujoco_state_saved_in_another_float_dtype_is_restored_as_float64():
     mjstate.restore(u, {**arrays, "state": state32}, meta)
     again, _ = mjstate.snapshot(u)
     np.testing.assert_array_equal(again["state"], state32.astype(np.float64))
+
+
+def test_remove_stale_temps_skips_a_file_removed_meanwhile(tmp_path, monkeypatch):
+    """A temporary file that vanishes between the listing and its removal (another cleaner)
+    is no error, and is not reported as removed by this call."""
+    names = [".a.npz.aaaaaaaa.tmp", ".b.npz.bbbbbbbb.tmp"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    real_unlink = os.unlink
+
+    def unlink_racing(path):
+        if path.endswith(names[0]):
+            real_unlink(path)  # the other cleaner wins the race
+            raise FileNotFoundError(path)
+        real_unlink(path)
+
+    monkeypatch.setattr(os, "unlink", unlink_racing)
+    assert files.remove_stale_temps(tmp_path) == [os.path.join(tmp_path, names[1])]
+    assert os.listdir(tmp_path) == []
+
+
+def _circular():
+    c: dict = {}
+    c["self"] = c
+    return c
+
+
+@pytest.mark.parametrize(
+    ("arrays", "config", "error", "message"),
+    [
+        ([np.ones(1)], {}, TypeError, "arrays must be a mapping of str to ndarray, got list"),
+        ({"a": np.ones(1)}, [1], TypeError, "config must be a mapping, got list"),
+        ({"": np.ones(1)}, {}, TypeError, "array keys must be non-empty str, got ''"),
+        ({1: np.ones(1)}, {}, TypeError, "array keys must be non-empty str, got 1"),
+        ({"__config__": np.ones(1)}, {}, ValueError,
+         "array key '__config__' is reserved for the configuration"),
+        ({"bad": np.array([{}, 1], dtype=object)}, {}, TypeError,
+         "array 'bad' has object dtype object; checkpoints store numeric and string arrays"
+         " only (no pickles)"),
+        ({}, {"format": 1}, ValueError,
+         "config key 'format' is reserved for the checkpoint format version"),
+        ({}, {"x": np.float32(1)}, TypeError,
+         "config must be JSON-serialisable: Object of type float32 is not JSON serializable"),
+        ({}, _circular(), TypeError, "config must be JSON-serialisable: Circular reference"),
+    ],
+)  # fmt: skip
+def test_refused_saves_say_which_argument_and_why(tmp_path, arrays, config, error, message):
+    """Each refusal names the argument (key) and the reason, and writes nothing."""
+    with pytest.raises(error) as info:
+        save_checkpoint(tmp_path / "c.npz", arrays, config)
+    assert str(info.value).startswith(message)
+    assert os.listdir(tmp_path) == []
+
+
+def _npz(path, **members):
+    with open(path, "wb") as f:
+        np.savez(f, **members)
+
+
+def _npy(path):
+    with open(path, "wb") as f:
+        np.save(f, np.ones(2))
+
+
+def _config(obj):
+    return np.array(json.dumps(obj))
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [
+        (lambda p: p.write_bytes(b""),
+         "not an .npz archive (an empty file; an .npz checkpoint starts with b'PK\\x03\\x04')"),
+        (lambda p: p.write_bytes(b"garbage"),
+         "not an .npz archive (a file starting with b'garb'; an .npz checkpoint starts with"
+         " b'PK\\x03\\x04')"),
+        (_npy, "a single .npy array, not an .npz checkpoint"),
+        (lambda p: _npz(p, theta=np.ones(1)),
+         "no '__config__' entry (found ['theta']); expected a 'npytrpo-checkpoint/1' checkpoint"),
+        (lambda p: _npz(p, __config__=np.array(1.5)),
+         "'__config__' must be a 0-d unicode array, got dtype float64 shape ()"),
+        (lambda p: _npz(p, __config__=_config([1])),
+         "'__config__' must be a JSON object, got list"),
+        (lambda p: _npz(p, __config__=_config({"format": "x/2"})),
+         "unknown checkpoint format 'x/2'; expected 'npytrpo-checkpoint/1'"),
+        (lambda p: _npz(p, __config__=np.array("{")), "'__config__' is not valid JSON: "),
+        (lambda p: _npz(p, __config__=_config({"format": CHECKPOINT_FORMAT}),
+                        trap=np.array([None], dtype=object)),
+         "array 'trap' is an object array; checkpoints hold no pickled data and it was not"
+         " loaded"),
+        (lambda p: p.write_bytes(b"PK\x03\x04" + b"\x00" * 50),
+         "not a readable .npz archive (BadZipFile: "),
+    ],
+)  # fmt: skip
+def test_refused_loads_say_what_the_file_is(tmp_path, write, message):
+    """Each damaged or foreign file is a CheckpointError: the path, then what was found."""
+    path = tmp_path / "c.npz"
+    write(path)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+
+
+def test_missing_checkpoint_is_enoent_with_the_path(tmp_path):
+    """FileNotFoundError with errno ENOENT, the reason and the path as given."""
+    with pytest.raises(FileNotFoundError) as info:
+        load_checkpoint(tmp_path / "nope.npz")
+    assert info.value.errno == errno.ENOENT and info.value.strerror == "checkpoint not found"
+    assert info.value.filename == str(tmp_path / "nope.npz")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: rng_state(np.random.RandomState(0)), TypeError,
+         "rng must be a numpy.random.Generator, got RandomState"),
+        (lambda: rng_from_state("PCG64"), TypeError,
+         "state must be a dict from rng_state, got str"),
+        (lambda: rng_from_state({"bit_generator": "X"}), ValueError,
+         "state['bit_generator'] must be one of ['MT19937', 'PCG64', 'PCG64DXSM', 'Philox',"
+         " 'SFC64'], got 'X'"),
+        (lambda: rng_from_state({"bit_generator": "SFC64", "state": {}}), ValueError,
+         "state is not a valid SFC64 state: "),
+    ],
+)  # fmt: skip
+def test_refused_generator_states_say_why(call, error, message):
+    """rng_state / rng_from_state name the argument, what they accept and what they got."""
+    with pytest.raises(error) as info:
+        call()
+    assert str(info.value).startswith(message)
