@@ -29,6 +29,12 @@ from npytrpo.io.checkpoint import (
     save_checkpoint,
 )
 from npytrpo.io.envstate import InexactResumeWarning
+from npytrpo.io.periodic import (
+    PeriodicCheckpoints,
+    checkpoint_name,
+    list_checkpoints,
+    periodic_checkpoints,
+)
 
 
 def test_new_files_have_mode_0o666_minus_the_umask(tmp_path):
@@ -290,3 +296,88 @@ def test_refused_generator_states_say_why(call, error, message):
     with pytest.raises(error) as info:
         call()
     assert str(info.value).startswith(message)
+
+
+class _FakeAgent:
+    """What PeriodicCheckpoints reads and calls: num_timesteps and save(path)."""
+
+    def __init__(self):
+        self.num_timesteps = 0
+
+    def save(self, path):
+        with open(path, "w") as f:
+            f.write(str(self.num_timesteps))
+
+
+def test_periodic_saver_returns_each_new_path_and_prunes_the_oldest(tmp_path):
+    """After each step: the new checkpoint's path when a multiple of ``every`` was passed,
+    else None; with keep=2 the two newest (by timestep count, not by name) stay."""
+    saver = PeriodicCheckpoints(100, tmp_path / "ck", keep=2)
+    assert saver.start(0) == [] and os.path.isdir(tmp_path / "ck")
+    agent, returned = _FakeAgent(), []
+    for n in [60, 99, 100, 150, 250, 999, 1000]:
+        agent.num_timesteps = n
+        returned.append(saver(agent))
+    ck = str(tmp_path / "ck")
+    paths = {n: os.path.join(ck, checkpoint_name(n)) for n in [100, 250, 999, 1000]}
+    assert returned == [None, None, paths[100], None, paths[250], paths[999], paths[1000]]
+    assert list_checkpoints(ck) == [(999, paths[999]), (1000, paths[1000])]
+
+
+def test_list_checkpoints_orders_by_count_and_skips_other_entries(tmp_path):
+    """Numeric order (99 before 100), only files named model_<n>_steps.npz; [] if missing."""
+    for name in ["model_100_steps.npz", "model_99_steps.npz", "model_7_steps.npz.tmp",
+                 "model_x_steps.npz", "notes.txt"]:  # fmt: skip
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "model_5_steps.npz").mkdir()
+    assert list_checkpoints(tmp_path) == [
+        (99, os.path.join(tmp_path, "model_99_steps.npz")),
+        (100, os.path.join(tmp_path, "model_100_steps.npz")),
+    ]
+    assert list_checkpoints(tmp_path / "missing") == []
+
+
+def test_checkpoint_names_count_from_zero():
+    """model_<n>_steps.npz for every n ≥ 0; a negative count is refused by name."""
+    assert checkpoint_name(0) == "model_0_steps.npz"
+    assert checkpoint_name(2304) == "model_2304_steps.npz"
+    with pytest.raises(ValueError, match="num_timesteps"):
+        checkpoint_name(-1)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        ((None, "d", None), ValueError,
+         "checkpoint_dir and keep need checkpoint_every, got checkpoint_dir='d' and keep=None"
+         " without it"),
+        ((None, None, 3), ValueError,
+         "checkpoint_dir and keep need checkpoint_every, got checkpoint_dir=None and keep=3"
+         " without it"),
+        ((10, None, None), ValueError,
+         "checkpoint_every needs checkpoint_dir (or the agent's log_dir)"),
+        ((10, 123, None), TypeError,
+         "checkpoint_dir must be a path (str or os.PathLike), got 123"),
+    ],
+)  # fmt: skip
+def test_periodic_checkpoint_arguments_are_refused_with_both_values(args, error, message):
+    """learn's checkpoint arguments: each refusal says which and what was given."""
+    with pytest.raises(error) as info:
+        periodic_checkpoints(*args, log_dir=None, start=0)
+    assert str(info.value) == message
+
+
+def test_periodic_checkpoints_defaults(tmp_path):
+    """No checkpoint_every: None. No checkpoint_dir: log_dir/checkpoints, created; keep None
+    keeps all; counting starts at ``start``."""
+    assert periodic_checkpoints(None, None, None, log_dir=str(tmp_path), start=0) is None
+    saver = periodic_checkpoints(100, None, None, log_dir=str(tmp_path), start=250)
+    assert saver.directory == os.path.join(tmp_path, "checkpoints") and saver.keep is None
+    assert os.path.isdir(saver.directory)
+    agent = _FakeAgent()
+    agent.num_timesteps = 299
+    assert saver(agent) is None  # 200 was passed before the start
+    for n in [300, 400, 500]:
+        agent.num_timesteps = n
+        saver(agent)
+    assert [n for n, _ in list_checkpoints(saver.directory)] == [300, 400, 500]
