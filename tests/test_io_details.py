@@ -231,6 +231,13 @@ def _npy(path):
         np.save(f, np.ones(2))
 
 
+def _with_member(path, raw):
+    """A good checkpoint plus a member ``b.npy`` holding ``raw``."""
+    save_checkpoint(path, {"a": np.ones(2)}, {})
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("b.npy", raw)
+
+
 def _config(obj):
     return np.array(json.dumps(obj))
 
@@ -259,6 +266,9 @@ def _config(obj):
          " loaded"),
         (lambda p: p.write_bytes(b"PK\x03\x04" + b"\x00" * 50),
          "not a readable .npz archive (BadZipFile: "),
+        (lambda p: _with_member(p, b"not an npy file"), "member 'b' is not a .npy array"),
+        (lambda p: _with_member(p, b"\x93NUMPY\x01\x00\x04\x00{}  "),
+         "damaged archive (ValueError: "),
     ],
 )  # fmt: skip
 def test_refused_loads_say_what_the_file_is(tmp_path, write, message):
