@@ -352,8 +352,9 @@ def test_checkpoint_names_count_from_zero():
     """model_<n>_steps.npz for every n ≥ 0; a negative count is refused by name."""
     assert checkpoint_name(0) == "model_0_steps.npz"
     assert checkpoint_name(2304) == "model_2304_steps.npz"
-    with pytest.raises(ValueError, match="num_timesteps"):
+    with pytest.raises(ValueError) as info:
         checkpoint_name(-1)
+    assert str(info.value) == "num_timesteps must be >= 0, got -1"
 
 
 @pytest.mark.parametrize(
@@ -369,6 +370,9 @@ def test_checkpoint_names_count_from_zero():
          "checkpoint_every needs checkpoint_dir (or the agent's log_dir)"),
         ((10, 123, None), TypeError,
          "checkpoint_dir must be a path (str or os.PathLike), got 123"),
+        ((0, "d", None), ValueError, "checkpoint_every must be >= 1, got 0"),
+        ((1.5, "d", None), TypeError, "checkpoint_every must be an int, got 1.5"),
+        ((10, "d", 0), ValueError, "keep must be >= 1, got 0"),
     ],
 )  # fmt: skip
 def test_periodic_checkpoint_arguments_are_refused_with_both_values(args, error, message):
