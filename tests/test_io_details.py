@@ -396,3 +396,13 @@ def test_periodic_checkpoints_defaults(tmp_path):
         agent.num_timesteps = n
         saver(agent)
     assert [n for n, _ in list_checkpoints(saver.directory)] == [300, 400, 500]
+
+
+def test_periodic_saver_without_start_counts_from_zero_and_keep_one_is_allowed(tmp_path):
+    """A saver used without ``start`` (its directory exists) saves at the first multiple
+    passed; keep=1, the smallest allowed, leaves only the newest checkpoint."""
+    saver, agent = PeriodicCheckpoints(100, tmp_path, keep=1), _FakeAgent()
+    for n in [50, 100, 200]:
+        agent.num_timesteps = n
+        saver(agent)
+        assert [c for c, _ in list_checkpoints(tmp_path)] == ([] if n < 100 else [n])
