@@ -238,6 +238,12 @@ def _with_member(path, raw):
         zf.writestr("b.npy", raw)
 
 
+def _raw_config(path):
+    """An archive whose ``__config__.npy`` member holds raw JSON bytes, not a .npy array."""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("__config__.npy", json.dumps({"format": CHECKPOINT_FORMAT}))
+
+
 def _config(obj):
     return np.array(json.dumps(obj))
 
@@ -267,6 +273,7 @@ def _config(obj):
         (lambda p: p.write_bytes(b"PK\x03\x04" + b"\x00" * 50),
          "not a readable .npz archive (BadZipFile: "),
         (lambda p: _with_member(p, b"not an npy file"), "member 'b' is not a .npy array"),
+        (lambda p: _raw_config(p), "member '__config__' is not a .npy array"),
         (lambda p: _with_member(p, b"\x93NUMPY\x01\x00\x04\x00{}  "),
          "damaged archive (ValueError: "),
     ],
