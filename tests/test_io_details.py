@@ -19,7 +19,7 @@ from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 from gymnasium.wrappers import TimeLimit
 
 from npytrpo import TRPO
-from npytrpo.io import files, mjstate
+from npytrpo.io import checkpoint, files, mjstate
 from npytrpo.io.checkpoint import (
     CHECKPOINT_FORMAT,
     CheckpointError,
@@ -413,3 +413,32 @@ def test_periodic_saver_without_start_counts_from_zero_and_keep_one_is_allowed(t
         agent.num_timesteps = n
         saver(agent)
         assert [c for c, _ in list_checkpoints(tmp_path)] == ([] if n < 100 else [n])
+
+
+def test_failed_write_whose_temp_file_is_already_gone_raises_its_own_error(tmp_path):
+    """If the temporary file was removed meanwhile (e.g. by remove_stale_temps in another
+    process), the writer's own exception propagates, and the target is untouched."""
+    target = tmp_path / "ckpt.npz"
+    target.write_bytes(b"old")
+
+    def write(f):
+        for name in os.listdir(tmp_path):
+            if files.is_temp_name(name):
+                os.unlink(tmp_path / name)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        files.atomic_write(target, write)
+    assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+def test_generator_that_cannot_be_rebuilt_is_refused_at_save(monkeypatch):
+    """rng_state refuses a bit generator rng_from_state could not rebuild, naming it and the
+    supported ones (simulated by unlisting SFC64)."""
+    monkeypatch.delitem(checkpoint._BIT_GENERATORS, "SFC64")
+    with pytest.raises(ValueError) as info:
+        rng_state(np.random.Generator(np.random.SFC64(0)))
+    assert str(info.value) == (
+        "unsupported bit generator 'SFC64'; supported: ['MT19937', 'PCG64', 'PCG64DXSM', "
+        "'Philox']"
+    )
