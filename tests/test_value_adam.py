@@ -98,7 +98,7 @@ def test_a_diverging_fit_keeps_the_starting_theta_and_moments_and_says_so():
         "adam: 3 epochs of minibatches of 4 (lr 1e+308); "
         f"step {info.iterations} made theta non-finite: kept the starting theta"
     )
-    assert 1 <= info.iterations <= 9
+    assert 0 < info.iterations < 3 * 3  # stopped before the 3 epochs × 3 minibatches ended
 
 
 def test_two_calls_carrying_the_moments_equal_one_call_of_both_epochs():
