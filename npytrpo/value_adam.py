@@ -20,13 +20,13 @@ differences between states. The full-batch L-BFGS-B fit, refitted to each batch,
 preset far below sb3-contrib on seed 0 (about 40 against 284 at 184k steps); this fit reached
 about 340 by 120k (``benchmarks/results/swimmer_curves/``).
 
-============================  ===========================================  ==================
-function                      computes                                     returns
-============================  ===========================================  ==================
-``fit_adam``                  θ after ``epochs`` of minibatch Adam steps   θ (P,), info, moments
-``fit_value``                 the agent's fit: L-BFGS-B or Adam, by config  θ (P,), info
-``minibatch_generator``       the per-iteration shuffle generator          Generator
-============================  ===========================================  ==================
+=======================  ================================================  ======================
+function                 computes                                          returns
+=======================  ================================================  ======================
+``fit_adam``             θ after ``epochs`` of minibatch Adam steps        θ (P,), info, moments
+``fit_value``            the agent's fit: L-BFGS-B or Adam, by its config  θ (P,), info
+``minibatch_generator``  the per-iteration shuffle generator               Generator
+=======================  ================================================  ======================
 """
 
 from __future__ import annotations
