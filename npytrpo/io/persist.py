@@ -66,10 +66,10 @@ def save_agent(
     for prefix, part in _normalisers(state):
         if part is not None:
             arrays.update({f"{prefix}/{k}": np.asarray(v) for k, v in part.state_dict().items()})
-    if state.ppo_adam is not None:
-        arrays["ppo/adam_m"], arrays["ppo/adam_v"] = state.ppo_adam.m, state.ppo_adam.v
-    if state.value_adam is not None:
-        arrays["value/adam_m"], arrays["value/adam_v"] = state.value_adam.m, state.value_adam.v
+    adams = {"ppo": state.ppo_adam, "value": state.value_adam}  # each None until first used
+    for prefix, adam in adams.items():
+        if adam is not None:
+            arrays[f"{prefix}/adam_m"], arrays[f"{prefix}/adam_v"] = adam.m, adam.v
     env_arrays, env_meta = envstate.snapshot(env)
     if not env_meta["exact"]:
         _warn_inexact("saving", env_meta["reason"])
@@ -85,9 +85,8 @@ def save_agent(
         "env_seed": state.env_seed,
         "env_state": env_meta,
         **{k: int(getattr(state, k)) for k in _COUNTERS},
-        "ppo_adam_t": None if state.ppo_adam is None else int(state.ppo_adam.t),
+        **{f"{k}_adam_t": None if a is None else int(a.t) for k, a in adams.items()},
         "ppo_beta": state.ppo_beta,
-        "value_adam_t": None if state.value_adam is None else int(state.value_adam.t),
     }
     save_checkpoint(path, arrays, config)
 
@@ -202,7 +201,7 @@ def restore_state(state: Any, header: dict, arrays: Mapping, env: Any, *, path: 
         _warn_inexact("loading", meta.get("reason", "the saved env state does not fit this env"))
         if state.reward_scaler is not None:
             state.reward_scaler.returns = np.zeros_like(state.reward_scaler.returns)
-    _restore_ppo(state, header, arrays, path)
+    _restore_optimizers(state, header, arrays, path)
     for k in _COUNTERS:
         setattr(state, k, int(header[k]))
 
@@ -227,7 +226,7 @@ def _restore_adam(header: dict, arrays: Mapping, path: str, prefix: str, shape) 
     return AdamState(m=m, v=v, t=t)
 
 
-def _restore_ppo(state: Any, header: dict, arrays: Mapping, path: str) -> None:
+def _restore_optimizers(state: Any, header: dict, arrays: Mapping, path: str) -> None:
     """PPO's Adam moments and β, and the Adam value fit's moments (absent from checkpoints of
     runs that never used them and from older files)."""
     beta = header.get("ppo_beta")
