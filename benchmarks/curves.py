@@ -33,7 +33,9 @@ def _parse_set(items: list[str]) -> dict:
     return parse(items)
 
 
-def run_npytrpo(env_id: str, seed: int, timesteps: int, every: int, overrides: dict) -> None:
+def run_npytrpo(
+    env_id: str, seed: int, timesteps: int, every: int, overrides: dict, eval_episodes: int = 0
+) -> None:
     from npytrpo import TRPO
     from npytrpo.tools.presets import get_preset
 
@@ -55,13 +57,18 @@ def run_npytrpo(env_id: str, seed: int, timesteps: int, every: int, overrides: d
             )
 
     agent.learn(timesteps, callback=report, progress_bar=False)
+    if eval_episodes:
+        ev = agent.evaluate(eval_episodes)
+        rets = np.asarray(ev["returns"], dtype=float)
+        print(f"final deterministic evaluation, {eval_episodes} episodes: "
+              f"{rets.mean():.1f} ± {rets.std():.1f}  {np.round(rets, 1).tolist()}", flush=True)
 
 
-def run_sb3(env_id: str, seed: int, timesteps: int, every: int) -> None:
+def run_sb3(env_id: str, seed: int, timesteps: int, every: int, eval_episodes: int = 0) -> None:
     from _compare_sb3 import _make_model
     from stable_baselines3.common.callbacks import BaseCallback
 
-    model, _, settings = _make_model(env_id, seed, 1)
+    model, venv, settings = _make_model(env_id, seed, 1)
     print(f"sb3-contrib {env_id} seed {seed}: {settings}", flush=True)
     t0, mark = time.perf_counter(), [every]
 
@@ -78,6 +85,14 @@ def run_sb3(env_id: str, seed: int, timesteps: int, every: int) -> None:
             return True
 
     model.learn(timesteps, callback=Report(), progress_bar=False)
+    if eval_episodes:
+        from _compare_sb3 import _evaluate
+
+        if hasattr(venv, "training"):
+            venv.training = False  # frozen observation statistics, as the zoo evaluates
+        rets = _evaluate(model, venv, env_id, 10_000 + seed)
+        print(f"final deterministic evaluation, {len(rets)} episodes: "
+              f"{rets.mean():.1f} ± {rets.std():.1f}  {np.round(rets, 1).tolist()}", flush=True)
 
 
 def main(argv=None) -> int:
@@ -87,6 +102,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timesteps", type=int, default=200_000)
     ap.add_argument("--every", type=int, default=20_480)
+    ap.add_argument(
+        "--eval",
+        type=int,
+        default=0,
+        metavar="EPISODES",
+        help="after training, a deterministic evaluation over this many episodes (sb3: 10)",
+    )
     ap.add_argument("--set", nargs="*", default=[], help="npytrpo: override preset values")
     a = ap.parse_args(argv)
     if a.side == "sb3":
@@ -95,9 +117,9 @@ def main(argv=None) -> int:
         if not sb3_available():
             print(INSTALL_HINT)
             return 0
-        run_sb3(a.env, a.seed, a.timesteps, a.every)
+        run_sb3(a.env, a.seed, a.timesteps, a.every, a.eval)
     else:
-        run_npytrpo(a.env, a.seed, a.timesteps, a.every, _parse_set(a.set))
+        run_npytrpo(a.env, a.seed, a.timesteps, a.every, _parse_set(a.set), a.eval)
     return 0
 
 

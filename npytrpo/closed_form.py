@@ -8,6 +8,8 @@ tests, the oracle's ``x_exact`` and the study demos. It knows nothing of policie
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.linalg
 
@@ -35,8 +37,8 @@ def dense_natural_step(
     Returns
     -------
     x : ndarray of shape (P,)
-    beta : float (0.0 when gᵀA⁻¹g = 0)
-    step : ndarray of shape (P,)
+    beta : float (0.0 when gᵀA⁻¹g = 0, or when it overflows to inf: the limit of √(2δ/gᵀA⁻¹g))
+    step : ndarray of shape (P,) (zeros wherever β is 0.0)
     """
     delta = real_number(delta, "delta", low=0.0, low_open=True)
     damping = real_number(damping, "damping", low=0.0, low_open=False)
@@ -48,8 +50,9 @@ def dense_natural_step(
         x = scipy.linalg.solve(F + damping * np.eye(F.shape[0]), g, assume_a="pos")
     else:
         x = scipy.linalg.pinvh(F) @ g
-    gx = float(g @ x)
-    if gx <= 0.0:
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is a result, not a warning
+        gx = float(g @ x)
+    if not gx > 0.0 or gx == math.inf:
         return x, 0.0, np.zeros_like(x)
     beta = float(np.sqrt(2.0 * delta / gx))
     return x, beta, beta * x

@@ -3,6 +3,7 @@ degenerate gradient, its dtype and its argument checks (test_trust_region.py jud
 CG on policies)."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -128,3 +129,16 @@ def test_shapes_are_checked_before_solving(F, g):
     with pytest.raises(ValueError) as info:
         dense_natural_step(F, g)
     assert str(info.value) == f"F must be (P, P) and g (P,), got {F.shape} and {g.shape}"
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e300])
+def test_an_overflowing_g_dot_x_gives_a_zero_step_without_a_warning(scale):
+    """gᵀA⁻¹g overflows to inf: β = √(2δ/gᵀA⁻¹g) → 0, so β = 0.0 and the step is zeros (as
+    for gᵀA⁻¹g = 0), x is still A⁻¹g, and no RuntimeWarning is raised."""
+    g = scale * G
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, beta, step = dense_natural_step(F_DIAG, g, damping=0.1)
+    np.testing.assert_allclose(x, g / (np.diag(F_DIAG) + 0.1), rtol=RTOL, atol=0)
+    assert beta == 0.0
+    np.testing.assert_array_equal(step, np.zeros(3))

@@ -6,6 +6,7 @@ definitions. The comparison's side is in ``test_oracle_check_details.py``. (Kept
 """
 
 import math
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -219,3 +220,30 @@ def test_well_posed_flags_a_margin_at_the_threshold_but_not_an_amplification_at_
     for key in ("x_amplification", "x_exact_amplification"):
         assert oracle_run._well_posed({**safe, key: oracle_run.MAX_AMPLIFICATION})
         assert not oracle_run._well_posed({**safe, key: 2 * oracle_run.MAX_AMPLIFICATION})
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e307])
+def test_advantages_near_the_float64_limit_give_an_ill_posed_case_without_warnings(scale):
+    """Advantages of ±1e300 overflow g·g, gᵀA⁻¹g and the margins' residuals. run_case reports
+    the failed step by status, every margin is a number or None (never NaN), and the case is
+    not well-posed; no RuntimeWarning escapes (pytest turns npytrpo's into errors)."""
+    case = small_case()
+    adv = scale * np.sign(case.arrays["advantages"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = run_case(OracleData(case.spec, dict(case.arrays, advantages=adv)))
+    assert res.spec["success"] is False
+    assert res.spec["well_posed"] is False
+    for key, value in res.spec["margins"].items():
+        assert value is None or value == "Infinity" or math.isfinite(value), (key, value)
+
+
+def test_guarded_margin_falls_back_on_overflow_invalid_or_nan():
+    """_guarded returns the margin itself, or the fallback when its arithmetic overflows, is
+    invalid (inf − inf) or gives NaN."""
+    big = np.array([1e308])
+    assert oracle_run._guarded(lambda: 0.25, 9.0) == 0.25
+    assert oracle_run._guarded(lambda: float((big * 10.0)[0]), 9.0) == 9.0
+    assert oracle_run._guarded(lambda: float((np.array([np.inf]) - np.inf)[0]), 9.0) == 9.0
+    assert oracle_run._guarded(lambda: math.nan, 9.0) == 9.0
+    assert oracle_run._guarded(lambda: math.inf, 9.0) == math.inf

@@ -175,7 +175,10 @@ def _margins(c: _Case, res, F_op, fisher: np.ndarray | None) -> dict:
     every product A·v and g multiplied element-wise by 1 + ε·N(0, 1), ε = ``_NOISE``, as another
     implementation's rounding would; the largest ‖Δx‖/‖x‖ divided by ε (inf if the number of
     iterations changes). ``x_exact_amplification``: the same for the dense solve, with F and g
-    perturbed once through T = I + εS. ``None`` where not applicable.
+    perturbed once through T = I + εS. ``None`` where not applicable. A margin whose arithmetic
+    overflows (advantages near the float64 limit, say) cannot be trusted to come out the same
+    elsewhere: it is reported as 0.0 (a decision that may flip) or inf (an amplification), so
+    the case is not well-posed (``_guarded``).
     """
     s, g, lam = c.spec, res.g, c.spec["damping"]
     out: dict[str, float | None] = dict.fromkeys(
@@ -188,19 +191,33 @@ def _margins(c: _Case, res, F_op, fisher: np.ndarray | None) -> dict:
 
     if res.cg is not None:
         if s["cg_tol"] > 0:
-            out["cg"] = _cg_margin(s, A, g)
-        out["x_amplification"] = _x_amplification(s, A, g, res, rng)
+            out["cg"] = _guarded(lambda: _cg_margin(s, A, g), 0.0)
+        out["x_amplification"] = _guarded(lambda: _x_amplification(s, A, g, res, rng), math.inf)
     if fisher is not None and np.any(g):
-        out["x_exact_amplification"] = _x_exact_amplification(s, fisher, g, rng)
+        out["x_exact_amplification"] = _guarded(
+            lambda: _x_exact_amplification(s, fisher, g, rng), math.inf
+        )
     ls = res.line_search
     if ls is not None and len(ls.fractions):
-        out["line_search"] = float(
-            min(
+        out["line_search"] = _guarded(
+            lambda: min(
                 _trial_margin(s, f, kl, imp, res.expected_improvement)
                 for f, kl, imp in zip(ls.fractions, ls.kl, ls.improvement, strict=True)
-            )
+            ),
+            0.0,
         )
     return out
+
+
+def _guarded(margin: Callable[[], float], fallback: float) -> float:
+    """``margin()`` with float64 overflow and invalid operations raised; ``fallback`` if either
+    happens or the result is NaN. (CG's own recurrence reports its overflows by status.)"""
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            value = float(margin())
+    except FloatingPointError:
+        return fallback
+    return fallback if math.isnan(value) else value
 
 
 def _cg_margin(s: Mapping, A: Callable, g: np.ndarray) -> float:
