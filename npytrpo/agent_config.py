@@ -87,6 +87,10 @@ class AgentConfig:
         and minibatch rows (its ``batch_size``).
     vf_lr : float > 0, default 1e-3
         With ``vf_optimizer="adam"``: Adam's step size (sb3-contrib's ``learning_rate``).
+    vf_eps : float > 0, default 1e-8
+        With ``vf_optimizer="adam"``: Adam's ε in α·m̂/(√v̂ + ε). sb3-contrib's critic uses
+        1e-5 on the gradient of the mean squared error; our loss is half of it, so its
+        gradient is half as large and the same steps take ε = 5e-6.
     log_std_init : float, default 0.0
         Initial log-std of a Gaussian policy.
     obs_clip : float > 0, default 10.0
@@ -133,6 +137,7 @@ class AgentConfig:
     vf_epochs: int = 20
     vf_batch_size: int = 128
     vf_lr: float = 1e-3
+    vf_eps: float = 1e-8
     log_std_init: float = 0.0
     obs_clip: float = 10.0
     vectorization: str = "sync"
@@ -163,6 +168,7 @@ class AgentConfig:
             "vf_epochs": integer(self.vf_epochs, "vf_epochs", low=1),
             "vf_batch_size": integer(self.vf_batch_size, "vf_batch_size", low=1),
             "vf_lr": real_number(self.vf_lr, "vf_lr", low=0.0, low_open=True),
+            "vf_eps": real_number(self.vf_eps, "vf_eps", low=0.0, low_open=True),
             "log_std_init": real_number(self.log_std_init, "log_std_init"),
             "obs_clip": real_number(self.obs_clip, "obs_clip", low=0.0, low_open=True),
             "vectorization": choice(self.vectorization, "vectorization", ("sync", "async")),

@@ -56,6 +56,7 @@ def fit_adam(
     lr: float,
     rng: np.random.Generator,
     adam_state: AdamState | None = None,
+    eps: float = 1e-8,
 ) -> tuple[np.ndarray, ValueFitInfo, AdamState]:
     """``epochs`` passes of Adam over shuffled minibatches of the batch, from ``theta``.
 
@@ -77,6 +78,8 @@ def fit_adam(
         Draws each epoch's permutation of the rows.
     adam_state : AdamState or None
         Moments to continue from (the previous iteration's); None starts from zero.
+    eps : float > 0, default 1e-8
+        Adam's ε in α·m̂/(√v̂ + ε).
 
     Returns
     -------
@@ -106,7 +109,7 @@ def fit_adam(
     y = value.check_targets(targets, obs.shape[0])
     epochs = integer(epochs, "epochs", low=1)
     batch_size = integer(batch_size, "batch_size", low=1)
-    opt = Adam(lr, state=adam_state)  # Adam checks lr (a real number > 0) and the moments
+    opt = Adam(lr, eps=eps, state=adam_state)  # Adam checks lr, eps (real, > 0), the moments
 
     loss_before, _ = value.loss_and_grad(theta, obs, y)
     v_before = value.predict(theta, obs)
@@ -162,7 +165,7 @@ def fit_value(config: Any, value: ValueFunction, state: Any, obs, targets, start
     """The agent's value fit of one iteration, by ``config.vf_optimizer``.
 
     ``"lbfgs"``: ``value.fit(state.value_theta, obs, targets, start=start)``. ``"adam"``:
-    :func:`fit_adam` with ``config.vf_epochs``, ``vf_batch_size`` and ``vf_lr``, continuing from
+    :func:`fit_adam` with ``config.vf_epochs``, ``vf_batch_size``, ``vf_lr`` and ``vf_eps``, continuing from
     ``state.value_adam`` (updated here) and shuffling with :func:`minibatch_generator` of
     ``state.env_seed`` and ``state.iteration``. Returns ``(theta_new, info)``.
     """
@@ -176,6 +179,7 @@ def fit_value(config: Any, value: ValueFunction, state: Any, obs, targets, start
         epochs=config.vf_epochs,
         batch_size=config.vf_batch_size,
         lr=config.vf_lr,
+        eps=config.vf_eps,
         rng=minibatch_generator(state.env_seed, state.iteration),
         adam_state=state.value_adam,
     )

@@ -31,8 +31,8 @@ def _problem(seed: int, n: int, obs_dim: int = 3, hidden=(5,), l2: float = 0.0):
     return vf, theta, obs, y
 
 
-def _reference_loop(vf, theta, obs, y, epochs, b, lr, rng, m=None, v=None, t=0):
-    """Adam (β₁ 0.9, β₂ 0.999, ε 1e-8) descending L_B over each epoch's permutation, written
+def _reference_loop(vf, theta, obs, y, epochs, b, lr, rng, m=None, v=None, t=0, eps=1e-8):
+    """Adam (β₁ 0.9, β₂ 0.999, ε default 1e-8) descending L_B over each epoch's permutation, written
     from the paper's Algorithm 1, not from optim.Adam."""
     th = theta.copy()
     m = np.zeros_like(th) if m is None else m.copy()
@@ -46,7 +46,7 @@ def _reference_loop(vf, theta, obs, y, epochs, b, lr, rng, m=None, v=None, t=0):
             t += 1
             m = 0.9 * m + (1 - 0.9) * g
             v = 0.999 * v + (1 - 0.999) * (g * g)
-            th = th + lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+            th = th + lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + eps)
     return th, m, v, t
 
 
@@ -57,15 +57,21 @@ def _reference_loop(vf, theta, obs, y, epochs, b, lr, rng, m=None, v=None, t=0):
     b=st.integers(1, 50),
     epochs=st.integers(1, 3),
     l2=st.sampled_from([0.0, 1e-3]),
+    eps=st.sampled_from([None, 5e-6, 0.5]),
 )
-def test_fit_adam_is_algorithm_1_over_each_epochs_permutation(seed, n, b, epochs, l2):
+def test_fit_adam_is_algorithm_1_over_each_epochs_permutation(seed, n, b, epochs, l2, eps):
     """θ, moments and step count equal the hand-written loop bit for bit; the steps are
-    epochs·⌈N/b⌉ (the last minibatch of an epoch holds the N mod b rest)."""
+    epochs·⌈N/b⌉ (the last minibatch of an epoch holds the N mod b rest). ε is 1e-8 unless
+    given (None: not passed)."""
     vf, theta, obs, y = _problem(seed, n, l2=l2)
+    kw = {} if eps is None else {"eps": eps}
     th, info, state = fit_adam(
-        vf, theta, obs, y, epochs=epochs, batch_size=b, lr=3e-3, rng=np.random.default_rng(seed)
+        vf, theta, obs, y, epochs=epochs, batch_size=b, lr=3e-3, rng=np.random.default_rng(seed),
+        **kw,
+    )  # fmt: skip
+    ref, m, v, t = _reference_loop(
+        vf, theta, obs, y, epochs, b, 3e-3, np.random.default_rng(seed), eps=eps or 1e-8
     )
-    ref, m, v, t = _reference_loop(vf, theta, obs, y, epochs, b, 3e-3, np.random.default_rng(seed))
     np.testing.assert_array_equal(th, ref)
     np.testing.assert_array_equal(state.m, m)
     np.testing.assert_array_equal(state.v, v)
@@ -176,6 +182,32 @@ def test_agent_config_checks_the_adam_options():
         AgentConfig(vf_lr=-1.0)
     with pytest.raises(TypeError, match="vf_batch_size"):
         AgentConfig(vf_batch_size="128")
+    for bad in (0.0, -1e-5, math.inf):
+        with pytest.raises(ValueError, match="vf_eps"):
+            AgentConfig(vf_eps=bad)
+    with pytest.raises(TypeError, match="vf_eps"):
+        AgentConfig(vf_eps="1e-5")
+
+
+@pytest.mark.parametrize("eps", [5e-6, 0.3])
+def test_fit_value_by_adam_takes_the_configs_options(eps):
+    """fit_value with vf_optimizer="adam" is fit_adam with the config's epochs, minibatch size,
+    lr and ε, the iteration's generator and the state's moments (which it replaces)."""
+    vf, theta, obs, y = _problem(6, 30)
+    cfg = AgentConfig(vf_optimizer="adam", vf_epochs=2, vf_batch_size=7, vf_lr=0.02, vf_eps=eps)
+
+    class State:
+        value_theta, value_adam, env_seed, iteration = theta, None, 11, 3
+
+    th, info = fit_value(cfg, vf, State, obs, y)
+    ref, ref_info, ref_state = fit_adam(
+        vf, theta, obs, y, epochs=2, batch_size=7, lr=0.02, eps=eps,
+        rng=minibatch_generator(11, 3),
+    )  # fmt: skip
+    np.testing.assert_array_equal(th, ref)
+    assert info == ref_info
+    np.testing.assert_array_equal(State.value_adam.v, ref_state.v)
+    assert State.value_adam.t == ref_state.t == 2 * 5
 
 
 def _adam_agent(**kw):
