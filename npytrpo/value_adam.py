@@ -167,7 +167,8 @@ def fit_value(config: Any, value: ValueFunction, state: Any, obs, targets, start
     ``"lbfgs"``: ``value.fit(state.value_theta, obs, targets, start=start)``. ``"adam"``:
     :func:`fit_adam` with ``config.vf_epochs``, ``vf_batch_size``, ``vf_lr`` and ``vf_eps``,
     continuing from ``state.value_adam`` (updated here) and shuffling with
-    :func:`minibatch_generator` of ``state.env_seed`` and ``state.iteration``. Returns ``(theta_new, info)``.
+    :func:`minibatch_generator` of ``state.env_seed`` and ``state.iteration``. Returns
+    ``(theta_new, info)``.
     """
     if config.vf_optimizer == "lbfgs":
         return value.fit(state.value_theta, obs, targets, start=start)
