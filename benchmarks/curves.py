@@ -45,11 +45,20 @@ def run_npytrpo(
     print(f"npytrpo {env_id} seed {seed}: {kw}", flush=True)
     agent, t0, mark = TRPO(env_id, seed=seed, **kw), time.perf_counter(), [every]
 
+    window: list[dict] = []
+
     def report(agent, row) -> None:
+        window.append(row)
         if agent.num_timesteps >= mark[0]:
             mark[0] += every
             std = row.get("action_std", float("nan"))
             extra = f" std {std:.3f}" if np.isfinite(std) else ""
+            if "backtracks" in row:  # the line search over the iterations since the last line
+                bt = np.mean([r["backtracks"] for r in window])
+                ok = np.mean([bool(r["ls_success"]) for r in window])
+                kl = np.mean([r["kl"] for r in window])
+                extra += f" backtracks {bt:4.2f} accepted {ok:4.2f} kl {kl:.4f}"
+            window.clear()
             elapsed = time.perf_counter() - t0
             print(
                 f"{agent.num_timesteps:>9d} {row['ep_return_mean']:9.1f}{extra} {elapsed:7.0f} s",
