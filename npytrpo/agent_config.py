@@ -21,7 +21,7 @@ import numpy as np
 
 from ._validate import boolean, choice, int_sequence, integer, real_number, reject_unknown
 from .config import TRPOConfig
-from .gsde import GSDEHead
+from .gsde import KL_REDUCTIONS, GSDEHead
 from .normalize import ObservationNormalizer, RewardScaler
 from .optim import AdamState
 from .policies import CategoricalPolicy, GaussianPolicy, Policy
@@ -93,6 +93,13 @@ class AgentConfig:
         gradient is half as large and the same steps take ε = 5e-6.
     log_std_init : float, default 0.0
         Initial log-std of a Gaussian policy.
+    kl_reduction : {"sum", "mean"}, default "sum"
+        Box actions: the KL between two Gaussian (or gSDE) policies at a state is the sum of
+        the per-dimension KLs (the KL of the joint distribution), or their mean, as
+        sb3-contrib's TRPO computes it (``kl_divergence(...).mean()`` over states *and* action
+        dimensions). "mean" divides the KL, and so F, by act_dim: with δ and damping λ it takes
+        the step that "sum" takes with δ·act_dim and λ·act_dim (``GaussianHead``). No effect
+        on a categorical policy (one distribution per state, in sb3-contrib too).
     obs_clip : float > 0, default 10.0
         Clip of normalised observations.
     vectorization : {"sync", "async"}, default "sync"
@@ -139,6 +146,7 @@ class AgentConfig:
     vf_lr: float = 1e-3
     vf_eps: float = 1e-8
     log_std_init: float = 0.0
+    kl_reduction: str = "sum"
     obs_clip: float = 10.0
     vectorization: str = "sync"
     update: str = "trpo"
@@ -170,6 +178,7 @@ class AgentConfig:
             "vf_lr": real_number(self.vf_lr, "vf_lr", low=0.0, low_open=True),
             "vf_eps": real_number(self.vf_eps, "vf_eps", low=0.0, low_open=True),
             "log_std_init": real_number(self.log_std_init, "log_std_init"),
+            "kl_reduction": choice(self.kl_reduction, "kl_reduction", KL_REDUCTIONS),
             "obs_clip": real_number(self.obs_clip, "obs_clip", low=0.0, low_open=True),
             "vectorization": choice(self.vectorization, "vectorization", ("sync", "async")),
             "update": choice(self.update, "update", UPDATES),
@@ -330,11 +339,20 @@ def make_policy(cfg: AgentConfig, obs_dim: int, act_space) -> Policy:
     box = isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1
     if box and kind != "categorical" and cfg.use_sde:
         n_features = cfg.hidden[-1] if cfg.hidden else obs_dim
-        head = GSDEHead(n_features, int(act_space.shape[0]), log_std_init=cfg.log_std_init)
+        head = GSDEHead(
+            n_features,
+            int(act_space.shape[0]),
+            log_std_init=cfg.log_std_init,
+            kl_reduction=cfg.kl_reduction,
+        )
         return Policy(obs_dim, head, cfg.hidden)
     if box and kind != "categorical":
         return GaussianPolicy(
-            obs_dim, int(act_space.shape[0]), cfg.hidden, log_std_init=cfg.log_std_init
+            obs_dim,
+            int(act_space.shape[0]),
+            cfg.hidden,
+            log_std_init=cfg.log_std_init,
+            kl_reduction=cfg.kl_reduction,
         )
     raise ValueError(
         f"env action space {act_space} is not supported with policy={kind!r}: "
