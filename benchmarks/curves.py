@@ -73,6 +73,10 @@ def run_npytrpo(
               f"{rets.mean():.1f} ± {rets.std():.1f}  {np.round(rets, 1).tolist()}", flush=True)
 
 
+def _numpy(t):
+    return t.detach().cpu().numpy()
+
+
 def run_sb3(env_id: str, seed: int, timesteps: int, every: int, eval_episodes: int = 0) -> None:
     from _compare_sb3 import _make_model
     from stable_baselines3.common.callbacks import BaseCallback
@@ -87,8 +91,13 @@ def run_sb3(env_id: str, seed: int, timesteps: int, every: int, eval_episodes: i
                 mark[0] += every
                 r = [e["r"] for e in self.model.ep_info_buffer]
                 ret = float(np.mean(r)) if r else float("nan")
+                log_std = getattr(self.model.policy, "log_std", None)  # Box actions, no gSDE
+                std = np.nan if log_std is None else float(np.exp(_numpy(log_std)).mean())
+                extra = f" std {std:.3f}" if np.isfinite(std) else ""
                 elapsed = time.perf_counter() - t0
-                print(f"{self.model.num_timesteps:>9d} {ret:9.1f} {elapsed:7.0f} s", flush=True)
+                print(
+                    f"{self.model.num_timesteps:>9d} {ret:9.1f}{extra} {elapsed:7.0f} s", flush=True
+                )
 
         def _on_step(self) -> bool:
             return True
