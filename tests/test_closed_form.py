@@ -142,3 +142,19 @@ def test_an_overflowing_g_dot_x_gives_a_zero_step_without_a_warning(scale):
     np.testing.assert_allclose(x, g / (np.diag(F_DIAG) + 0.1), rtol=RTOL, atol=0)
     assert beta == 0.0
     np.testing.assert_array_equal(step, np.zeros(3))
+
+
+def test_terms_overflowing_to_both_infinities_give_a_zero_step_without_a_warning():
+    """A = [[1, .9], [.9, 1]], g = (1e160, 1e159): x = A⁻¹g = (4.79e160, −4.21e160), so gᵀx sums
+    +inf and −inf (NaN, NumPy's 'invalid value') although its true value, 4.4e320, only
+    overflows: β = 0.0 and a zero step, as for any gᵀA⁻¹g that overflows, and no warning."""
+    A = np.array([[1.0, 0.9], [0.9, 1.0]])
+    g = np.array([1e160, 1e159])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, beta, step = dense_natural_step(A - 0.1 * np.eye(2), g, damping=0.1)  # F + λI = A
+    # A⁻¹ = [[1, −.9], [−.9, 1]] / .19
+    x_hand = np.array([g[0] - 0.9 * g[1], g[1] - 0.9 * g[0]]) / 0.19
+    np.testing.assert_allclose(x, x_hand, rtol=1e-12)
+    assert beta == 0.0
+    np.testing.assert_array_equal(step, np.zeros(2))
