@@ -214,8 +214,9 @@ BOX2D_ENVS = ("LunarLander-v3", "LunarLanderContinuous-v3")
 # steps, gamma 0.99, gae_lambda 0.95, 25 CG steps, damping 0.1, delta 0.01, VecNormalize of
 # observations and rewards (``normalize: true``), 64x64 tanh networks (sb3-contrib's MlpPolicy).
 # δ bounds the KL summed over action dimensions; sb3-contrib's target_kl bounds their mean
-# (``kl_reduction="mean"``, a region act_dim times wider): measured at 1M on Hopper (5 seeds) and
-# Swimmer (3), no gain beyond the seed spread, not adopted (benchmarks/results/learn_mujoco_klmean).
+# (``kl_reduction="mean"``, a region act_dim times wider): measured at 1M on Hopper (5 seeds),
+# Swimmer and Walker2d (3 each), no gain beyond the seed spread (Walker2d worse), not adopted
+# (benchmarks/results/learn_mujoco_klmean).
 _MUJOCO = {
     "timesteps": 1_000_000,
     "n_envs": 2,
