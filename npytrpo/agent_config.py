@@ -97,8 +97,8 @@ class AgentConfig:
         Box actions: the KL between two Gaussian (or gSDE) policies at a state is the sum of
         the per-dimension KLs (the KL of the joint distribution), or their mean, as
         sb3-contrib's TRPO computes it (``kl_divergence(...).mean()`` over states *and* action
-        dimensions). "mean" divides the KL, and so F, by act_dim: with δ and damping λ it takes
-        the step that "sum" takes with δ·act_dim and λ·act_dim (``GaussianHead``). No effect
+        dimensions). "mean" divides the KL, and so F, by act_dim: with δ and damping ω it takes
+        the step that "sum" takes with δ·act_dim and ω·act_dim (``GaussianHead``). No effect
         on a categorical policy (one distribution per state, in sb3-contrib too).
     obs_clip : float > 0, default 10.0
         Clip of normalised observations.

@@ -2,10 +2,10 @@
 (the joint distribution's KL) or averaged over them, as sb3-contrib's TRPO does.
 
 Judge: the algebra of the step. With KL_mean = KL_sum / d (d = act_dim), F_mean = F_sum / d, so
-A_mean = F_mean + λI = (F_sum + dλ·I)/d: CG on A_mean finds x_mean = d·x_sum with the same
+A_mean = F_mean + ωI = (F_sum + dω·I)/d: CG on A_mean finds x_mean = d·x_sum with the same
 residuals (so the same stopping decision), β_mean = √(2δ/(gᵀx_mean)) = β_sum/√d for δ_sum = dδ,
-so β_mean·x_mean = β_sum·x_sum, and "KL_mean ≤ δ" is "KL_sum ≤ dδ". A "mean" agent with (δ, λ)
-therefore takes the steps of a "sum" agent with (dδ, dλ), up to rounding.
+so β_mean·x_mean = β_sum·x_sum, and "KL_mean ≤ δ" is "KL_sum ≤ dδ". A "mean" agent with (δ, ω)
+therefore takes the steps of a "sum" agent with (dδ, dω), up to rounding.
 """
 
 from __future__ import annotations
