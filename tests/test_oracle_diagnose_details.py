@@ -284,3 +284,87 @@ def test_integer_mismatch_text_and_which_trial_was_accepted():
     )
     assert integer_mismatch("ls_accepted", np.array([0, 1]), np.array([0, 2])) == \
         "integer mismatch: theirs [0, 2], ours [0, 1]"  # fmt: skip
+
+
+# ============================================================== the tolerances' edges
+#: An rtol whose pattern tolerance 10·rtol is exactly 2⁻¹⁰, so that ties can be built exactly.
+RTOL = 2**-10 / 10
+TOL = 2**-10
+B = np.array([0.5, -0.25, 0.75, -1.0, 0.125, 0.375, -0.625, 0.875, -0.0625, 0.3125])  # binary
+
+
+def test_the_pattern_tolerance_is_inclusive():
+    """"Within" the pattern tolerance includes it: c = 1 ± tol is no factor, c = −(1 + tol) is
+    a sign flip, c = N·(1 + tol) is N; a permutation whose entries moved by exactly tol·max
+    |ours| names no block; an entry off by exactly atol is not wrong."""
+    assert 10 * RTOL == TOL
+    assert diag(B, (1 + TOL) * B, rtol=RTOL) == ""
+    assert diag(B, (1 + 2 * TOL) * B, rtol=RTOL).endswith("(a constant factor)")
+    assert diag(B, -(1 + TOL) * B, rtol=RTOL) == "theirs = −ours (a sign flip)"
+    assert diag(B, (16 + 16 * TOL) * B, Context(batch=16), rtol=RTOL).endswith("takes the mean")
+    o = B.copy()
+    o[6], o[8] = 0.5, 0.5 + TOL  # b1 and log_std hold two values tol·max |ours| = tol apart
+    t = o.copy()
+    t[[6, 8]] = t[[8, 6]]
+    assert diag(o, t, CTX, rtol=RTOL) == "same values, permuted (a transposed weight?)"
+    t = B.copy()
+    t[8] += 1.0
+    t[6] += TOL
+    assert diag(B, t, CTX, rtol=0.0, atol=TOL) == "differs only in log_std of θ's layout"
+    t[6] += TOL
+    assert diag(B, t, CTX, rtol=0.0, atol=TOL) == "differs only in b1, log_std of θ's layout"
+
+
+def test_a_pattern_is_a_hundred_times_better_at_the_least_and_zero_is_a_factor():
+    """A pattern exactly a hundred times closer than ours holds; all-zero theirs is c = 0
+    exactly (the model reproduces it with no residual)."""
+    assert diag([1.0, 1.0], [101.0, 99.0], rtol=1e-3) == "theirs ≈ c·ours, c = 100 (a constant " \
+        "factor)"  # fmt: skip
+    assert diag(O, np.zeros_like(O)) == "theirs ≈ c·ours, c = 0 (a constant factor)"
+
+
+def test_tolerances_are_relative_to_the_arrays_largest_entry_even_below_one():
+    """The pattern tolerance is relative to max |theirs| and the wrong entries to max |ours|,
+    also when those are far below 1 (no floor at 1)."""
+    small = O * 1e-3
+    noise = np.where(np.arange(O.size) % 2, 1.0, -1.0) * np.max(np.abs(small))
+    noise -= (noise @ small) / (small @ small) * small
+    assert diag(small, 2 * small + 5 * 1e-6 * 2 * noise, rtol=1e-6).startswith("theirs ≈ c·ours")
+    assert diag(small, 2 * small + 20 * 1e-6 * 2 * noise, rtol=1e-6) == ""
+    tiny = P10 * 0.01
+    t = tiny.copy()
+    t[8] += 1.0
+    t[6] += 5e-10  # 5·rtol·max |ours|, but only 5e-10 absolute
+    assert diag(tiny, t, CTX) == "differs only in b1, log_std of θ's layout"
+
+
+def test_a_permutation_of_two_values_and_moves_below_the_tolerance():
+    """Two values swapped are a permutation; with large values, entries that changed by less
+    than the tolerance of the whole vector did not move; when no entry moved beyond it, no
+    block is named."""
+    assert diag([1.0, 2.0], [2.0, 1.0]) == "same values, permuted (a transposed weight?)"
+    big = P10 * 1e3
+    t = big.copy()
+    t[:6] = big[:6].reshape(3, 2).T.ravel()
+    t[6:8] += 1e-6  # far below 10·rtol·max |ours| = 1e-4
+    assert diag(big, t, CTX) == "same values, permuted in W1 (3×2) (a transposed weight?)"
+    o = P10.copy()
+    o[8] = o[0] + 5e-8 * np.max(np.abs(P10))  # W1 and log_std hold values 5·rtol·max apart
+    t = o.copy()
+    t[[0, 8]] = t[[8, 0]]
+    assert diag(o, t, CTX) == "same values, permuted (a transposed weight?)"
+
+
+def test_batch_names_start_at_two_samples():
+    """N = 2 is the smallest batch with a sample std: its factors are named."""
+    assert diag(O, 2 * O, Context(batch=2)) == (
+        "theirs ≈ c·ours, c = 2 = N/(N−1), N = 2: the sample std (ddof 1), squared in xᵀAx"
+    )
+    assert diag(O, 0.5 * O, Context(batch=2)).endswith("squared in xᵀAx")
+
+
+def test_a_search_that_made_no_trial_has_no_common_trials_to_compare():
+    """Ours made no trial (the step stopped before the search) and theirs made some: no
+    diagnosis, and no error."""
+    assert diag(np.zeros(0), np.array([0.1, 0.2]), key="ls_kl") == ""
+    assert diag(np.array([0.1, 0.2]), np.zeros(0), key="ls_kl") == ""
