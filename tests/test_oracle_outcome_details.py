@@ -115,8 +115,8 @@ def test_failed_keeps_searching_when_the_rerun_does_not_fail(fake):
 
 
 def test_prepare_is_applied_to_every_candidate_before_it_is_run(fake):
-    """``prepare`` sees each drawn case (with its generator already filled in) and what it
-    returns is what is run and returned."""
+    """``prepare`` sees each drawn case (with its generator already filled in), ``failed``'s
+    rerun with max_backtracks = j included, and what it returns is what is run and returned."""
     seen = []
 
     def prepare(case):
@@ -127,6 +127,11 @@ def test_prepare_is_applied_to_every_candidate_before_it_is_run(fake):
     case, _ = make_case_with_outcome("first", prepare=prepare)
     assert seen == [{"seed": s, "outcome": "first", "candidates_tried": s + 1} for s in (0, 1)]
     assert all(c.spec.get("prepared") for c in fake["ran"]) and case.spec["prepared"]
+    fake["ran"].clear()
+    fake["ends"] = {3: result(2), 4: result(-1, "line_search_failed")}  # failed's rerun too
+    case, _ = make_case_with_outcome("failed", prepare=prepare)
+    assert len(fake["ran"]) == 2 and all(c.spec.get("prepared") for c in fake["ran"])
+    assert case.spec["prepared"] and case.spec["n"] == 4
 
 
 def test_outcome_of_reads_the_accepted_trial_and_the_status():
