@@ -156,3 +156,12 @@ def test_a_spec_the_format_refuses_is_a_value_error_with_its_message():
         make_case(policy="gaussian", obs_dim=0, act_dim=1)
     assert type(e.value) is ValueError
     assert str(e.value) == "spec['obs_dim'] must be an integer >= 1, got 0"
+
+
+def test_defaults_are_the_documented_ones():
+    """Without them: N = 32, two probes, seed 0, θ noise 0.3, linear, log_std_init 0 (as
+    docs/oracle.md's ``make`` line gives them)."""
+    case = make_case(policy="gaussian", obs_dim=2, act_dim=1)
+    assert case.arrays["obs"].shape == (32, 2) and case.arrays["probes"].shape[0] == 2
+    assert case.spec["generator"] == {"seed": 0, "theta_noise": 0.3, "tool": TOOL}
+    assert case.spec["hidden"] == [] and "name" not in case.spec
