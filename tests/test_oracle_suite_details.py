@@ -88,9 +88,11 @@ def test_the_recipes_are_the_fixed_versioned_list():
         assert as_tuples(recipes(name)) == GRID + (GSDE if name == "sb3-contrib" else []), name
 
 
-@pytest.fixture(scope="module")
-def sb3(tmp_path_factory):
-    path = tmp_path_factory.mktemp("sb3") / "nested" / "suite"
+@pytest.fixture
+def sb3(tmp_path):
+    """Two cases of the sb3-contrib preset (per test: mutmut maps a function to the tests that
+    call it, and a module-scoped fixture calls it only under the first)."""
+    path = tmp_path / "nested" / "suite"
     names = ["categorical_linear_first", "gaussian_linear_first"]
     return path, write_suite(path, conventions="sb3-contrib", names=names)
 
@@ -123,7 +125,7 @@ def test_the_index_lists_each_case_with_its_files_coverage_and_how_it_was_found(
     """index.json (written as returned, one-space indent, final newline) holds the format, the
     suite version, the preset and its note, npytrpo's version and per case its name,
     description, coverage, four files, digest, P, status, accepted trial, CG iterations, seed,
-    θ noise, δ and max_backtracks, read from the stored case and result."""
+    θ noise, δ and max_backtracks, read from the stored case and result; the case is named."""
     path, index = sb3
     text = (path / "index.json").read_text()
     assert json.loads(text) == index and text == json.dumps(index, indent=1) + "\n"
@@ -149,6 +151,7 @@ def test_the_index_lists_each_case_with_its_files_coverage_and_how_it_was_found(
             "max_backtracks": case.spec["max_backtracks"],
         }  # fmt: skip
         assert entry["status"] == "accepted" and entry["ls_accepted"] == 0
+        assert case.spec["name"] == name
 
 
 def test_spinningup_sets_the_kl_direction_for_the_gaussian_head_only(tmp_path):
@@ -180,6 +183,7 @@ def test_the_default_suite_records_its_axis_and_its_note(tmp_path):
 
 
 def test_write_suite_refuses_unknown_presets_and_names_by_name(tmp_path):
+    """A name is known when the chosen preset has it (gSDE cases are not in textbook)."""
     with pytest.raises(ValueError) as e:
         write_suite(tmp_path, conventions="rllab")
     assert str(e.value) == f"conventions must be one of {list(PRESETS)}, got 'rllab'"
@@ -187,4 +191,6 @@ def test_write_suite_refuses_unknown_presets_and_names_by_name(tmp_path):
         write_suite(tmp_path, conventions="textbook", names=["gsde_mlp_first", "nope"])
     known = [r.name for r in recipes("textbook")]
     assert str(e.value) == f"unknown case name(s) ['gsde_mlp_first', 'nope']; known: {known}"
+    with pytest.raises(ValueError, match=r"^unknown case name\(s\) \['gsde_mlp_first'\]"):
+        write_suite(tmp_path, conventions="textbook", names=["gsde_mlp_first"])
     assert list(tmp_path.iterdir()) == []
