@@ -115,6 +115,18 @@ def test_damaged_and_foreign_members_are_named(tmp_path):
         )
 
 
+def test_a_member_whose_data_fails_its_crc_is_named_as_damaged(tmp_path):
+    """Corrupted bytes inside a member (its header intact) are found by the zip's CRC: the
+    member is named as damaged with the error's type and text."""
+    path = tmp_path / "crc.npz"
+    write_npz(path, {"spec": np.array("{}"), "g": np.arange(64.0)})
+    raw = bytearray(path.read_bytes())
+    at = raw.index(np.arange(64.0)[40:41].tobytes())  # a byte of g's data, past its header
+    raw[at] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    assert refused(path).startswith(f"{path}: array 'g' is damaged (BadZipFile: Bad CRC-32")
+
+
 def _npy(a):
     import io
 
@@ -148,6 +160,8 @@ def test_save_writes_the_name_as_given_with_a_canonical_spec(tmp_path):
 
 
 def test_save_refuses_a_spec_array_and_unknown_dtypes_by_name(tmp_path):
+    """save (and to_json on its own) refuse a member named spec and dtypes the format lacks,
+    naming the array and who refused it."""
     with pytest.raises(OracleError) as e:
         save(tmp_path / "x.npz", OracleData({}, {"spec": np.zeros(1)}))
     assert str(e.value) == "array name 'spec' is reserved"
@@ -158,6 +172,11 @@ def test_save_refuses_a_spec_array_and_unknown_dtypes_by_name(tmp_path):
         save(tmp_path / "x.json", OracleData({}, {"o": np.array([None])}))
     assert str(e.value) == "save: array 'o' is an object array; not allowed"
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OracleError) as e:
+        to_json(OracleData({}, {"b": np.array([True])}))
+    assert str(e.value) == (
+        f"cannot write JSON: to_json: array 'b' has dtype bool; oracle arrays are one of {DTYPES}"
+    )
 
 
 # ============================================================== the JSON twin
@@ -179,7 +198,8 @@ def test_json_twin_layout_is_exactly_as_documented():
 
 def test_a_nan_with_a_payload_or_sign_keeps_its_bits_and_a_bad_token_is_named():
     """A NaN other than the dtype's canonical quiet NaN is "NaN:0x<bits>"; a token whose bits
-    are out of range, not a NaN, or not hex is refused naming the array and dtype."""
+    are out of range (2³² itself for float32), not a NaN, or not hex is refused naming the array
+    and dtype."""
     for dtype, uint in ((np.float64, np.uint64), (np.float32, np.uint32), (np.float16, np.uint16)):
         canonical = int(np.array(np.nan, dtype=dtype).view(uint))
         odd = np.array([canonical | 1, canonical ^ (1 << (8 * np.dtype(dtype).itemsize - 1))],
@@ -189,7 +209,7 @@ def test_a_nan_with_a_payload_or_sign_keeps_its_bits_and_a_bad_token_is_named():
         assert tokens == [f"NaN:0x{int(b):x}" for b in odd.view(uint)]
         assert from_json(text).arrays["a"].tobytes() == odd.tobytes()
     base = '{"spec": {}, "arrays": {"a": {"dtype": "float32", "shape": [1], "data": ["%s"]}}}'
-    for token in ("NaN:0x1", "NaN:0x1ffc00000", "NaN:0xzz", "NaN:0x"):
+    for token in ("NaN:0x1", "NaN:0x100000000", "NaN:0x1ffc00000", "NaN:0xzz", "NaN:0x"):
         with pytest.raises(OracleError) as e:
             from_json(base % token, source="f.json")
         assert str(e.value) == f"f.json: array 'a' (float32): '{token}' is not a NaN of float32"
