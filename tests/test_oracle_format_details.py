@@ -139,6 +139,7 @@ def test_gsde_options_are_required_and_checked():
     """A gSDE spec needs full_std (a bool) and epsilon (a finite number >= 0)."""
     out = validate_spec({**GSDE, "epsilon": 0})
     assert out["epsilon"] == 0.0 and type(out["epsilon"]) is float and out["full_std"] is True
+    assert out == {**GSDE, "epsilon": 0.0, "fvp_subsample": 1, "delta": 0.01}  # no other key
     assert refused({**GSDE, "full_std": 1}) == "spec['full_std'] must be one of [True, False], " \
         "got 1"  # fmt: skip
     assert refused({**GSDE, "epsilon": -1e-9}) == "spec['epsilon'] must be a finite number >= " \
@@ -171,7 +172,7 @@ def test_keys_must_be_exactly_the_required_ones_plus_informational_ones():
 
 def test_the_policy_must_be_known_to_the_cases_format():
     """Format 1 knows categorical and Gaussian; gsde needs format 2 (and the message says so);
-    format 2 reads every head."""
+    format 2 reads every head; a spec of another kind, or none, is refused as the case's."""
     assert refused({**GSDE, "format": CASE_FORMAT}) == (
         "spec['policy'] must be one of ['categorical', 'gaussian'] in format 'npytrpo-oracle/1', "
         "got 'gsde' (gsde needs format 'npytrpo-oracle/2')"
@@ -182,6 +183,12 @@ def test_the_policy_must_be_known_to_the_cases_format():
     )
     assert validate_spec({**CAT, "format": CASE_FORMAT_2})["policy"] == "categorical"
     assert refused([CAT]) == "spec must be a JSON object, got list"
+    assert refused({**CAT, "format": RESULT_FORMAT}) == (
+        "case is a 'npytrpo-oracle-result/1' file, not a case one"
+    )
+    no_format = dict(CAT)
+    del no_format["format"]
+    assert refused(no_format) == "case: spec has no 'format' key; expected 'npytrpo-oracle/1'"
 
 
 def test_format_checks_name_the_kind_of_file_and_the_versions_read():
@@ -254,6 +261,7 @@ def test_case_arrays_are_refused_by_name_with_what_was_expected():
         f"case array 'probes' has shape (2, {P + 1}), expected (2, {P}) (P = {P})"
     )
     assert validate_case(case(probes=np.zeros((1, P)))).probes.shape == (1, P)
+    assert validate_case(case(N=1)).obs.shape == (1, 2)  # N = 1 is a batch
     assert validate_case(case()).probes is None
     assert bad_case(case(obs=np.zeros(3))) == "case array 'obs' has shape (3,), expected (N, 2)"
     assert bad_case(case(obs=np.zeros((0, 2)), advantages=np.zeros(0), actions=np.zeros(0, int))) \
