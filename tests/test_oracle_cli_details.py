@@ -318,3 +318,94 @@ def test_unreadable_input_is_an_error_line_not_a_traceback(tmp_path, capsys):
     assert err_line(capsys, ["run", str(tmp_path / "none.npz"), "-o", "x.npz"]) == \
         f"npytrpo oracle run: error: {tmp_path / 'none.npz'}: no such file"  # fmt: skip
     assert np.isfinite(DECISION_MARGIN)
+
+
+# ============================================================== the parser's own messages
+def last_err_line(capsys, argv):
+    assert main(argv) == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_usage_errors_name_the_program_the_command_and_the_option(tmp_path, capsys):
+    """argparse's refusals end with one line "npytrpo oracle COMMAND: error: …": a policy or
+    an outcome that is not a choice, a missing required option (--policy, --obs-dim, one head
+    size); hidden size 1 is allowed."""
+    out = str(tmp_path / "c.npz")
+    base = ["--obs-dim", "2", "--act-dim", "1", "-o", out]
+    assert last_err_line(capsys, ["make", "--policy", "beta", *base]) == (
+        "npytrpo oracle make: error: argument --policy: invalid choice: 'beta' (choose from "
+        "'categorical', 'gaussian', 'gsde')"
+    )
+    assert last_err_line(capsys, ["make", *base]) == (
+        "npytrpo oracle make: error: the following arguments are required: --policy"
+    )
+    assert last_err_line(capsys, ["make", "--policy", "gaussian", "--act-dim", "1", "-o", out]) \
+        == "npytrpo oracle make: error: the following arguments are required: --obs-dim"
+    assert last_err_line(capsys, ["make", "--policy", "gaussian", "--obs-dim", "2", "-o", out]) \
+        == "npytrpo oracle make: error: one of the arguments --n-actions --act-dim is required"
+    assert last_err_line(capsys, ["make", *SMALL, "--outcome", "sometimes", "-o", out]) == (
+        "npytrpo oracle make: error: argument --outcome: invalid choice: 'sometimes' (choose "
+        "from 'first', 'backtrack', 'failed')"
+    )
+    assert last_err_line(capsys, ["make", *SMALL, "--hidden", "0", "-o", out]) == (
+        "npytrpo oracle make: error: argument --hidden: hidden sizes must be >= 1, got '0'"
+    )
+    assert main(["make", *SMALL, "--hidden", "1", "-o", out]) == 0
+    assert load(out).spec["hidden"] == [1]
+
+
+def test_help_gives_the_commands_the_exit_statuses_and_the_format_document(capsys):
+    """``npytrpo oracle --help``: the usage line with the six commands, and the description
+    stating where the format is documented and the exit statuses docs/oracle.md gives."""
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    usage = "usage: npytrpo oracle [-h] {make,run,check,convert,suite,verify} ..."
+    assert out.splitlines()[0] == usage
+    assert "Reference test vectors for a TRPO step (format: docs/oracle.md). Exit status: 0 " \
+        "success, 1 check or verify failed, 2 bad input." in " ".join(out.split())  # fmt: skip
+
+
+def test_check_tolerances_reach_the_comparison_and_every_failing_key_is_listed(files, tmp_path,
+                                                                            capsys):  # fmt: skip
+    """--atol is the comparison's (a large atol passes a large error); the FAIL line lists
+    every failing key, comma-separated, in the algorithm's order."""
+    d, _ = files
+    ref = load(d / "result.npz")
+    save(tmp_path / "t.npz", OracleData({}, {"x": ref.arrays["x"] * 1.001,
+                                             "g": ref.arrays["g"] * 1.001}))  # fmt: skip
+    args = ["check", str(d / "case.npz"), str(tmp_path / "t.npz")]
+    assert main(args) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "FAIL: 2 of 2 quantities failed (g, x); " \
+        "rtol=1e-08, atol=1e-12"  # fmt: skip
+    assert main([*args, "--atol", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "PASS: 2 quantities agree (rtol=1e-08, " \
+        "atol=1)"  # fmt: skip
+
+
+@pytest.mark.parametrize("option, bad, choices", [
+    ("--kl-direction", "sideways", "'old_new', 'new_old'"),
+    ("--accept", "always", "'kl_and_improve', 'strict', 'kl_slack', 'expected_ratio'"),
+    ("--gaussian-kl-reduction", "avg", "'sum', 'mean'"),
+])  # fmt: skip
+def test_convention_choices_are_checked_by_the_parser(tmp_path, capsys, option, bad, choices):
+    """A convention outside its choices is a usage error naming the option and the choices;
+    each choice, the default included, is accepted when given."""
+    out = str(tmp_path / "c.npz")
+    gauss = ["--policy", "gaussian", "--obs-dim", "2", "--act-dim", "2", "--batch", "4"]
+    assert last_err_line(capsys, ["make", *gauss, option, bad, "-o", out]) == (
+        f"npytrpo oracle make: error: argument {option}: invalid choice: '{bad}' (choose from "
+        f"{choices})"
+    )
+    key = option[2:].replace("-", "_")
+    for value in choices.replace("'", "").split(", "):
+        assert main(["make", *gauss, option, value, "-o", out]) == 0
+        assert load(out).spec[key] == value
+    capsys.readouterr()
+
+
+def test_suite_presets_are_checked_by_the_parser(tmp_path, capsys):
+    presets = "'textbook', 'sb3-contrib', 'spinningup', 'baselines', 'modular_rl', 'tianshou'"
+    assert last_err_line(capsys, ["suite", str(tmp_path), "--conventions", "rllab"]) == (
+        f"npytrpo oracle suite: error: argument --conventions: invalid choice: 'rllab' (choose "
+        f"from {presets})"
+    )
