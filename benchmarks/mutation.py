@@ -136,6 +136,14 @@ TESTS: dict[str, list[str]] = {
         "tests/test_oracle_gsde.py",
         "tests/test_oracle_margins.py",
         "tests/test_oracle_suite.py",
+        "tests/test_oracle_verify_details.py",
+        "tests/test_oracle_diagnose_details.py",
+        "tests/test_oracle_outcome_details.py",
+        "tests/test_oracle_make_details.py",
+        "tests/test_oracle_files_details.py",
+        "tests/test_oracle_format_details.py",
+        "tests/test_oracle_suite_details.py",
+        "tests/test_oracle_cli_details.py",
     ],
 }
 # The oracle package one file at a time (module_glob): every file is exercised through

@@ -265,7 +265,7 @@ def _check_inputs(a: argparse.Namespace) -> tuple[OracleData, OracleData, Oracle
 
 def _cmd_check(a: argparse.Namespace) -> int:
     case, reference, theirs = _check_inputs(a)
-    require = [k for k in a.require.split(",") if k.strip()]
+    require = [k.strip() for k in a.require.split(",") if k.strip()]
     if require == ["all"]:
         require = list(reference.arrays)
     rows = check_result(
