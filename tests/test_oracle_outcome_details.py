@@ -71,13 +71,16 @@ def test_a_noise_of_two_or_three_is_not_tried_twice(fake):
     assert [c["theta_noise"] for c in fake["calls"][::7][:2]] == [3.0, 2.0]
 
 
-def test_first_keeps_delta_and_the_noise_and_tries_three_times_as_many_seeds(fake):
-    """first: δ and the θ noise as asked, seeds S, S+1, … (3·SEED_TRIES of them)."""
+@pytest.mark.parametrize("noise", [0.3, 2.0, 3.0])
+def test_first_keeps_delta_and_the_noise_and_tries_three_times_as_many_seeds(fake, noise):
+    """first: δ and the θ noise as asked, seeds S, S+1, … (3·SEED_TRIES of them, as the module
+    docstring and docs/oracle.md say, also when the noise asked for is one of the schedule's
+    own 2 and 3)."""
     fake["ends"] = {k: result(1) for k in range(1, 100)}
     with pytest.raises(ValueError, match="'first' among 24 candidates from seed 3,"):
-        make_case_with_outcome("first", seed=3, delta=0.05)
+        make_case_with_outcome("first", seed=3, delta=0.05, theta_noise=noise)
     got = [(c["seed"], c["theta_noise"], c["delta"]) for c in fake["calls"]]
-    assert got == [(s, 0.3, 0.05) for s in range(3, 27)]
+    assert got == [(s, noise, 0.05) for s in range(3, 27)]
 
 
 def test_the_first_well_posed_candidate_that_ends_as_asked_is_returned_and_recorded(fake):

@@ -47,8 +47,8 @@ def outcome_of(result: OracleData) -> str:
 def _schedule(outcome: str, seed: int, delta: float, noise: float) -> Iterator[tuple]:
     """(seed, θ noise, δ) candidates in the fixed order described in the module docstring."""
     noises = [noise] + [n for n in _NOISES if n != noise]
-    if outcome == "first":  # δ and the noise as asked; as many candidates as seeds
-        for s in range(seed, seed + SEED_TRIES * len(noises)):
+    if outcome == "first":  # δ and the noise as asked; 3·SEED_TRIES seeds, whatever the noise
+        for s in range(seed, seed + SEED_TRIES * (1 + len(_NOISES))):
             yield s, noise, delta
         return
     for s in range(seed, seed + SEED_TRIES):
