@@ -52,7 +52,7 @@ def dense_natural_step(
         x = scipy.linalg.pinvh(F) @ g
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is a result, not a warning
         gx = float(g @ x)
-    if not gx > 0.0 or gx == math.inf:
+    if not 0.0 < gx < math.inf:  # 0, negative, NaN or overflowed: β = 0
         return x, 0.0, np.zeros_like(x)
     beta = float(np.sqrt(2.0 * delta / gx))
     return x, beta, beta * x
