@@ -67,14 +67,21 @@ def run_npytrpo(
 
     agent.learn(timesteps, callback=report, progress_bar=False)
     if eval_episodes:
-        ev = agent.evaluate(eval_episodes)
-        rets = np.asarray(ev["returns"], dtype=float)
-        print(f"final deterministic evaluation, {eval_episodes} episodes: "
-              f"{rets.mean():.1f} ± {rets.std():.1f}  {np.round(rets, 1).tolist()}", flush=True)
+        _print_evaluation(agent.evaluate(eval_episodes)["returns"])
 
 
 def _numpy(t):
     return t.detach().cpu().numpy()
+
+
+def _print_evaluation(returns) -> None:
+    """The final deterministic evaluation's line, the same on both sides."""
+    rets = np.asarray(returns, dtype=float)
+    print(
+        f"final deterministic evaluation, {rets.size} episodes: "
+        f"{rets.mean():.1f} ± {rets.std():.1f}  {np.round(rets, 1).tolist()}",
+        flush=True,
+    )
 
 
 def run_sb3(env_id: str, seed: int, timesteps: int, every: int, eval_episodes: int = 0) -> None:
@@ -108,9 +115,7 @@ def run_sb3(env_id: str, seed: int, timesteps: int, every: int, eval_episodes: i
 
         if hasattr(venv, "training"):
             venv.training = False  # frozen observation statistics, as the zoo evaluates
-        rets = _evaluate(model, venv, env_id, 10_000 + seed)
-        print(f"final deterministic evaluation, {len(rets)} episodes: "
-              f"{rets.mean():.1f} ± {rets.std():.1f}  {np.round(rets, 1).tolist()}", flush=True)
+        _print_evaluation(_evaluate(model, venv, env_id, 10_000 + seed))
 
 
 def main(argv=None) -> int:
