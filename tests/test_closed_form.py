@@ -158,3 +158,13 @@ def test_terms_overflowing_to_both_infinities_give_a_zero_step_without_a_warning
     np.testing.assert_allclose(x, x_hand, rtol=1e-12)
     assert beta == 0.0
     np.testing.assert_array_equal(step, np.zeros(2))
+
+
+def test_an_overflowing_solve_still_gives_a_zero_step_not_nan():
+    """A = 1e-300·I, g = 1e10: x = A⁻¹g overflows to inf inside SciPy's solve (which warns),
+    so gᵀx = inf: β = 0.0 and the step is zeros ("zeros wherever β is 0.0"), not 0·inf = NaN."""
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        x, beta, step = dense_natural_step(np.zeros((1, 1)), np.array([1e10]), damping=1e-300)
+    assert x[0] == math.inf
+    assert beta == 0.0
+    np.testing.assert_array_equal(step, np.zeros(1))
