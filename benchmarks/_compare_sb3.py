@@ -10,7 +10,7 @@ import importlib.util
 import time
 
 import numpy as np
-from _compare_settings import EVAL_EPISODES, sb3_settings
+from _compare_settings import EVAL_EPISODES, gym_id, sb3_settings
 
 __all__ = ["sb3_available", "INSTALL_HINT", "run_sb3", "sb3_step_setup"]
 
@@ -38,7 +38,8 @@ def _make_model(env_id: str, seed: int, torch_threads: int | None):
     if torch_threads:
         torch.set_num_threads(torch_threads)
     n_envs, normalize, kw = sb3_settings(env_id)
-    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed)  # DummyVecEnv of Monitor, as the zoo
+    # DummyVecEnv of Monitor, as the zoo
+    venv = make_vec_env(gym_id(env_id), n_envs=n_envs, seed=seed)
     if normalize:  # the zoo's VecNormalize: observations and rewards, γ of the run
         venv = VecNormalize(venv, gamma=kw.get("gamma", 0.99))
     model = TRPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **kw)
@@ -88,16 +89,16 @@ def _instrument(model, times: dict) -> None:
     model.rollout_buffer.get = marked_get
 
 
-def _evaluate(model, venv, env_id: str, seed: int) -> np.ndarray:
-    """Deterministic returns of ``EVAL_EPISODES`` episodes on a fresh env seeded once, with the
+def _evaluate(model, venv, env_id: str, seed: int, episodes: int = EVAL_EPISODES) -> np.ndarray:
+    """Deterministic returns of ``episodes`` episodes on a fresh env seeded once, with the
     training VecNormalize's observation statistics frozen (as the zoo evaluates)."""
     import gymnasium as gym
 
     norm = getattr(venv, "normalize_obs", None)
-    env = gym.make(env_id)
+    env = gym.make(gym_id(env_id))
     obs, _ = env.reset(seed=seed)
     returns = []
-    for _ in range(EVAL_EPISODES):
+    for _ in range(episodes):
         total, done = 0.0, False
         while not done:
             action, _ = model.predict(norm(obs) if norm else obs, deterministic=True)

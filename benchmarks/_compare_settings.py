@@ -20,6 +20,7 @@ __all__ = [
     "load_preset",
     "npytrpo_kwargs",
     "sb3_settings",
+    "gym_id",
 ]
 
 #: The environments compared, in order, and their default budgets (zoo budget, Hopper shortened).
@@ -75,6 +76,31 @@ _ZOO: dict[str, dict[str, Any]] = {
     "Walker2d-v5": dict(_ZOO_MUJOCO),
     "HalfCheetah-v5": dict(_ZOO_MUJOCO, target_kl=0.04),
     "Swimmer-v5": dict(_ZOO_MUJOCO, gamma=0.9999),
+    # Issue 13's reference rows (curves.py only): the zoo's tuned entries as it runs them.
+    # ``ENV/gsde`` is the zoo's own Pendulum-v1 entry, with gSDE on.
+    "Pendulum-v1/gsde": {
+        "n_envs": 2,
+        "n_steps": 1024,
+        "gamma": 0.9,
+        "n_critic_updates": 15,
+        "use_sde": True,
+        "sde_sample_freq": 4,
+    },
+    "LunarLander-v3": {
+        "n_envs": 2,
+        "n_steps": 512,
+        "cg_damping": 0.01,
+        "gae_lambda": 0.98,
+        "gamma": 0.99,
+        "learning_rate": 1e-3,
+        "n_critic_updates": 15,
+    },
+    "LunarLanderContinuous-v3": {
+        "normalize": True,
+        "n_envs": 2,
+        "n_steps": 1024,
+        "n_critic_updates": 20,
+    },
 }
 
 
@@ -102,6 +128,11 @@ def npytrpo_kwargs(env_id: str) -> tuple[dict[str, Any], str]:
         kw.pop("timesteps", None)
         return kw, f"npytrpo preset {preset_id}"
     return {}, "npytrpo defaults"
+
+
+def gym_id(env_id: str) -> str:
+    """The gymnasium id of a settings key: the part before ``/`` (``Pendulum-v1/gsde``)."""
+    return env_id.split("/")[0]
 
 
 def sb3_settings(env_id: str) -> tuple[int, bool, dict[str, Any]]:

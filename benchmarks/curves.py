@@ -115,7 +115,7 @@ def run_sb3(env_id: str, seed: int, timesteps: int, every: int, eval_episodes: i
 
         if hasattr(venv, "training"):
             venv.training = False  # frozen observation statistics, as the zoo evaluates
-        _print_evaluation(_evaluate(model, venv, env_id, 10_000 + seed))
+        _print_evaluation(_evaluate(model, venv, env_id, 10_000 + seed, eval_episodes))
 
 
 def main(argv=None) -> int:
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
         type=int,
         default=0,
         metavar="EPISODES",
-        help="after training, a deterministic evaluation over this many episodes (sb3: 10)",
+        help="after training, a deterministic evaluation over this many episodes",
     )
     ap.add_argument("--set", nargs="*", default=[], help="npytrpo: override preset values")
     a = ap.parse_args(argv)
