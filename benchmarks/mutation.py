@@ -144,6 +144,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_oracle_format_details.py",
         "tests/test_oracle_suite_details.py",
         "tests/test_oracle_cli_details.py",
+        "tests/test_cli_reference.py",  # docs/cli.md: the --help text of every command
     ],
 }
 # The oracle package one file at a time (module_glob): every file is exercised through
@@ -161,7 +162,10 @@ TESTS.update(
 
 # Files outside npytrpo/ and tests/ that a module's tests read (copied into the work folder
 # and, through mutmut's also_copy, into its mutants/ tree), by package.
-ALSO_COPY: dict[str, list[str]] = {"oracle": ["docs/oracle.md"]}  # the 5-minute guide's commands
+# docs/oracle.md: the 5-minute guide's commands; docs/cli.md and its generator: the reference.
+ALSO_COPY: dict[str, list[str]] = {
+    "oracle": ["docs/oracle.md", "docs/cli.md", "docs/cli_reference.py", "docs/index.md"]
+}
 
 
 def module_glob(module: str) -> str:
