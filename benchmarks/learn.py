@@ -85,11 +85,25 @@ def _parse_set(items: list[str]) -> dict:
     return out
 
 
-def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overrides: dict):
+#: ``--long-eval``'s env seed is the run's seed plus this (the standard evaluation's env seed is
+#: ``TRPO.evaluate``'s default, the seed plus 1 000 003).
+LONG_EVAL_SEED_OFFSET = 7_000_001
+
+
+def run_one(
+    env_id: str,
+    seed: int,
+    timesteps: int | None,
+    episodes: int,
+    overrides: dict,
+    long_eval: int = 0,
+):
     """Train one agent and evaluate it; returns a dict of results (runs in a worker).
 
     ``env_id`` may name a preset variant ``ENV/ALGO`` (e.g. ``CartPole-v1/ppo``): its preset,
-    on the environment ``ENV``."""
+    on the environment ``ENV``. With ``long_eval`` > 0 the same final policy is also evaluated
+    over that many episodes on an env seeded apart (``LONG_EVAL_SEED_OFFSET``): how far the
+    ``episodes``-episode figure moves with the start states drawn, policy unchanged."""
     from npytrpo.agent import TRPO
     from npytrpo.tools.presets import env_id_of, get_preset
 
@@ -103,6 +117,14 @@ def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overri
     agent.learn(budget, progress_bar=False)
     wall = time.perf_counter() - t0
     ev = agent.evaluate(episodes)
+    long = {}
+    if long_eval:
+        ev_long = agent.evaluate(long_eval, seed=seed + LONG_EVAL_SEED_OFFSET)
+        long = {
+            "long_eval_episodes": long_eval,
+            "long_eval_mean": ev_long["mean_return"],
+            "long_eval_returns": [float(r) for r in ev_long["returns"]],
+        }
     return {
         "env": env_id,
         "seed": seed,
@@ -117,6 +139,7 @@ def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overri
         "settings": kw,
         "overrides": overrides,
         "evaluation_returns": [float(r) for r in ev.get("returns", [])],
+        **long,
     }
 
 
@@ -144,6 +167,21 @@ def summary(dirs: list[str]) -> None:
                 per = " ".join(f"{r['seed']}:{r['eval_mean']:.1f}" for r in rs)
                 print(f"{e:<34}{label:<16}{len(m):>3}{m.mean():>9.1f} ± {m.std():<6.1f}"
                       f"{m.min():>9.1f}  {per}")  # fmt: skip
+                _print_long_eval(rs)
+
+
+def _print_long_eval(rs: list[dict]) -> None:
+    """For runs with ``--long-eval``: the same policies over many episodes, and each seed's
+    20-episode figure's distance from it (the start states' share of the seed's number)."""
+    rs = [r for r in rs if "long_eval_mean" in r]
+    if not rs:
+        return
+    m = np.array([r["long_eval_mean"] for r in rs])
+    per = " ".join(f"{r['seed']}:{r['long_eval_mean']:.1f}" for r in rs)
+    gap = " ".join(f"{r['eval_mean'] - r['long_eval_mean']:+.1f}" for r in rs)
+    n = rs[0]["long_eval_episodes"]
+    print(f"{'':<34}{f'  {n} episodes':<16}{len(m):>3}{m.mean():>9.1f} ± {m.std():<6.1f}"
+          f"{m.min():>9.1f}  {per}  (short − long: {gap})")  # fmt: skip
 
 
 def main(argv=None) -> None:
@@ -154,6 +192,13 @@ def main(argv=None) -> None:
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--timesteps", type=int, default=None)
     ap.add_argument("--episodes", type=int, default=20)
+    ap.add_argument(
+        "--long-eval",
+        type=int,
+        default=0,
+        metavar="EPISODES",
+        help="also evaluate each final policy over this many episodes on an env seeded apart",
+    )
     ap.add_argument("--json", default=None, help="write all results to this file")
     ap.add_argument("--per-seed-dir", dest="out_dir", default=None, help="same as --out-dir")
     ap.add_argument("--set", nargs="*", default=[], help="override preset values, key=value")
@@ -170,7 +215,8 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs, max_tasks_per_child=1) as pool:
         futures = [
-            pool.submit(run_one, e, s, args.timesteps, args.episodes, overrides) for e, s in jobs
+            pool.submit(run_one, e, s, args.timesteps, args.episodes, overrides, args.long_eval)
+            for e, s in jobs
         ]
         results = []
         for f in as_completed(futures):
@@ -196,6 +242,11 @@ def main(argv=None) -> None:
                 f"    seed {r['seed']}: eval {r['eval_mean']:.1f} ± {r['eval_std']:.1f}, "
                 f"wall {r['wall_s']:.0f} s, {r['steps_per_s']:,.0f} steps/s, "
                 f"peak RSS {r['peak_rss_mib']:.0f} MiB"
+                + (
+                    f"; over {r['long_eval_episodes']} episodes {r['long_eval_mean']:.1f}"
+                    if "long_eval_mean" in r
+                    else ""
+                )
             )
     if args.json:
         with open(args.json, "w") as f:
