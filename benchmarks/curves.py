@@ -1,7 +1,8 @@
 """Training curves of npytrpo and sb3-contrib's TRPO on one environment, to see where they part.
 
 Run: ``python benchmarks/curves.py {npytrpo,sb3} ENV --seed S --timesteps N [--every K]
-[--set key=value ...]``.
+[--eval EPISODES] [--set key=value ...]``; ``python benchmarks/curves.py --summary LOG ...``
+prints mean ± std of the final evaluations of finished logs, per side and env.
 
 Prints one line every ``--every`` env-steps (default 20 480, i.e. 10 iterations of 2 × 1024):
 the steps so far, the mean raw return of the episodes finished in the last 100 (sb3-contrib's
@@ -118,7 +119,37 @@ def run_sb3(env_id: str, seed: int, timesteps: int, every: int, eval_episodes: i
         _print_evaluation(_evaluate(model, venv, env_id, 10_000 + seed, eval_episodes))
 
 
+def summary(paths: list[str]) -> None:
+    """Mean ± std (over runs) of the final evaluations in curves.py logs, grouped by side and env.
+
+    A log's first line names the side, the env and the seed (``sb3-contrib ENV seed S: ...``);
+    its ``final deterministic evaluation`` line gives the run's mean return."""
+    import re
+
+    runs: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for path in paths:
+        with open(path) as fh:
+            text = fh.read()
+        head = re.match(r"(sb3-contrib|npytrpo) (\S+) seed (\d+):", text)
+        final = re.search(r"final deterministic evaluation, \d+ episodes: (-?[\d.]+)", text)
+        if head is None or final is None:
+            print(f"{path}: no finished run (skipped)")
+            continue
+        key = (head.group(1), head.group(2))
+        runs.setdefault(key, []).append((int(head.group(3)), float(final.group(1))))
+    for (side, env), rs in runs.items():
+        rs.sort()
+        m = np.array([r for _, r in rs])
+        per = " ".join(f"{s}:{r:.1f}" for s, r in rs)
+        print(f"{side:<12} {env:<28} n={len(m)}  {m.mean():8.1f} ± {m.std():<6.1f}  {per}")
+
+
 def main(argv=None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["--summary"]:
+        summary(argv[1:])
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("side", choices=("npytrpo", "sb3"))
     ap.add_argument("env")
