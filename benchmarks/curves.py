@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -124,8 +125,6 @@ def summary(paths: list[str]) -> None:
 
     A log's first line names the side, the env and the seed (``sb3-contrib ENV seed S: ...``);
     its ``final deterministic evaluation`` line gives the run's mean return."""
-    import re
-
     runs: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for path in paths:
         with open(path) as fh:
