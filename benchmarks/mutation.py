@@ -22,9 +22,9 @@ A key is a file of ``npytrpo`` (``cg`` = ``npytrpo/cg.py``), a package (``oracle
 of ``npytrpo/oracle/``), or one file of a package, dotted: ``oracle.run`` = only
 ``npytrpo/oracle/run.py`` (likewise ``oracle.check``, ``oracle.verify``, ``oracle.diagnose``,
 ``oracle.outcome``, ``oracle.format``, ``oracle.files``, ``oracle.make``, ``oracle.suite``,
-``oracle.cli``), with its own test list and its own work folder ``build/mutation/oracle.run``,
-for packages too large for one run. ``--all`` runs the undotted keys only (a package already
-covers its files).
+``oracle.cli``; ``io.persist``, ``io.mjstate``, ``io.envstate``), with its own test list and
+its own work folder ``build/mutation/oracle.run``, for packages too large for one run.
+``--all`` runs the undotted keys only (a package already covers its files).
 
 Each module ends with a line of counts (generated, killed, survived, timeout, no tests) and the
 names of the surviving mutants; ``--show NAME`` prints a mutant's diff. Verdicts on survivors
@@ -158,6 +158,10 @@ TESTS.update(
         )
     }
 )  # fmt: skip
+
+# The io package one file at a time, for the same reason: the resume and kill -9 tests call
+# almost every function of io, so each file keeps the package's list.
+TESTS.update({f"io.{name}": TESTS["io"] for name in ("persist", "mjstate", "envstate")})
 
 # Files outside npytrpo/ and tests/ that a module's tests read (copied into the work folder
 # and, through mutmut's also_copy, into its mutants/ tree), by package.
