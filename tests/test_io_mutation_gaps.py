@@ -1,0 +1,105 @@
+"""Properties of npytrpo.io that its mutation run of persist, mjstate and envstate (issue 17)
+found unpinned: what an agent checkpoint's header may hold, which values at the edge of each
+range load, and the exact refusal of each malformed entry (see benchmarks/results/mutation.md,
+io)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from npytrpo import TRPO
+from npytrpo.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from npytrpo.optim import AdamState
+
+TINY = dict(n_steps=16, hidden=(4,), value_hidden=(4,), vf_iters=2)
+
+
+def _saved(tmp_path, **kw) -> str:
+    """A small CartPole agent's checkpoint (seed 0, saved before it learns: counters 0)."""
+    path = str(tmp_path / "agent.npz")
+    TRPO("CartPole-v1", seed=0, **TINY, **kw).save(path)
+    return path
+
+
+def _edit(path: str, header: dict | None = None, arrays: dict | None = None, drop=()) -> None:
+    """Rewrite the checkpoint at ``path`` with header entries and arrays replaced or dropped."""
+    old_arrays, old_header = load_checkpoint(path)
+    new_header = {k: v for k, v in {**old_header, **(header or {})}.items() if k not in drop}
+    new_header.pop("format", None)  # save_checkpoint writes its own
+    save_checkpoint(path, {**old_arrays, **(arrays or {})}, new_header)
+
+
+_EXPECTED = "'npytrpo-agent/1'"
+
+
+@pytest.mark.parametrize(
+    ("header", "drop", "message"),
+    [
+        ({"agent_format": "other/1"}, (),
+         f"not a TRPO agent checkpoint (agent_format 'other/1', expected {_EXPECTED})"),
+        ({}, ("rng",), "the header is missing ['rng']"),
+        ({}, ("iteration", "seed"), "the header is missing ['seed', 'iteration']"),
+        ({"env_id": 5}, (), "'env_id' must be a str or null, got 5"),
+        ({"seed": -1}, (), "'seed' must be an integer >= 0, got -1"),
+        ({"seed": True}, (), "'seed' must be an integer >= 0, got True"),
+        ({"seed": 1.0}, (), "'seed' must be an integer >= 0, got 1.0"),
+        ({"hyper": [1]}, (), "'hyper' must be an object, got [1]"),
+        ({"policy_spec": "x"}, (), "'policy_spec' must be an object, got 'x'"),
+        ({"value_spec": None}, (), "'value_spec' must be an object, got None"),
+        ({"rng": {"bit_generator": "PCG64"}}, (), "'rng' is not a generator state: "),
+        ({"env_state": 3}, (), "'env_state' must be an object with a bool 'exact', got 3"),
+        ({"num_timesteps": -1}, (), "'num_timesteps' must be an integer >= 0, got -1"),
+        ({"num_episodes": True}, (), "'num_episodes' must be an integer >= 0, got True"),
+        ({"iteration": 2.0}, (), "'iteration' must be an integer >= 0, got 2.0"),
+        ({"ppo_beta": 0}, (), "'ppo_beta' must be a number > 0, got 0"),
+        ({"ppo_beta": -0.5}, (), "'ppo_beta' must be a number > 0, got -0.5"),
+        ({"ppo_beta": True}, (), "'ppo_beta' must be a number > 0, got True"),
+        ({"ppo_beta": "1"}, (), "'ppo_beta' must be a number > 0, got '1'"),
+        ({"value_adam_t": -1}, (), "'value_adam_t' must be an integer >= 0, got -1"),
+        ({"ppo_adam_t": True}, (), "'ppo_adam_t' must be an integer >= 0, got True"),
+        ({"ppo_adam_t": 1.0}, (), "'ppo_adam_t' must be an integer >= 0, got 1.0"),
+    ],
+)  # fmt: skip
+def test_malformed_header_entry_is_refused_naming_it_and_the_value(tmp_path, header, drop, message):
+    """Each malformed header entry is a CheckpointError: the path, the entry, the value read."""
+    path = _saved(tmp_path)
+    _edit(path, header, drop=drop)
+    with pytest.raises(CheckpointError) as info:
+        TRPO.load(path)
+    assert str(info.value).startswith(f"{path}: {message}"), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"gamma": 1.5}, "gamma must be <= 1.0, got 1.5"),
+        ({"bogus": 1}, "checkpoint 'hyper' got an unexpected keyword argument 'bogus'"),
+    ],
+)
+def test_invalid_hyperparameter_in_the_header_is_refused_as_the_checkpoints(
+    tmp_path, option, message
+):
+    """A hyperparameter out of range, or unknown, is refused as the checkpoint's 'hyper'."""
+    path = _saved(tmp_path)
+    hyper = load_checkpoint(path)[1]["hyper"]
+    _edit(path, {"hyper": {**hyper, **option}})
+    with pytest.raises(CheckpointError) as info:
+        TRPO.load(path)
+    assert str(info.value) == f"{path}: 'hyper' holds an invalid option: {message}"
+
+
+def test_edge_values_of_the_header_load(tmp_path):
+    """Seed 0 and counters 0 (an agent saved before it learns), an Adam state at t = 0 (the
+    initial state: zero moments) and an integer β load; β is kept as a float."""
+    path = _saved(tmp_path)
+    n = TRPO("CartPole-v1", seed=0, **TINY).value_theta.size
+    zeros = np.zeros(n)
+    _edit(path, {"value_adam_t": 0, "ppo_beta": 2}, {"value/adam_m": zeros, "value/adam_v": zeros})
+    agent = TRPO.load(path)
+    assert (agent.seed, agent.num_timesteps, agent.num_episodes, agent.iteration) == (0, 0, 0, 0)
+    adam = agent.state.value_adam
+    assert isinstance(adam, AdamState) and adam.t == 0
+    np.testing.assert_array_equal(adam.m, zeros)
+    np.testing.assert_array_equal(adam.v, zeros)
+    assert agent.state.ppo_beta == 2.0 and type(agent.state.ppo_beta) is float
