@@ -5,11 +5,18 @@ io)."""
 
 from __future__ import annotations
 
+import warnings
+
+import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium import spaces
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+from gymnasium.wrappers import TimeLimit
 
 from npytrpo import TRPO
 from npytrpo.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from npytrpo.io.envstate import InexactResumeWarning
 from npytrpo.optim import AdamState
 
 TINY = dict(n_steps=16, hidden=(4,), value_hidden=(4,), vf_iters=2)
@@ -103,3 +110,109 @@ def test_edge_values_of_the_header_load(tmp_path):
     np.testing.assert_array_equal(adam.m, zeros)
     np.testing.assert_array_equal(adam.v, zeros)
     assert agent.state.ppo_beta == 2.0 and type(agent.state.ppo_beta) is float
+
+
+def test_negative_episode_length_is_refused(tmp_path):
+    """An episode length below 0 (0 is a just-started episode, see above) is refused by name."""
+    path = _saved(tmp_path)
+    _edit(path, arrays={"tracker/lengths": np.array([3, -1])})
+    with pytest.raises(CheckpointError) as info:
+        TRPO.load(path)
+    assert str(info.value) == f"{path}: array 'tracker/lengths' must be >= 0"
+
+
+class _OtherCartPole(CartPoleEnv):
+    """CartPole under another class name: a CartPole snapshot does not fit it."""
+
+
+def test_env_state_that_does_not_fit_warns_and_starts_new_episodes(tmp_path):
+    """A checkpoint whose (exact) env state does not fit the env it is loaded into warns once,
+    with the reason "the saved env state does not fit this env", and keeps nothing of the
+    saved episodes: the fresh env's first observations, a zero episode tracker and zero
+    running discounted returns; the parameters and the reward statistics are restored."""
+    agent = TRPO("CartPole-v1", seed=3, n_envs=1, normalize_reward=True, **TINY)
+    agent.learn(48, progress_bar=False)
+    path = str(tmp_path / "agent.npz")
+    agent.save(path)
+    saved = agent.state.reward_scaler.state_dict()
+    assert saved["returns"][0] != 0 and agent.state.tracker.lengths[0] != 0
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        loaded = TRPO.load(path, env=TimeLimit(_OtherCartPole(), max_episode_steps=500))
+    assert [w.category for w in record] == [InexactResumeWarning]
+    assert str(record[0].message) == (
+        "loading a checkpoint without the environments' own state (the saved env state does"
+        " not fit this env): a run resumed from it starts new episodes and is not"
+        " bit-identical to an uninterrupted run"
+    )
+    fresh = TRPO(TimeLimit(_OtherCartPole(), max_episode_steps=500), seed=3, n_envs=1,
+                 normalize_reward=True, **TINY)  # fmt: skip
+    assert not np.array_equal(agent.state.last_obs, fresh.state.last_obs)
+    np.testing.assert_array_equal(loaded.state.last_obs, fresh.state.last_obs)
+    np.testing.assert_array_equal(loaded.state.autoreset_pending, [False])
+    np.testing.assert_array_equal(loaded.state.tracker.returns, [0.0])
+    np.testing.assert_array_equal(loaded.state.tracker.lengths, [0])
+    np.testing.assert_array_equal(loaded.state.reward_scaler.returns, [0.0])
+    for k in ("mean", "var", "count"):
+        np.testing.assert_array_equal(loaded.state.reward_scaler.state_dict()[k], saved[k])
+    np.testing.assert_array_equal(loaded.theta, agent.theta)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({}, "missing array 'value/adam_m'"),
+        ({"value/adam_m": "zeros"}, "missing array 'value/adam_v'"),
+    ],
+)
+def test_missing_adam_moments_are_refused_naming_the_file_and_the_array(tmp_path, arrays, message):
+    """A header that counts Adam steps needs both moment arrays; each missing one is named."""
+    path = _saved(tmp_path)
+    n = TRPO("CartPole-v1", seed=0, **TINY).value_theta.size
+    _edit(path, {"value_adam_t": 1}, {k: np.zeros(n) for k in arrays})
+    with pytest.raises(CheckpointError) as info:
+        TRPO.load(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_refused_normaliser_state_names_the_part_the_error_type_and_its_message(tmp_path):
+    """A part that its own loader refuses (a negative variance) is a CheckpointError naming
+    the arrays' prefix, the loader's exception type and its message."""
+    path = _saved(tmp_path, normalize_obs=True)
+    _edit(path, arrays={"obs_norm/var": -np.ones(4)})
+    with pytest.raises(CheckpointError) as info:
+        TRPO.load(path)
+    assert str(info.value) == (
+        f"{path}: arrays 'obs_norm/…': ValueError: state['var'] must be >= 0, got minimum -1.0"
+    )
+
+
+class _IntegerObservations(gym.Env):
+    """A 1-D integer Box observation (e.g. counts): obs = [t, last action], 5-step episodes."""
+
+    observation_space = spaces.Box(0, 100, (2,), np.int64)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0, 0], dtype=np.int64), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t, int(action)], dtype=np.int64), 1.0, self.t >= 5, False, {}
+
+
+def test_agent_on_integer_observations_saved_before_it_learns_loads(tmp_path):
+    """The last observations are stored as float64 whatever the env's dtype, so a checkpoint
+    of an agent whose env returns integer observations loads even before any rollout (when
+    the last observations are still the env's first, integer, reset)."""
+    agent = TRPO(_IntegerObservations(), seed=0, **TINY)
+    assert agent.state.last_obs.dtype.kind == "i"
+    path = str(tmp_path / "agent.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InexactResumeWarning)  # a custom env: not captured
+        agent.save(path)
+        loaded = TRPO.load(path, env=_IntegerObservations())
+    assert load_checkpoint(path)[0]["last_obs"].dtype == np.float64
+    np.testing.assert_array_equal(loaded.theta, agent.theta)
