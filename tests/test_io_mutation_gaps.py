@@ -216,3 +216,33 @@ def test_agent_on_integer_observations_saved_before_it_learns_loads(tmp_path):
         loaded = TRPO.load(path, env=_IntegerObservations())
     assert load_checkpoint(path)[0]["last_obs"].dtype == np.float64
     np.testing.assert_array_equal(loaded.theta, agent.theta)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("autoreset_pending", np.zeros(2), "must have dtype kind 'b', got float64"),
+        ("tracker/lengths", np.zeros(2), "must have dtype kind 'i', got float64"),
+        ("policy_theta", "text", "must have dtype kind 'f', got <U4"),
+    ],
+)
+def test_array_of_another_dtype_kind_is_refused_naming_it(tmp_path, key, value, message):
+    """An array of the wrong kind (float flags or lengths, a string θ) is refused by name,
+    with the kind expected and the dtype read."""
+    path = _saved(tmp_path)
+    _edit(path, arrays={key: np.asarray(value)})
+    with pytest.raises(CheckpointError) as info:
+        TRPO.load(path)
+    assert str(info.value) == f"{path}: array {key!r} {message}"
+
+
+def test_header_records_the_seed_of_the_envs_first_reset(tmp_path):
+    """The header's ``env_seed`` is the seed the agent's environments were first reset with:
+    resetting a fresh vector env with it gives the saved agent's first observations."""
+    agent = TRPO("CartPole-v1", seed=5, **TINY)
+    path = str(tmp_path / "agent.npz")
+    agent.save(path)
+    header = load_checkpoint(path)[1]
+    envs = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync")
+    first_obs, _ = envs.reset(seed=header["env_seed"])
+    np.testing.assert_array_equal(first_obs, agent.state.last_obs)
