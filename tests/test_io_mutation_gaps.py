@@ -246,3 +246,21 @@ def test_header_records_the_seed_of_the_envs_first_reset(tmp_path):
     envs = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync")
     first_obs, _ = envs.reset(seed=header["env_seed"])
     np.testing.assert_array_equal(first_obs, agent.state.last_obs)
+
+
+_STATE_ARRAYS = ["policy_theta", "value_theta", "last_obs", "autoreset_pending",
+                 "tracker/returns", "tracker/lengths"]  # fmt: skip
+
+
+@pytest.mark.parametrize("key", _STATE_ARRAYS)
+def test_missing_state_array_is_refused_naming_the_file_and_the_array(tmp_path, key):
+    """Each array of the agent's state, missing, is a CheckpointError naming the file's path
+    and the array (what a user needs to find the damaged file among a run's checkpoints)."""
+    path = _saved(tmp_path)
+    arrays, header = load_checkpoint(path)
+    del arrays[key]
+    header.pop("format")
+    save_checkpoint(path, arrays, header)
+    with pytest.raises(CheckpointError) as info:
+        TRPO.load(path)
+    assert str(info.value) == f"{path}: missing array {key!r}"
