@@ -174,16 +174,26 @@ def test_missing_adam_moments_are_refused_naming_the_file_and_the_array(tmp_path
     assert str(info.value) == f"{path}: {message}"
 
 
-def test_refused_normaliser_state_names_the_part_the_error_type_and_its_message(tmp_path):
-    """A part that its own loader refuses (a negative variance) is a CheckpointError naming
-    the arrays' prefix, the loader's exception type and its message."""
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("obs_norm/var", -np.ones(4),
+         "arrays 'obs_norm/…': ValueError: state['var'] must be >= 0, got minimum -1.0"),
+        ("env/0/state", np.full(4, np.nan),
+         "arrays 'env/…': ValueError: env/0/state must be finite"),
+    ],
+)  # fmt: skip
+def test_part_refused_by_its_own_loader_is_named_with_the_error_type_and_message(
+    tmp_path, key, value, message
+):
+    """A part that its own loader refuses (the observation normaliser: a negative variance;
+    the env state: a NaN) is a CheckpointError naming the file, the arrays' prefix, the
+    loader's exception type and its message."""
     path = _saved(tmp_path, normalize_obs=True)
-    _edit(path, arrays={"obs_norm/var": -np.ones(4)})
+    _edit(path, arrays={key: value})
     with pytest.raises(CheckpointError) as info:
         TRPO.load(path)
-    assert str(info.value) == (
-        f"{path}: arrays 'obs_norm/…': ValueError: state['var'] must be >= 0, got minimum -1.0"
-    )
+    assert str(info.value) == f"{path}: {message}"
 
 
 class _IntegerObservations(gym.Env):
