@@ -128,7 +128,8 @@ def test_env_state_that_does_not_fit_warns_and_starts_new_episodes(tmp_path):
     """A checkpoint whose (exact) env state does not fit the env it is loaded into warns once,
     with the reason "the saved env state does not fit this env", and keeps nothing of the
     saved episodes: the fresh env's first observations, a zero episode tracker and zero
-    running discounted returns; the parameters and the reward statistics are restored."""
+    running discounted returns (float64, one per env); the parameters and the reward
+    statistics are restored, and the resumed run learns and saves again."""
     agent = TRPO("CartPole-v1", seed=3, n_envs=1, normalize_reward=True, **TINY)
     agent.learn(48, progress_bar=False)
     path = str(tmp_path / "agent.npz")
@@ -151,10 +152,13 @@ def test_env_state_that_does_not_fit_warns_and_starts_new_episodes(tmp_path):
     np.testing.assert_array_equal(loaded.state.autoreset_pending, [False])
     np.testing.assert_array_equal(loaded.state.tracker.returns, [0.0])
     np.testing.assert_array_equal(loaded.state.tracker.lengths, [0])
-    np.testing.assert_array_equal(loaded.state.reward_scaler.returns, [0.0])
+    np.testing.assert_array_equal(loaded.state.reward_scaler.returns, np.zeros(1), strict=True)
     for k in ("mean", "var", "count"):
         np.testing.assert_array_equal(loaded.state.reward_scaler.state_dict()[k], saved[k])
     np.testing.assert_array_equal(loaded.theta, agent.theta)
+    loaded.learn(16, progress_bar=False)  # the resumed run goes on and saves again
+    with pytest.warns(InexactResumeWarning, match="^saving a checkpoint without"):
+        loaded.save(path)  # _OtherCartPole's state is not captured either
 
 
 @pytest.mark.parametrize(
