@@ -15,6 +15,7 @@ from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 from gymnasium.wrappers import TimeLimit
 
 from npytrpo import TRPO
+from npytrpo.io import mjstate
 from npytrpo.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from npytrpo.io.envstate import InexactResumeWarning
 from npytrpo.optim import AdamState
@@ -276,3 +277,63 @@ def test_missing_state_array_is_refused_naming_the_file_and_the_array(tmp_path, 
     with pytest.raises(CheckpointError) as info:
         TRPO.load(path)
     assert str(info.value) == f"{path}: missing array {key!r}"
+
+
+# ---------------------------------------------------------------------------------- mjstate
+class _ListedCartPole(CartPoleEnv):
+    """Not a MujocoEnv, from a module that the test below lists in mjstate.MODULES."""
+
+
+def test_is_mujoco_needs_a_listed_module_and_the_mujoco_base_class(monkeypatch):
+    """``is_mujoco``: a gymnasium MujocoEnv (subclass) from a listed module. A listed module's
+    other envs are not MuJoCo envs (their state is not MuJoCo's), nor is an unlisted one's."""
+    pytest.importorskip("mujoco")
+    from gymnasium.envs.mujoco.inverted_pendulum_v5 import InvertedPendulumEnv
+
+    mujoco_env = gym.make("InvertedPendulum-v5").unwrapped
+    assert isinstance(mujoco_env, InvertedPendulumEnv) and mjstate.is_mujoco(mujoco_env)
+    assert not mjstate.is_mujoco(CartPoleEnv())
+    monkeypatch.setattr(mjstate, "MODULES", [*mjstate.MODULES, __name__])
+    assert not mjstate.is_mujoco(_ListedCartPole())
+    mujoco_env.close()
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("mjSTATE_INTEGRATION",),
+        ("mjSTATE_FULLPHYSICS", "mjSTATE_USER", "mjSTATE_WARMSTART"),
+        ("mjSTATE_QPOS", "mjSTATE_QVEL"),
+    ],
+)
+def test_signature_is_the_bitwise_or_of_the_listed_state_elements(monkeypatch, names):
+    """``signature()`` ORs the mjtState elements named in ``SIGNATURE``: the integration state
+    and its three documented parts give the same bit set; positions and velocities alone (no
+    time bit) give exactly their two bits."""
+    mujoco = pytest.importorskip("mujoco")
+    monkeypatch.setattr(mjstate, "SIGNATURE", names)
+    expected = {
+        "mjSTATE_INTEGRATION": int(mujoco.mjtState.mjSTATE_INTEGRATION),
+        "mjSTATE_FULLPHYSICS": int(mujoco.mjtState.mjSTATE_INTEGRATION),
+        "mjSTATE_QPOS": int(mujoco.mjtState.mjSTATE_QPOS) + int(mujoco.mjtState.mjSTATE_QVEL),
+    }[names[0]]
+    assert mjstate.signature() == expected
+
+
+def test_snapshot_metadata_has_the_documented_layout():
+    """The JSON metadata is exactly ``{"signature", "sizes", "derived", "version"}``: the state
+    signature, the model's sizes, the saved output names and the MuJoCo version."""
+    mujoco = pytest.importorskip("mujoco")
+    u = gym.make("InvertedPendulum-v5").unwrapped
+    u.reset(seed=0)
+    _, meta = mjstate.snapshot(u)
+    sizes = {
+        k: int(getattr(u.model, k)) for k in ("nq", "nv", "na", "nu", "nbody", "ngeom", "nsite")
+    }
+    assert meta == {
+        "signature": int(mujoco.mjtState.mjSTATE_INTEGRATION),
+        "sizes": sizes,
+        "derived": list(mjstate.DERIVED),
+        "version": mujoco.__version__,
+    }
+    u.close()
