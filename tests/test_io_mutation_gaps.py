@@ -5,6 +5,7 @@ io)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import gymnasium as gym
@@ -15,10 +16,11 @@ from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 from gymnasium.wrappers import TimeLimit
 
 from npytrpo import TRPO
-from npytrpo.io import mjstate
+from npytrpo.io import envstate, mjstate
 from npytrpo.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from npytrpo.io.envstate import InexactResumeWarning
 from npytrpo.optim import AdamState
+from npytrpo.rollout import make_vector_env
 
 TINY = dict(n_steps=16, hidden=(4,), value_hidden=(4,), vf_iters=2)
 
@@ -337,3 +339,121 @@ def test_snapshot_metadata_has_the_documented_layout():
         "version": mujoco.__version__,
     }
     u.close()
+
+
+# --------------------------------------------------------------------------------- envstate
+def _cartpole_snapshot(n_envs=2):
+    """A CartPole vector env after 3 steps and its snapshot as a checkpoint stores it (arrays
+    copied, metadata through JSON)."""
+    vec = make_vector_env("CartPole-v1", n_envs)
+    vec.reset(seed=0)
+    for _ in range(3):
+        vec.step(np.zeros(n_envs, dtype=np.int64))
+    arrays, meta = envstate.snapshot(vec)
+    return vec, {k: np.array(v) for k, v in arrays.items()}, json.loads(json.dumps(meta))
+
+
+def _set_env0(key, value):
+    return lambda meta, arrays: meta["envs"][0].__setitem__(key, value)
+
+
+_PAIRS = "envs[0]['elapsed'] must hold [depth, steps] int pairs"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m, a: m.clear() or m.update(exact=1),
+         "must be an object with a bool 'exact', got {'exact': 1}"),
+        (lambda m, a: m.pop("envs"), "'envs' must be a non-empty list, got None"),
+        (lambda m, a: m.update(envs=[]), "'envs' must be a non-empty list, got []"),
+        (lambda m, a: m["envs"].__setitem__(1, 3), "envs[1] must be an object, got 3"),
+        (_set_env0("class", None), "envs[0]['class'] must be a str"),
+        (_set_env0("np_random", []), "envs[0]['np_random'] must be a dict"),
+        (_set_env0("scalars", []), "envs[0]['scalars'] must be a dict"),
+        (_set_env0("arrays", {}), "envs[0]['arrays'] must be a list"),
+        (_set_env0("elapsed", {}), "envs[0]['elapsed'] must be a list"),
+        (lambda m, a: a.pop("1/state"), "arrays ['1/state'] are missing"),
+        (_set_env0("sequences", [["pos", "tuple"]]), "arrays ['0/pos'] are missing"),
+        (_set_env0("elapsed", [[0]]), _PAIRS),
+        (_set_env0("elapsed", [[0, 1, 2]]), _PAIRS),
+        (_set_env0("elapsed", [[0, -1]]), _PAIRS),
+        (_set_env0("elapsed", [[0, True]]), _PAIRS),
+        (_set_env0("elapsed", [[0, 1.0]]), _PAIRS),
+        (_set_env0("elapsed", [5]), _PAIRS),
+    ],
+)  # fmt: skip
+def test_check_meta_refuses_each_malformed_entry_of_a_snapshot(edit, message):
+    """A snapshot's metadata read back from a file: each malformed entry is a ValueError that
+    says which entry and why (what ``TRPO.load`` reports as "'env_state' ...")."""
+    vec, arrays, meta = _cartpole_snapshot()
+    envstate.check_meta(meta, arrays)  # the unedited snapshot is well formed
+    edit(meta, arrays)
+    with pytest.raises(ValueError) as info:
+        envstate.check_meta(meta, arrays)
+    assert str(info.value) == message
+    vec.close()
+
+
+def test_check_meta_of_one_env_needs_the_autoreset_flags_it_announces():
+    """A one-env snapshot that announces the vector env's autoreset flags needs their array;
+    without the announcement (an older vector env) it is not needed; an inexact snapshot
+    needs no arrays at all."""
+    vec, arrays, meta = _cartpole_snapshot(n_envs=1)
+    assert meta["vec_autoreset"] is True
+    del arrays["vec/autoreset_envs"]
+    with pytest.raises(ValueError) as info:
+        envstate.check_meta(meta, arrays)
+    assert str(info.value) == "arrays ['vec/autoreset_envs'] are missing"
+    envstate.check_meta({**meta, "vec_autoreset": False}, arrays)
+    envstate.check_meta({"exact": False, "reason": "r"}, {})
+    vec.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("0/state", np.array(["a", "b", "c", "d"]), "env/0/state must be numeric, got dtype <U1"),
+        ("1/state", np.array([0.0, np.nan, 0.0, 0.0]), "env/1/state must be finite"),
+        ("0/state", np.zeros(5), "env/0/state must have shape (4,), got (5,)"),
+        ("vec/autoreset_envs", np.zeros(3, dtype=bool),
+         "env/vec/autoreset_envs must have shape (2,)"),
+    ],
+)  # fmt: skip
+def test_restore_refuses_a_malformed_array_and_changes_nothing(key, value, message):
+    """A saved array that is not numeric, not finite or not of the fresh env's shape: a
+    ValueError naming it, raised before anything of the target env is changed."""
+    vec, arrays, meta = _cartpole_snapshot()
+    target = make_vector_env("CartPole-v1", 2)
+    target.reset(seed=1)
+    before = envstate.snapshot(target)
+    with pytest.raises(ValueError) as info:
+        envstate.restore(target, {**arrays, key: value}, meta)
+    assert str(info.value) == message
+    after = envstate.snapshot(target)
+    assert after[1] == before[1]
+    for k, v in before[0].items():
+        np.testing.assert_array_equal(after[0][k], v)
+    vec.close()
+    target.close()
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "InvertedPendulum-v5"])
+def test_restored_envs_report_the_seed_of_the_snapshot(env_id):
+    """gymnasium's record of each env's seed (``np_random_seed``) is part of the snapshot, for
+    classic-control and MuJoCo envs alike: a vector env reset with another seed reports the
+    saved envs' seeds after restore."""
+    if env_id.startswith("Inverted"):
+        pytest.importorskip("mujoco")
+    a, b = make_vector_env(env_id, 2), make_vector_env(env_id, 2)
+    a.reset(seed=7)
+    b.reset(seed=100)
+    arrays, meta = envstate.snapshot(a)
+    assert envstate.restore(
+        b, {k: np.array(v) for k, v in arrays.items()}, json.loads(json.dumps(meta))
+    )
+    seeds = [e.unwrapped.np_random_seed for e in a.envs]
+    assert seeds == [7, 8]  # gymnasium seeds sub-env i with seed + i
+    assert [e.unwrapped.np_random_seed for e in b.envs] == seeds
+    a.close()
+    b.close()
