@@ -457,3 +457,86 @@ def test_restored_envs_report_the_seed_of_the_snapshot(env_id):
     assert [e.unwrapped.np_random_seed for e in b.envs] == seeds
     a.close()
     b.close()
+
+
+def _mountain_car_snapshot():
+    """A MountainCar vector env after 2 steps (its ``state`` is then a tuple of floats) and
+    its snapshot as a checkpoint stores it."""
+    vec = make_vector_env("MountainCar-v0", 2)
+    vec.reset(seed=0)
+    for _ in range(2):
+        vec.step(np.array([0, 2]))
+    assert type(vec.envs[0].unwrapped.state) is tuple
+    arrays, meta = envstate.snapshot(vec)
+    return vec, {k: np.array(v) for k, v in arrays.items()}, json.loads(json.dumps(meta))
+
+
+def test_a_tuple_attribute_comes_back_as_a_tuple():
+    """A sequence attribute is restored with its type: MountainCar's tuple ``state`` is a
+    tuple of the saved floats after restore, not a list."""
+    vec, arrays, meta = _mountain_car_snapshot()
+    target = make_vector_env("MountainCar-v0", 2)
+    target.reset(seed=1)
+    assert envstate.restore(target, arrays, meta)
+    for a, b in zip(vec.envs, target.envs, strict=True):
+        assert type(b.unwrapped.state) is tuple and b.unwrapped.state == a.unwrapped.state
+    vec.close()
+    target.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.array([np.nan, 0.0]), "env/1/state must be finite"),
+        (np.zeros(3), "env/1/state must have shape (2,), got (3,)"),
+    ],
+)
+def test_a_malformed_tuple_attribute_is_refused_like_an_array(value, message):
+    """The saved values of a tuple attribute (MountainCar's ``state``) are checked like an
+    array's, before anything is changed: non-finite or of another length is a ValueError."""
+    vec, arrays, meta = _mountain_car_snapshot()
+    target = make_vector_env("MountainCar-v0", 2)
+    target.reset(seed=1)
+    states = [e.unwrapped.state.copy() for e in target.envs]
+    with pytest.raises(ValueError) as info:
+        envstate.restore(target, {**arrays, "1/state": value}, meta)
+    assert str(info.value) == message
+    for e, state in zip(target.envs, states, strict=True):
+        np.testing.assert_array_equal(e.unwrapped.state, state)
+    vec.close()
+    target.close()
+
+
+class _LazyAttributeEnv(gym.Env):
+    """An env that creates an array attribute at its first step (not in reset)."""
+
+    observation_space = spaces.Box(-np.inf, np.inf, (1,), np.float64)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1), {}
+
+    def step(self, action):
+        self.t += 1
+        self.trace = np.array([self.t, int(action)], dtype=np.float64)
+        return np.array([float(self.t)]), 0.0, False, False, {}
+
+
+def test_an_attribute_the_fresh_env_does_not_have_yet_is_restored(monkeypatch):
+    """A listed env's array attribute that a fresh env creates only later (at its first
+    step) is restored onto the fresh env, not refused."""
+    monkeypatch.setattr(envstate, "EXACT_MODULES", [*envstate.EXACT_MODULES, __name__])
+    a = gym.vector.SyncVectorEnv([_LazyAttributeEnv] * 2)
+    a.reset(seed=0)
+    a.step(np.array([1, 0]))
+    arrays, meta = envstate.snapshot(a)
+    assert meta["exact"] and meta["envs"][0]["arrays"] == ["trace"]
+    b = gym.vector.SyncVectorEnv([_LazyAttributeEnv] * 2)
+    b.reset(seed=1)
+    assert not hasattr(b.envs[0].unwrapped, "trace")
+    assert envstate.restore(b, arrays, meta)
+    for e_a, e_b in zip(a.envs, b.envs, strict=True):
+        np.testing.assert_array_equal(e_b.unwrapped.trace, e_a.unwrapped.trace)
+        assert e_b.unwrapped.t == e_a.unwrapped.t == 1
