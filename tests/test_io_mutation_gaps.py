@@ -540,3 +540,17 @@ def test_an_attribute_the_fresh_env_does_not_have_yet_is_restored(monkeypatch):
     for e_a, e_b in zip(a.envs, b.envs, strict=True):
         np.testing.assert_array_equal(e_b.unwrapped.trace, e_a.unwrapped.trace)
         assert e_b.unwrapped.t == e_a.unwrapped.t == 1
+
+
+def test_malformed_mujoco_metadata_is_refused_naming_the_env_it_belongs_to():
+    """The MuJoCo part of a snapshot's metadata is checked by ``mjstate.check_meta``, whose
+    message names the sub-env's entry (``envs[1]['mujoco']``) and the value read."""
+    pytest.importorskip("mujoco")
+    vec = make_vector_env("InvertedPendulum-v5", 2)
+    vec.reset(seed=0)
+    arrays, meta = envstate.snapshot(vec)
+    meta["envs"][1]["mujoco"]["signature"] = -1
+    with pytest.raises(ValueError) as info:
+        envstate.check_meta(meta, arrays)
+    assert str(info.value) == "envs[1]['mujoco']['signature'] must be an integer >= 0, got -1"
+    vec.close()
