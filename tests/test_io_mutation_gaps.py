@@ -521,12 +521,13 @@ class _LazyAttributeEnv(gym.Env):
     def step(self, action):
         self.t += 1
         self.trace = np.array([self.t, int(action)], dtype=np.float64)
+        self.history = [float(self.t), float(action)]  # a list of numbers stays a list
         return np.array([float(self.t)]), 0.0, False, False, {}
 
 
 def test_an_attribute_the_fresh_env_does_not_have_yet_is_restored(monkeypatch):
     """A listed env's array attribute that a fresh env creates only later (at its first
-    step) is restored onto the fresh env, not refused."""
+    step) is restored onto the fresh env, not refused; a list attribute comes back a list."""
     monkeypatch.setattr(envstate, "EXACT_MODULES", [*envstate.EXACT_MODULES, __name__])
     a = gym.vector.SyncVectorEnv([_LazyAttributeEnv] * 2)
     a.reset(seed=0)
@@ -540,6 +541,8 @@ def test_an_attribute_the_fresh_env_does_not_have_yet_is_restored(monkeypatch):
     for e_a, e_b in zip(a.envs, b.envs, strict=True):
         np.testing.assert_array_equal(e_b.unwrapped.trace, e_a.unwrapped.trace)
         assert e_b.unwrapped.t == e_a.unwrapped.t == 1
+        assert type(e_b.unwrapped.history) is list
+        assert e_b.unwrapped.history == e_a.unwrapped.history
 
 
 def test_malformed_mujoco_metadata_is_refused_naming_the_env_it_belongs_to():
@@ -554,3 +557,39 @@ def test_malformed_mujoco_metadata_is_refused_naming_the_env_it_belongs_to():
         envstate.check_meta(meta, arrays)
     assert str(info.value) == "envs[1]['mujoco']['signature'] must be an integer >= 0, got -1"
     vec.close()
+
+
+def test_time_limit_under_another_wrapper_gets_its_step_count_back():
+    """The elapsed-step counter of a TimeLimit that is not the outermost wrapper (here under
+    RecordEpisodeStatistics) is restored on that TimeLimit."""
+
+    def make():
+        return gym.wrappers.RecordEpisodeStatistics(gym.make("CartPole-v1"))
+
+    a, b = gym.vector.SyncVectorEnv([make] * 2), gym.vector.SyncVectorEnv([make] * 2)
+    a.reset(seed=0)
+    b.reset(seed=1)
+    for _ in range(4):
+        a.step(np.array([0, 1]))
+    arrays, meta = envstate.snapshot(a)
+    assert meta["envs"][0]["elapsed"] == [[1, 4]]  # depth 1: the TimeLimit inside
+    assert envstate.restore(b, arrays, meta)
+    assert [e.env._elapsed_steps for e in b.envs] == [4, 4]
+
+
+def test_snapshot_without_the_autoreset_flags_restores_the_envs():
+    """A snapshot that announces no autoreset flags (``vec_autoreset`` false, no array: a
+    file from a vector env without them) restores the envs and leaves the target's flags."""
+    vec, arrays, meta = _cartpole_snapshot()
+    del arrays["vec/autoreset_envs"]
+    meta["vec_autoreset"] = False
+    envstate.check_meta(meta, arrays)
+    target = make_vector_env("CartPole-v1", 2)
+    target.reset(seed=1)
+    flags = target._autoreset_envs.copy()
+    assert envstate.restore(target, arrays, meta)
+    np.testing.assert_array_equal(target._autoreset_envs, flags)
+    for e_a, e_b in zip(vec.envs, target.envs, strict=True):
+        np.testing.assert_array_equal(e_b.unwrapped.state, e_a.unwrapped.state)
+    vec.close()
+    target.close()
