@@ -593,3 +593,17 @@ def test_snapshot_without_the_autoreset_flags_restores_the_envs():
         np.testing.assert_array_equal(e_b.unwrapped.state, e_a.unwrapped.state)
     vec.close()
     target.close()
+
+
+def test_inexact_snapshot_of_an_async_vector_env_names_its_class():
+    """The reason of an async vector env's inexact snapshot (shown in the resume warning)
+    names the vector env's class."""
+    vec = make_vector_env("CartPole-v1", 2, vectorization="async")
+    try:
+        arrays, meta = envstate.snapshot(vec)
+    finally:
+        vec.close()
+    assert (arrays, meta) == (
+        {},
+        {"exact": False, "reason": "AsyncVectorEnv has no in-process envs"},
+    )
