@@ -607,3 +607,15 @@ def test_inexact_snapshot_of_an_async_vector_env_names_its_class():
         {},
         {"exact": False, "reason": "AsyncVectorEnv has no in-process envs"},
     )
+
+
+def test_snapshot_of_a_vector_env_without_autoreset_flags_announces_none():
+    """A vector env without ``_autoreset_envs`` (gymnasium before 1.0 kept none) gives an
+    exact snapshot that announces no autoreset flags and holds no array for them."""
+    vec = make_vector_env("CartPole-v1", 2)
+    vec.reset(seed=0)
+    del vec._autoreset_envs
+    arrays, meta = envstate.snapshot(vec)
+    assert meta["exact"] is True and meta["vec_autoreset"] is False
+    assert "vec/autoreset_envs" not in arrays
+    vec.close()
