@@ -22,9 +22,9 @@ A key is a file of ``npytrpo`` (``cg`` = ``npytrpo/cg.py``), a package (``oracle
 of ``npytrpo/oracle/``), or one file of a package, dotted: ``oracle.run`` = only
 ``npytrpo/oracle/run.py`` (likewise ``oracle.check``, ``oracle.verify``, ``oracle.diagnose``,
 ``oracle.outcome``, ``oracle.format``, ``oracle.files``, ``oracle.make``, ``oracle.suite``,
-``oracle.cli``), with its own test list and its own work folder ``build/mutation/oracle.run``,
-for packages too large for one run. ``--all`` runs the undotted keys only (a package already
-covers its files).
+``oracle.cli``; ``io.persist``, ``io.mjstate``, ``io.envstate``), with its own test list and
+its own work folder ``build/mutation/oracle.run``, for packages too large for one run.
+``--all`` runs the undotted keys only (a package already covers its files).
 
 Each module ends with a line of counts (generated, killed, survived, timeout, no tests) and the
 names of the surviving mutants; ``--show NAME`` prints a mutant's diff. Verdicts on survivors
@@ -106,9 +106,10 @@ TESTS: dict[str, list[str]] = {
         "tests/test_fast_paths.py",
         "tests/test_rollout_details.py",
     ],
-    # Every test file that imports npytrpo.io, and PPO's resume test (the only one of the
-    # Adam moments and β in a checkpoint). test_cartpole_learns left out: a ~50 s learning run
-    # that reaches io only through learn()'s checkpoint arguments (None), judged elsewhere.
+    # Every test file that imports npytrpo.io, and the resume tests of PPO (the only one of
+    # its Adam moments and β in a checkpoint) and of the Adam value fit (of its moments).
+    # test_cartpole_learns left out: a ~50 s learning run that reaches io only through
+    # learn()'s checkpoint arguments (None), judged elsewhere.
     "io": [
         "tests/test_io_files.py",
         "tests/test_io_details.py",
@@ -121,6 +122,9 @@ TESTS: dict[str, list[str]] = {
         "tests/test_agent.py",
         "--deselect=tests/test_agent.py::test_cartpole_learns",
         "tests/test_ppo_gsde.py::test_agent_runs_ppo_with_gsde_exploration",
+        # the only resume test of the Adam value fit's moments in a checkpoint
+        "tests/test_value_adam.py::test_adam_fit_resume_is_bit_identical_to_an_uninterrupted_run",
+        "tests/test_io_mutation_gaps.py",
     ],
     # PPO (issue 14): not in the TRPO core list, run before resolving the PPO work
     "ppo_objectives": [
@@ -159,6 +163,10 @@ TESTS.update(
         )
     }
 )  # fmt: skip
+
+# The io package one file at a time, for the same reason: the resume and kill -9 tests call
+# almost every function of io, so each file keeps the package's list.
+TESTS.update({f"io.{name}": TESTS["io"] for name in ("persist", "mjstate", "envstate")})
 
 # Files outside npytrpo/ and tests/ that a module's tests read (copied into the work folder
 # and, through mutmut's also_copy, into its mutants/ tree), by package.
