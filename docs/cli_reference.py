@@ -35,22 +35,16 @@ def _cell(text: str) -> str:
 
 
 def _value(action: argparse.Action) -> str:
-    """What an option takes: its choices, its metavar, or nothing for a flag."""
+    """What an option takes, as ``--help`` shows it (argparse's own formatting of metavars,
+    choices and nargs); nothing for a flag."""
     if action.nargs == 0:
         return ""
-    if action.metavar is not None:
-        value = action.metavar
-    elif action.choices is not None:
-        value = "{" + ",".join(str(c) for c in action.choices) + "}"
+    fmt = argparse.HelpFormatter("npytrpo")
+    if action.option_strings:
+        default = fmt._get_default_metavar_for_optional(action)
     else:
-        value = action.dest.upper() if action.option_strings else action.dest
-    if action.nargs == "+":
-        return f"{value} [{value} ...]"
-    if action.nargs == "*":
-        return f"[{value} ...]"
-    if action.nargs == "?":
-        return f"[{value}]"
-    return value
+        default = fmt._get_default_metavar_for_positional(action)
+    return fmt._format_args(action, default)
 
 
 def _default(action: argparse.Action) -> str:
