@@ -131,7 +131,9 @@ def npytrpo_kwargs(env_id: str) -> tuple[dict[str, Any], str]:
 
 
 def gym_id(env_id: str) -> str:
-    """The gymnasium id of a settings key: the part before ``/`` (``Pendulum-v1/gsde``)."""
+    """The gymnasium id of a settings key: the part before ``/`` (``Pendulum-v1/gsde``), as
+    ``npytrpo.tools.presets.env_id_of``; not imported from there so that the sb3-contrib side's
+    process, which this module serves, never loads npytrpo (or SciPy) into what it times."""
     return env_id.split("/")[0]
 
 
