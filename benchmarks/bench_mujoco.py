@@ -1,22 +1,25 @@
-"""MuJoCo sampling speed: TRPO env-steps/s and raw env steps/s, sync vs async, 1/2/4 sub-envs.
+"""MuJoCo sampling speed: TRPO env-steps/s and raw env steps/s, sync/async/workers, 1/2/4 envs.
 
 Run: ``python benchmarks/bench_mujoco.py [--env Hopper-v5] [--timesteps 20000]``
 ``[--n-envs 1 2 4] [--hash-steps 10000] [--seed 0]``.
 
 For every ``n_envs`` and vectorization ("sync": gymnasium's SyncVectorEnv in this process;
-"async": AsyncVectorEnv, one worker process per sub-env):
+"async": AsyncVectorEnv, one worker process per sub-env, stepped from this process; "workers":
+the same processes each running whole rollouts with their own copy of π_θ, ``npytrpo.workers``):
 
 - **raw**: the vector env stepped with uniformly random actions (drawn up front, so the figure
-  is the env's cost alone: MuJoCo, the wrappers and, for async, the pipes);
+  is the env's cost alone: MuJoCo, the wrappers and, for async, the pipes; not measured for
+  "workers", whose env is stepped the same way as "async");
 - **TRPO**: ``TRPO(env, **preset, n_envs=n, vectorization=v).learn(timesteps)`` — whole
   iterations, so ``timesteps`` is rounded up to a multiple of ``n_envs·n_steps`` — reported as
   env-steps per wall-clock second together with the share of time spent in the rollout.
 
 Then whether async reproduces sync: the SHA-256 of θ and value θ after ``--hash-steps`` steps of
-the preset (its ``n_envs``) with each vectorization and the same seed. Last, the peak resident
-set size of this process (``ru_maxrss``; async workers are separate processes, their peak is
-``RUSAGE_CHILDREN``'s). sb3-contrib at the same settings is measured side by side by
-``benchmarks/compare.py --envs Hopper-v5``. Nothing is asserted.
+the preset (its ``n_envs``) with each vectorization and the same seed; "workers" draws its
+actions per sub-env, so it is compared with a second "workers" run (determinism) instead.
+Last, the peak resident set size of this process (``ru_maxrss``; async workers are separate
+processes, their peak is ``RUSAGE_CHILDREN``'s). sb3-contrib at the same settings is measured
+side by side by ``benchmarks/compare.py --envs Hopper-v5``. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -101,14 +104,18 @@ def main(argv=None) -> None:
     print(f"{args.env}, preset settings, {args.timesteps} steps per cell, seed {args.seed}")
     print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores")
     print("load average (1, 5, 15 min) at start: " + _load())
-    header = f"{'n_envs':>6} {'vec':>6} {'raw env steps/s':>16} {'TRPO steps/s':>13} {'rollout':>8}"
+    header = f"{'n_envs':>6} {'vec':>7} {'raw env steps/s':>16} {'TRPO steps/s':>13} {'rollout':>8}"
     print(header)
     print("-" * len(header))
     for n in args.n_envs:
-        for vec in ("sync", "async"):
-            raw = raw_rate(args.env, n, vec, args.timesteps, args.seed)
+        for vec in ("sync", "async", "workers"):
+            raw = (
+                "-"
+                if vec == "workers"
+                else f"{raw_rate(args.env, n, vec, args.timesteps, args.seed):,.0f}"
+            )
             sps, share = trpo_rate(args.env, n, vec, args.timesteps, args.seed)
-            print(f"{n:>6} {vec:>6} {raw:>16,.0f} {sps:>13,.0f} {share:>7.0%}", flush=True)
+            print(f"{n:>6} {vec:>7} {raw:>16} {sps:>13,.0f} {share:>7.0%}", flush=True)
     print("against sb3-contrib: python benchmarks/compare.py --envs Hopper-v5 (side by side)")
     h_sync = hashes(args.env, "sync", args.hash_steps, args.seed)
     h_async = hashes(args.env, "async", args.hash_steps, args.seed)
@@ -116,6 +123,9 @@ def main(argv=None) -> None:
     print(f"  sync : {h_sync[0]} {h_sync[1]}")
     print(f"  async: {h_async[0]} {h_async[1]}")
     print(f"  async == sync: {h_sync == h_async}")
+    h_w = [hashes(args.env, "workers", args.hash_steps, args.seed) for _ in range(2)]
+    print(f"  workers, two runs: {h_w[0][0]} {h_w[0][1]} / {h_w[1][0]} {h_w[1][1]}")
+    print(f"  workers run 1 == run 2: {h_w[0] == h_w[1]}")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print("load average (1, 5, 15 min) at end: " + _load())

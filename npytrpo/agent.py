@@ -2,7 +2,7 @@
 
 One iteration (Schulman et al. 2015, with GAE from Schulman et al. 2016):
 
-1. collect ``n_steps`` per sub-env with π_θ (``rollout.collect``);
+1. collect ``n_steps`` per sub-env with π_θ (``rollout.collect``, or ``workers.collect_workers``);
 2. update the observation normaliser with the new raw observations;
 3. Â, V-targets by GAE(γ, λ) on (T, n_envs), truncation bootstrapping from V(s_final)
    (``advantages.gae``);
@@ -51,6 +51,7 @@ from .rollout import collect, next_values
 from .trust_region import npg_step, trpo_step, vpg_step
 from .value import ValueFunction
 from .value_adam import fit_value
+from .workers import WorkerVectorEnv, collect_workers
 
 __all__ = ["TRPO", "PPO"]
 
@@ -222,7 +223,8 @@ class TRPO:
     def _iterate(self, t_start: float) -> dict:
         st, cfg = self.state, self.config
         t0 = time.perf_counter()
-        ro, st.last_obs, st.autoreset_pending = collect(
+        run = collect_workers if isinstance(self.env, WorkerVectorEnv) else collect
+        ro, st.last_obs, st.autoreset_pending = run(
             self.env,
             self.policy,
             st.theta,
@@ -366,8 +368,7 @@ class TRPO:
                     while not done:
                         a = self.predict(obs, deterministic=deterministic, rng=rng)
                         obs, r, term, trunc, _ = env.step(a)
-                        total += float(r)
-                        steps += 1
+                        total, steps = total + float(r), steps + 1
                         done = bool(term or trunc)
                     returns.append(total)
                     lengths.append(steps)

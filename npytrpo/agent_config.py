@@ -28,6 +28,7 @@ from .policies import CategoricalPolicy, GaussianPolicy, Policy
 from .ppo_config import PPOConfig
 from .rollout import EpisodeTracker, make_vector_env
 from .value_adam import VF_OPTIMIZERS
+from .workers import make_worker_env
 
 __all__ = [
     "AgentConfig",
@@ -46,6 +47,8 @@ UPDATES = ("trpo", "npg", "vpg", "ppo", "ppo_kl")
 SHARED_OPTIONS = ("normalize_advantages", "entropy_coef", "kl_direction")
 #: Policy heads the agent picks from the action space (``"auto"``) or by name.
 POLICIES = ("auto", "categorical", "gaussian")
+#: How an env id is vectorised (``make_vector_env``, ``workers.make_worker_env``).
+VECTORIZATIONS = ("sync", "async", "workers")
 
 
 def _agent_step_default() -> TRPOConfig:
@@ -102,8 +105,11 @@ class AgentConfig:
         on a categorical policy (one distribution per state, in sb3-contrib too).
     obs_clip : float > 0, default 10.0
         Clip of normalised observations.
-    vectorization : {"sync", "async"}, default "sync"
-        How an env id is vectorised (async steps the sub-envs in worker processes).
+    vectorization : {"sync", "async", "workers"}, default "sync"
+        How an env id is vectorised: "sync" steps the sub-envs in this process, "async" each in
+        a worker process (one round trip per step), "workers" each in a worker process that also
+        runs π_θ, one round trip per rollout (``workers``; deterministic, but its actions are
+        drawn per sub-env, so its results differ from "sync").
     update : {"trpo", "npg", "vpg", "ppo", "ppo_kl"}, default "trpo"
         The policy update: ``trpo_step``, ``npg_step`` (βx, no line search), ``vpg_step``
         (θ ← θ + pg_lr·g, for the step-size study), ``ppo_clip_update`` or ``ppo_kl_update``.
@@ -180,7 +186,7 @@ class AgentConfig:
             "log_std_init": real_number(self.log_std_init, "log_std_init"),
             "kl_reduction": choice(self.kl_reduction, "kl_reduction", KL_REDUCTIONS),
             "obs_clip": real_number(self.obs_clip, "obs_clip", low=0.0, low_open=True),
-            "vectorization": choice(self.vectorization, "vectorization", ("sync", "async")),
+            "vectorization": choice(self.vectorization, "vectorization", VECTORIZATIONS),
             "update": choice(self.update, "update", UPDATES),
             "pg_lr": real_number(self.pg_lr, "pg_lr", low=0.0, low_open=True),
             "blas_threads": None
@@ -310,6 +316,8 @@ def make_env(env, n_envs: int, vectorization: str):
             gym.spec(env)
         except gym.error.Error as exc:
             raise ValueError(f"env: unknown environment id {env!r} ({exc})") from None
+        if vectorization == "workers":
+            return make_worker_env(env, n_envs), env
         return make_vector_env(env, n_envs, vectorization=vectorization), env
     if isinstance(env, gym.vector.VectorEnv):
         spec = getattr(env, "spec", None)

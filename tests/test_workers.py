@@ -1,0 +1,311 @@
+"""``vectorization="workers"``: whole rollouts in gymnasium AsyncVectorEnv worker processes.
+
+The reference is ``run_slice`` run in this process on freshly made envs (sub-env i reset with
+seed + i, its actions drawn from ``default_rng(seeds[i])`` with the seeds the agent's generator
+gives): the worker rollout must equal it bit for bit, and the assembled ``Rollout`` must be
+what ``collect`` would build from those per-env arrays.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from npytrpo import TRPO
+from npytrpo.agent_config import make_policy
+from npytrpo.normalize import ObservationNormalizer, RewardScaler
+from npytrpo.rollout import EpisodeTracker, collect, make_vector_env
+from npytrpo.workers import (
+    RolloutWorker,
+    WorkerVectorEnv,
+    collect_workers,
+    make_worker_env,
+    run_slice,
+)
+
+
+class _NaNAfter(gym.Env):
+    """A 2-D env whose observation turns NaN at step ``bad_step`` (for the error test)."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, bad_step: int = 3, bad: str = "obs"):
+        self.t, self.bad_step, self.bad = 0, bad_step, bad
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2), {}
+
+    def step(self, action):
+        self.t += 1
+        hit = self.t == self.bad_step
+        obs = np.full(2, np.nan) if hit and self.bad == "obs" else np.ones(2)
+        reward = np.inf if hit and self.bad == "reward" else 1.0
+        return obs, reward, False, False, {}
+
+
+gym.register("NpytrpoTestNaNAfter-v0", entry_point=_NaNAfter)
+
+
+class _ModePolicy:
+    """A policy acting by its mode (no random draw); picklable for the workers."""
+
+    def __init__(self, policy):
+        self.policy, self.obs_dim, self.head = policy, policy.obs_dim, policy.head
+
+    def check_theta(self, theta):
+        return self.policy.check_theta(theta)
+
+    def sampler(self, theta, *, noise_every=-1):
+        return self.policy.sampler(theta, deterministic=True)
+
+
+def _policy(env_id: str, **options):
+    """The agent's policy for ``env_id`` (small networks) and a θ drawn from seed 3."""
+    from npytrpo.agent_config import AgentConfig
+
+    cfg = AgentConfig.from_options(None, "test", hidden=(8,), value_hidden=(8,), **options)
+    probe = gym.make(env_id)
+    policy = make_policy(cfg, probe.observation_space.shape[0], probe.action_space)
+    probe.close()
+    return policy, policy.init(np.random.default_rng(3))
+
+
+def _reference(env_id, n_envs, policy, theta, n_steps, seed, seeds, **kw):
+    """Per-env ``run_slice`` in this process on envs reset with seed + i."""
+    out = []
+    for i in range(n_envs):
+        env = gym.make(env_id)
+        obs, _ = env.reset(seed=seed + i)
+        out.append(run_slice(env, policy, theta, obs, n_steps, int(seeds[i]), index=i, **kw))
+        env.close()
+    return out
+
+
+@pytest.mark.parametrize(
+    "env_id, options, n_steps",
+    [
+        ("CartPole-v1", {}, 64),  # several episode ends (terminations) per sub-env
+        ("Pendulum-v1", {"use_sde": True, "sde_sample_freq": 8}, 230),  # a truncation at 200
+    ],
+)
+def test_worker_rollout_equals_in_process_slices(env_id, options, n_steps):
+    """collect_workers' arrays equal run_slice in this process, bit for bit (with an obs
+    normaliser, a reward scaler, episode ends and, for gSDE, noise redrawn every 8 steps)."""
+    policy, theta = _policy(env_id, **options)
+    norm = ObservationNormalizer(policy.obs_dim)
+    norm.rms.update(np.random.default_rng(1).normal(size=(50, policy.obs_dim)) * 3.0 + 0.5)
+    n_envs, seed = 2, 11
+    env = make_worker_env(env_id, n_envs)
+    try:
+        last_obs, _ = env.reset(seed=seed)
+        rng, tracker = np.random.default_rng(5), EpisodeTracker(n_envs)
+        seeds = np.random.default_rng(5).integers(2**63, size=n_envs)
+        ro, last, pending = collect_workers(
+            env,
+            policy,
+            theta,
+            last_obs,
+            n_steps,
+            rng,
+            tracker=tracker,
+            obs_normalizer=norm,
+            reward_scaler=RewardScaler(n_envs, gamma=0.99),
+            noise_every=options.get("sde_sample_freq", -1),
+        )
+    finally:
+        env.close()
+    ref = _reference(
+        env_id,
+        n_envs,
+        policy,
+        theta,
+        n_steps,
+        seed,
+        seeds,
+        obs_normalizer=norm,
+        noise_every=options.get("sde_sample_freq", -1),
+    )
+    raw = np.stack([r["raw"] for r in ref], axis=1)
+    np.testing.assert_array_equal(ro.raw_obs, raw[:-1])
+    np.testing.assert_array_equal(last, raw[-1])
+    np.testing.assert_array_equal(ro.actions, np.stack([r["actions"] for r in ref], axis=1))
+    np.testing.assert_array_equal(ro.terminated, np.stack([r["terminated"] for r in ref], 1))
+    np.testing.assert_array_equal(ro.truncated, np.stack([r["truncated"] for r in ref], 1))
+    done = ro.terminated | ro.truncated
+    assert done.any(), "the rollout must cross an episode end to test the finals"
+    assert not pending.any() and ro.valid.all()
+    # next_obs: the row below, except the real final observation where an episode ended
+    expect_next = norm.normalize(raw[1:].reshape(-1, policy.obs_dim), update=False)
+    expect_next = expect_next.reshape(raw[1:].shape)
+    for i, r in enumerate(ref):
+        for t, final in r["finals"].items():
+            assert done[t, i]
+            expect_next[t, i] = norm.normalize(final[None], update=False)[0]
+    assert len(expect_next) == n_steps
+    np.testing.assert_array_equal(ro.next_obs, expect_next)
+    np.testing.assert_array_equal(
+        ro.obs,
+        norm.normalize(ro.raw_obs.reshape(-1, policy.obs_dim), update=False).reshape(
+            ro.raw_obs.shape
+        ),
+    )
+    # rewards: scaled step by step, as collect does; episode returns raw
+    scaler = RewardScaler(n_envs, gamma=0.99)
+    raw_r = np.stack([r["rewards"] for r in ref], axis=1)
+    for t in range(n_steps):
+        np.testing.assert_array_equal(
+            ro.rewards[t], scaler.scale(raw_r[t], ro.terminated[t], ro.truncated[t])
+        )
+
+
+def test_episode_bookkeeping_matches_a_plain_loop():
+    """Returns and lengths of finished episodes, and what the tracker carries over, equal a
+    plain per-env loop over the rewards (CartPole, two rollouts)."""
+    policy, theta = _policy("CartPole-v1")
+    env = make_worker_env("CartPole-v1", 2)
+    tracker, rng = EpisodeTracker(2), np.random.default_rng(0)
+    rewards, dones, got = [], [], []
+    try:
+        obs, _ = env.reset(seed=0)
+        for _ in range(2):
+            ro, obs, _ = collect_workers(env, policy, theta, obs, 40, rng, tracker=tracker)
+            rewards.append(ro.rewards)
+            dones.append(ro.terminated | ro.truncated)
+            got += list(zip(ro.episode_returns, ro.episode_lengths, strict=True))
+    finally:
+        env.close()
+    rewards, dones = np.concatenate(rewards), np.concatenate(dones)
+    expect, running, length = [], np.zeros(2), np.zeros(2, int)
+    for t in range(rewards.shape[0]):
+        running += rewards[t]
+        length += 1
+        for i in np.flatnonzero(dones[t]):
+            expect.append((float(running[i]), int(length[i])))
+            running[i], length[i] = 0.0, 0
+    assert got == expect and len(got) >= 2
+    np.testing.assert_array_equal(tracker.returns, running)
+    np.testing.assert_array_equal(tracker.lengths, length)
+
+
+def test_agent_with_workers_is_deterministic_and_resumes(tmp_path):
+    """Two agents with vectorization='workers' and one seed give the same θ and value θ; the
+    agent saves (inexact env state, with a warning) and a loaded copy goes on learning."""
+    thetas = []
+    for _ in range(2):
+        agent = TRPO(
+            "CartPole-v1",
+            seed=4,
+            n_steps=32,
+            hidden=(8,),
+            value_hidden=(8,),
+            vectorization="workers",
+        )
+        try:
+            agent.learn(128, progress_bar=False)
+            thetas.append((agent.theta.copy(), agent.value_theta.copy()))
+            assert isinstance(agent.env, WorkerVectorEnv) and agent.num_timesteps == 128
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                agent.save(str(tmp_path / "w.npz"))
+            assert any("new episodes" in str(w.message) for w in caught)
+        finally:
+            agent.env.close()
+    np.testing.assert_array_equal(thetas[0][0], thetas[1][0])
+    np.testing.assert_array_equal(thetas[0][1], thetas[1][1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = TRPO.load(str(tmp_path / "w.npz"))
+    try:
+        assert loaded.config.vectorization == "workers"
+        np.testing.assert_array_equal(loaded.theta, thetas[1][0])
+        loaded.learn(64, progress_bar=False)
+        assert loaded.num_timesteps == 192
+    finally:
+        loaded.env.close()
+
+
+def test_sync_and_workers_differ_only_in_the_action_draws():
+    """With a deterministic policy (mode actions) there is no draw: workers equal sync."""
+    policy, theta = _policy("CartPole-v1")
+    mode_policy = _ModePolicy(policy)
+    sync = make_vector_env("CartPole-v1", 2)
+    work = make_worker_env("CartPole-v1", 2)
+    try:
+        o1, _ = sync.reset(seed=2)
+        o2, _ = work.reset(seed=2)
+        a, _, _ = collect(
+            sync, mode_policy, theta, o1, 80, np.random.default_rng(0), tracker=EpisodeTracker(2)
+        )
+        b, _, _ = collect_workers(
+            work, mode_policy, theta, o2, 80, np.random.default_rng(0), tracker=EpisodeTracker(2)
+        )
+    finally:
+        sync.close()
+        work.close()
+    for name in ("obs", "actions", "rewards", "terminated", "truncated", "next_obs"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.episode_returns == b.episode_returns and a.episode_lengths == b.episode_lengths
+
+
+@pytest.mark.filterwarnings("ignore:.*(ERROR|Raising the last exception):UserWarning")
+@pytest.mark.parametrize(
+    "bad, expect", [("obs", "observations must be finite"), ("reward", "rewards must be finite")]
+)
+def test_non_finite_step_in_a_worker_names_step_and_sub_env(bad, expect):
+    """A NaN observation or an infinite reward in sub-env 1 at its step 3 (index 2) raises
+    ValueError in the main process naming the step and the sub-env."""
+    policy, theta = _policy("CartPole-v1")
+    policy2d, theta2d = _policy("NpytrpoTestNaNAfter-v0")
+    del policy, theta
+    fns = [
+        lambda: RolloutWorker(gym.make("NpytrpoTestNaNAfter-v0", bad_step=100), 0),
+        lambda: RolloutWorker(gym.make("NpytrpoTestNaNAfter-v0", bad_step=3, bad=bad), 1),
+    ]
+    env = WorkerVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    try:
+        obs, _ = env.reset(seed=0)
+        with pytest.raises(ValueError, match=rf"{expect}: .* at step 2 .*\(sub-envs \[1\]\)"):
+            collect_workers(
+                env, policy2d, theta2d, obs, 10, np.random.default_rng(0), tracker=EpisodeTracker(2)
+            )
+    finally:
+        env.close(terminate=True)
+
+
+def test_bad_arguments():
+    """collect_workers refuses another vector env (TypeError) and a pending NEXT_STEP reset
+    (ValueError); the agent names the vectorization it was given."""
+    policy, theta = _policy("CartPole-v1")
+    sync = make_vector_env("CartPole-v1", 2)
+    try:
+        obs, _ = sync.reset(seed=0)
+        with pytest.raises(TypeError, match="env must be a WorkerVectorEnv, got SyncVectorEnv"):
+            collect_workers(
+                sync, policy, theta, obs, 4, np.random.default_rng(0), tracker=EpisodeTracker(2)
+            )
+    finally:
+        sync.close()
+    work = make_worker_env("CartPole-v1", 2)
+    try:
+        obs, _ = work.reset(seed=0)
+        with pytest.raises(ValueError, match="autoreset_pending must be None or all False"):
+            collect_workers(
+                work,
+                policy,
+                theta,
+                obs,
+                4,
+                np.random.default_rng(0),
+                tracker=EpisodeTracker(2),
+                autoreset_pending=np.array([True, False]),
+            )
+    finally:
+        work.close()
+    with pytest.raises(ValueError, match="vectorization must be one of .*'workers'.*got 'gpu'"):
+        TRPO("CartPole-v1", vectorization="gpu")
