@@ -33,14 +33,19 @@ def blas_summary() -> str:
     return "; ".join(libs) + f"; env {env or 'unset'}"
 
 
-def run_npytrpo(env_id: str, seed: int, timesteps: int) -> dict:
+def run_npytrpo(env_id: str, seed: int, timesteps: int, vectorization: str | None = None) -> dict:
     """Train npytrpo on ``env_id`` for ``timesteps`` steps and evaluate it; every timing in s.
+
+    ``vectorization`` overrides the preset's (e.g. "workers": whole rollouts in one process per
+    sub-env).
 
     The split comes from the agent's own log rows: ``time_rollout`` (collect + normaliser
     update), ``time_policy`` (the TRPO step), ``time_value`` (the L-BFGS-B fit, on a worker
     thread beside the policy step by default) and the update phase's wall time.
     """
     kw, source = npytrpo_kwargs(env_id)
+    if vectorization:
+        kw["vectorization"] = vectorization
     agent = TRPO(env_id, seed=seed, **kw)
     t0, c0 = time.perf_counter(), time.process_time()
     agent.learn(timesteps, progress_bar=False)
@@ -51,7 +56,7 @@ def run_npytrpo(env_id: str, seed: int, timesteps: int) -> dict:
     t1 = time.perf_counter()
     ev = agent.evaluate(EVAL_EPISODES, deterministic=True, seed=10_000 + seed)
     t_eval = time.perf_counter() - t1
-    return {
+    out = {
         "side": "npytrpo",
         "settings": {**kw, "(source)": source},
         "timesteps": agent.num_timesteps,
@@ -67,6 +72,8 @@ def run_npytrpo(env_id: str, seed: int, timesteps: int) -> dict:
         "eval_std": ev["std_return"],
         "threads": blas_summary(),
     }
+    agent.env.close()
+    return out
 
 
 def raw_env_rate(env_id: str, n_envs: int, seconds: float, seed: int = 0) -> float:

@@ -4,6 +4,7 @@ to exit (the whole-process figure) and reads the one ``RESULT {json}`` line it p
 Usage (what ``compare.py`` runs)::
 
     python benchmarks/_compare_worker.py train {npytrpo,sb3} ENV SEED TIMESTEPS [TORCH_THREADS]
+        [VECTORIZATION (npytrpo only; empty: the preset's)]
     python benchmarks/_compare_worker.py step REPEATS {0,1} [TORCH_THREADS]
 
 ``step`` times one ``trpo_step`` at N = 1024 on a 64×64 CartPole policy against sb3-contrib's
@@ -23,11 +24,13 @@ import numpy as np
 MARK = "RESULT "
 
 
-def _train(side: str, env_id: str, seed: int, timesteps: int, threads: int | None) -> dict:
+def _train(
+    side: str, env_id: str, seed: int, timesteps: int, threads: int | None, vec: str = ""
+) -> dict:
     if side == "npytrpo":
         from _compare_npy import run_npytrpo
 
-        return run_npytrpo(env_id, seed, timesteps)
+        return run_npytrpo(env_id, seed, timesteps, vectorization=vec or None)
     from _compare_sb3 import run_sb3
 
     return run_sb3(env_id, seed, timesteps, threads)
@@ -72,7 +75,8 @@ def main(argv: list[str]) -> None:
     kind, rest = argv[0], argv[1:]
     if kind == "train":
         threads = int(rest[4]) if len(rest) > 4 else None
-        out = _train(rest[0], rest[1], int(rest[2]), int(rest[3]), threads)
+        vec = rest[5] if len(rest) > 5 else ""
+        out = _train(rest[0], rest[1], int(rest[2]), int(rest[3]), threads, vec)
     elif kind == "step":
         threads = int(rest[2]) if len(rest) > 2 else None
         out = _step(int(rest[0]), rest[1] == "1", threads)

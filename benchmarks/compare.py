@@ -90,9 +90,12 @@ def machine_header() -> None:
     print(f"BLAS (this process; npytrpo limits it to 1 thread while learning): {blas_summary()}")
 
 
-def _side_args(side: str, env_id: str, seed: int, timesteps: int, threads: int) -> list[str]:
-    key = "npytrpo" if side == "npytrpo" else "sb3"
-    return ["train", key, env_id, str(seed), str(timesteps), str(threads)]
+def _side_args(
+    side: str, env_id: str, seed: int, timesteps: int, threads: int, vectorization: str = ""
+) -> list[str]:
+    if side == "npytrpo":
+        return ["train", "npytrpo", env_id, str(seed), str(timesteps), str(threads), vectorization]
+    return ["train", "sb3", env_id, str(seed), str(timesteps), str(threads)]
 
 
 def run_pairs(env_id: str, args: argparse.Namespace, sides: tuple[str, ...]) -> tuple:
@@ -111,7 +114,9 @@ def run_pairs(env_id: str, args: argparse.Namespace, sides: tuple[str, ...]) -> 
             order = sides if k % 2 == 0 else sides[::-1]
             k += 1
             for side in order:
-                res, wall = run_worker(_side_args(side, env_id, seed, timesteps, args.threads))
+                res, wall = run_worker(
+                    _side_args(side, env_id, seed, timesteps, args.threads, args.vectorization)
+                )
                 res["t_process"] = wall - res["t_eval"]
                 res["seed"] = seed
                 runs[side].append(res)
@@ -257,6 +262,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--no-sb3",
         action="store_true",
         help="measure npytrpo only, as when sb3-contrib is not installed",
+    )
+    ap.add_argument(
+        "--vectorization",
+        choices=("", "sync", "async", "workers"),
+        default="",
+        help="npytrpo's vectorization (default: the preset's, sync); 'workers' runs each "
+        "sub-env's rollout in its own process, while sb3-contrib keeps the zoo's DummyVecEnv",
     )
     ap.add_argument("--no-step", action="store_true", help="skip the step section")
     ap.add_argument("--step-only", action="store_true", help="only the step section")
