@@ -61,6 +61,20 @@ def test_tiny_run_without_sb3(compare, monkeypatch, capsys):
     assert "run sb3-contrib" not in out and "RATIO" not in out
 
 
+def test_vectorization_reaches_npytrpo_side(compare, monkeypatch, capsys):
+    """``--vectorization workers`` runs npytrpo's side with that vectorization (its settings
+    line says so); without the option the preset's settings carry none."""
+    monkeypatch.setitem(sys.modules, "sb3_contrib", None)
+    monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])
+    argv = ["--envs", "CartPole-v1", "--timesteps", "1", "--raw-seconds", "0.05", "--no-step"]
+    assert compare.main([*argv, "--vectorization", "workers"]) == 0
+    assert "'vectorization': 'workers'" in capsys.readouterr().out
+    assert compare.main(argv) == 0
+    assert "'vectorization'" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        compare.parse_args(["--vectorization", "threads"])
+
+
 def test_step_section_without_sb3(compare):
     """The step worker, run in-process without sb3-contrib, times npytrpo's step alone on a
     CartPole batch of N = 1024 and reports its CG iterations."""
