@@ -8,7 +8,8 @@ Public API by layer (see the module docstrings for shapes and equations; docs/de
 - step: ``TRPOConfig``; ``conjugate_gradient``, ``backtracking_line_search``,
   ``acceptance_tests``; ``trpo_step``, ``npg_step``, ``vpg_step``, ``natural_direction``,
   ``dense_natural_step``; PPO's ``PPOConfig``, ``ppo_clip_update``, ``ppo_kl_update``.
-- agent: ``collect``, ``make_vector_env``, ``EpisodeTracker``, ``gae``, ``ValueFunction``,
+- agent: ``collect``, ``make_vector_env``, ``EpisodeTracker`` (and, with whole rollouts in
+  worker processes, ``collect_workers``, ``make_worker_env``), ``gae``, ``ValueFunction``,
   ``ObservationNormalizer``, ``RewardScaler``; ``AgentConfig``, ``AgentState``; the agents
   ``TRPO`` and ``PPO`` (``learn``, ``predict``, ``evaluate``, ``save``, ``load``).
 - io: ``save_checkpoint``, ``load_checkpoint``, ``CheckpointError``.
@@ -48,6 +49,7 @@ __version__ = "0.1.0"
 
 
 _ROLLOUT_NAMES = ("collect", "make_vector_env", "EpisodeTracker", "Rollout")
+_WORKER_NAMES = ("collect_workers", "make_worker_env")
 _AGENT_NAMES = ("TRPO", "PPO", "AgentConfig", "AgentState")
 
 
@@ -58,6 +60,10 @@ def __getattr__(name: str):
         from . import rollout
 
         return getattr(rollout, name)
+    if name in _WORKER_NAMES:
+        from . import workers
+
+        return getattr(workers, name)
     if name in _AGENT_NAMES:
         from . import agent, agent_config
 
@@ -66,6 +72,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "collect_workers",
+    "make_worker_env",
     "Rollout",
     "EpisodeTracker",
     "make_vector_env",

@@ -64,6 +64,7 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "and the ``TRPO`` agent with ``learn``, ``predict``, ``evaluate``, ``save``, ``load``.",
         (
             "npytrpo.rollout",
+            "npytrpo.workers",
             "npytrpo.advantages",
             "npytrpo.value",
             "npytrpo.value_adam",
