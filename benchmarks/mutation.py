@@ -106,6 +106,17 @@ TESTS: dict[str, list[str]] = {
         "tests/test_fast_paths.py",
         "tests/test_rollout_details.py",
     ],
+    # acting.py: what collect and the workers' run_slice share (env actions, the frozen
+    # normaliser, episode bookkeeping, learning rewards).
+    "acting": [
+        "tests/test_rollout.py",
+        "tests/test_fast_paths.py",
+        "tests/test_rollout_details.py",
+        "tests/test_faults.py",
+        "tests/test_workers.py",
+    ],
+    # vectorization="workers": whole rollouts and env snapshots in worker processes.
+    "workers": ["tests/test_workers.py", "tests/test_envstate.py"],
     # Every test file that imports npytrpo.io, and the resume tests of PPO (the only one of
     # its Adam moments and β in a checkpoint) and of the Adam value fit (of its moments).
     # test_cartpole_learns left out: a ~50 s learning run that reaches io only through

@@ -39,6 +39,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from .acting import env_action, frozen_normalizer, learning_rewards, track_episodes
 from .normalize import ObservationNormalizer, RewardScaler
 from .policies import Policy
 
@@ -210,32 +211,6 @@ def _next_observations(raw: np.ndarray, finals: dict, done: np.ndarray | None) -
     return next_raw
 
 
-def _track_episodes(tracker, rewards, done, valid) -> tuple[list[float], list[int]]:
-    """Close the episodes that ended in this rollout (their returns and lengths, in the order
-    they ended); carry the rest in ``tracker``.
-
-    Per env, the running return/length continue from the tracker; at each done step the
-    episode's undiscounted return and length are recorded and the counters restart.
-    """
-    ep_returns: list[float] = []
-    ep_lengths: list[int] = []
-    finished = []  # (end step, env, return, length), sorted into chronological order below
-    for i in range(rewards.shape[1]):
-        start = 0
-        for e in np.flatnonzero(done[:, i]):
-            seg = slice(start, e + 1)
-            ret = float(tracker.returns[i] + rewards[seg, i].sum())
-            finished.append((e, i, ret, int(tracker.lengths[i] + valid[seg, i].sum())))
-            tracker.returns[i], tracker.lengths[i] = 0.0, 0
-            start = e + 1
-        tracker.returns[i] += rewards[start:, i].sum()
-        tracker.lengths[i] += valid[start:, i].sum()
-    for _, _, ret, length in sorted(finished):
-        ep_returns.append(ret)
-        ep_lengths.append(length)
-    return ep_returns, ep_lengths
-
-
 def _mask_reset_steps(t, pending, valid, raw_rewards, term, trunc) -> np.ndarray:
     """NEXT_STEP autoreset: the sub-envs in ``pending`` took a reset step at t, which is no
     transition (invalid, no reward, no episode end); returns the sub-envs done at t."""
@@ -329,10 +304,10 @@ def collect(
     act_shape = (policy.head.act_dim,) if box else ()
     raw, raw_rewards, term, trunc, valid = _buffers(n_steps, n_envs, obs_dim)  # raw[t] = s_t
     norm_obs = raw if obs_normalizer is None else np.empty_like(raw[:-1])
-    normalize = None if obs_normalizer is None else _frozen_normalizer(obs_normalizer)
+    normalize = None if obs_normalizer is None else frozen_normalizer(obs_normalizer)
     actions = np.empty((n_steps, n_envs, *act_shape), dtype=np.float64 if box else np.int64)
     pending = np.zeros(n_envs, bool) if autoreset_pending is None else autoreset_pending.copy()
-    to_env = _env_action(space)
+    to_env = env_action(space)
     act = policy.sampler(theta, noise_every=noise_every)
     finals: dict[int, np.ndarray] = {}  # SAME_STEP: step t -> s_{t+1} with real final rows
     raw[0] = np.reshape(last_obs, (n_envs, obs_dim))
@@ -351,11 +326,11 @@ def collect(
             finals[t] = _final_obs(info, term[t] | trunc[t], raw[t + 1])
     next_raw = _next_observations(raw, finals, term | trunc if same_step else None)
     raw_obs = raw[:-1]  # s_0 … s_{T−1}, a view
-    ep_returns, ep_lengths = _track_episodes(tracker, raw_rewards, term | trunc, valid)
+    ep_returns, ep_lengths = track_episodes(tracker, raw_rewards, term | trunc, valid)
     rollout = Rollout(
         obs=raw_obs if normalize is None else norm_obs,
         actions=actions,
-        rewards=_learning_rewards(reward_scaler, raw_rewards, term, trunc),
+        rewards=learning_rewards(reward_scaler, raw_rewards, term, trunc),
         terminated=term,
         truncated=trunc,
         next_obs=next_raw if normalize is None else normalize(next_raw, np.empty_like(next_raw)),
@@ -413,38 +388,3 @@ def _buffers(n_steps: int, n_envs: int, obs_dim: int) -> tuple[np.ndarray, ...]:
         np.empty(shape, dtype=bool),
         np.ones(shape, dtype=bool),
     )
-
-
-def _frozen_normalizer(norm: ObservationNormalizer):
-    """``(o, out) -> out = clip((o − μ) / √(σ² + ε), −c, c)`` with the statistics of ``norm``
-    as they are now (they stay frozen during a rollout): the numbers of
-    ``norm.normalize(o, update=False)``, with √(σ² + ε) taken once and no checks per step."""
-    mean, scale, c = norm.rms.mean.copy(), np.sqrt(norm.rms.var + norm.epsilon), norm.clip
-
-    def normalize(o: np.ndarray, out: np.ndarray) -> np.ndarray:
-        np.subtract(o, mean, out=out)  # o − μ
-        np.divide(out, scale, out=out)  # (o − μ) / √(σ² + ε)
-        np.maximum(out, -c, out=out)  # clip to [−c, c]: max with −c, then min with c,
-        return np.minimum(out, c, out=out)  # the same numbers as np.clip for finite o
-
-    return normalize
-
-
-def _env_action(space: gym.spaces.Space):
-    """The policy's action a → the env's: a Box sample clipped to [low, high] (min(max(a, low),
-    high): np.clip's numbers, cheaper), a Discrete index shifted by ``space.start``."""
-    if isinstance(space, gym.spaces.Box):
-        low, high = space.low, space.high
-        return lambda a: np.minimum(np.maximum(a, low), high)
-    start = int(space.start)
-    return (lambda a: a) if start == 0 else (lambda a: a + start)
-
-
-def _learning_rewards(reward_scaler, raw_rewards, term, trunc) -> np.ndarray:
-    """The rewards learned from: scaled step by step when a reward scaler is used."""
-    if reward_scaler is None:
-        return raw_rewards.copy()
-    rewards = np.empty_like(raw_rewards)
-    for t in range(raw_rewards.shape[0]):
-        rewards[t] = reward_scaler.scale(raw_rewards[t], term[t], trunc[t])
-    return rewards

@@ -21,8 +21,10 @@ rollout from the agent's generator. A run is still deterministic (one seed, one 
 machine), and its rollout equals ``run_slice`` run in one process on the same envs and seeds
 (``tests/test_workers.py``), but it is not the "sync" run's.
 
-Resume: the sub-envs live in other processes, so a checkpoint cannot hold their state; as with
-"async", a resumed run starts new episodes (``io.envstate``).
+Resume: each worker snapshots and restores its own sub-env with ``io.envstate`` (asked by one
+``call`` each), so a checkpoint holds the same env state as a sync run's and a resumed run is
+bit-identical to an uninterrupted one wherever sync's is (classic control, MuJoCo); other envs
+resume from new episodes, as in sync.
 """
 
 from __future__ import annotations
@@ -33,16 +35,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode
 
+from .acting import env_action, frozen_normalizer, learning_rewards, track_episodes
+from .io import envstate
 from .normalize import ObservationNormalizer, RewardScaler
 from .policies import Policy
-from .rollout import (
-    EpisodeTracker,
-    Rollout,
-    _env_action,
-    _frozen_normalizer,
-    _learning_rewards,
-    _track_episodes,
-)
+from .rollout import EpisodeTracker, Rollout
 
 __all__ = ["RolloutWorker", "WorkerVectorEnv", "make_worker_env", "run_slice", "collect_workers"]
 
@@ -91,9 +88,9 @@ def run_slice(
     rewards = np.empty(n_steps)
     term, trunc = np.empty(n_steps, dtype=bool), np.empty(n_steps, dtype=bool)
     actions = np.empty((n_steps, 1, *act_shape), dtype=np.float64 if box else np.int64)
-    normalize = None if obs_normalizer is None else _frozen_normalizer(obs_normalizer)
+    normalize = None if obs_normalizer is None else frozen_normalizer(obs_normalizer)
     seen = raw if normalize is None else np.empty_like(raw)
-    act, to_env = policy.sampler(theta, noise_every=noise_every), _env_action(env.action_space)
+    act, to_env = policy.sampler(theta, noise_every=noise_every), env_action(env.action_space)
     rng = np.random.default_rng(seed)
     finals: dict[int, np.ndarray] = {}
     raw[0, 0] = np.reshape(obs, obs_dim)
@@ -147,6 +144,31 @@ class RolloutWorker(gym.Wrapper):
         obs, seed = per_env[self.index]
         return run_slice(self.env, obs=obs, seed=seed, index=self.index, **shared)
 
+    def npytrpo_snapshot(self) -> tuple[dict, dict]:
+        """``envstate.snapshot`` of the wrapped env alone (its arrays keyed ``0/…``)."""
+        return envstate.snapshot(_OneEnv(self.env))
+
+    def npytrpo_restore(self, arrays: dict, meta: dict, apply: bool) -> tuple[str, object]:
+        """This sub-env's part of a whole snapshot: ``envstate.check`` it, and with ``apply``
+        ``envstate.restore`` it. Returns ("ok", bool) or ("ValueError", message), so that a bad
+        file does not end the worker."""
+        prefix = f"{self.index}/"
+        mine = {"0/" + k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        one = {**meta, "envs": [meta["envs"][self.index]], "vec_autoreset": False}
+        try:
+            if apply:
+                return "ok", envstate.restore(_OneEnv(self.env), mine, one)
+            return "ok", envstate.check(_OneEnv(self.env), mine, one)
+        except ValueError as e:
+            return "ValueError", str(e).replace("env/0/", f"env/{self.index}/")
+
+
+class _OneEnv:
+    """One env seen as a vector env's ``envs`` (what ``envstate`` reads and writes)."""
+
+    def __init__(self, env: gym.Env):
+        self.envs = [env]
+
 
 class WorkerVectorEnv(AsyncVectorEnv):
     """An ``AsyncVectorEnv`` of ``RolloutWorker`` sub-envs in SAME_STEP autoreset mode.
@@ -157,6 +179,37 @@ class WorkerVectorEnv(AsyncVectorEnv):
     def rollouts(self, shared: dict, per_env: list) -> tuple[dict, ...]:
         """Run ``run_slice`` in every worker at once and wait for all (one ``call``)."""
         return self.call("npytrpo_rollout", shared, per_env)
+
+    def npytrpo_env_snapshot(self) -> tuple[dict, dict]:
+        """``envstate.snapshot`` of every sub-env, taken in its worker, merged into the layout a
+        sync vector env's snapshot has (arrays ``i/…``, ``meta["envs"][i]``), without the sync
+        env's own autoreset flags (the workers' rollouts keep none: ``vec_autoreset`` False)."""
+        parts = self.call("npytrpo_snapshot")
+        for _, meta in parts:
+            if not meta["exact"]:
+                return {}, meta
+        arrays = {
+            f"{i}/{k[2:]}": v for i, (a, _) in enumerate(parts) for k, v in a.items()
+        }  # every key of a one-env snapshot starts with "0/"
+        return arrays, {
+            "exact": True,
+            "envs": [m["envs"][0] for _, m in parts],
+            "vec_autoreset": False,
+        }
+
+    def npytrpo_env_restore(self, arrays: dict, meta: dict) -> bool:
+        """``envstate.restore`` for the workers' sub-envs: every worker checks its part first,
+        and only if all fit do they restore (so a misfit or malformed file changes nothing)."""
+        if not meta.get("exact") or len(meta.get("envs", ())) != self.num_envs:
+            return False
+        for apply in (False, True):
+            results = self.call("npytrpo_restore", arrays, meta, apply)
+            for kind, value in results:
+                if kind == "ValueError":
+                    raise ValueError(value)
+            if not all(value for _, value in results):
+                return False
+        return True
 
 
 def _worker_env_fn(env_id: str, index: int, env_kwargs: dict):
@@ -222,12 +275,12 @@ def collect_workers(
             next_raw[t, i] = final
     valid = np.ones((n_steps, n_envs), dtype=bool)
     raw_obs = raw[:-1]
-    ep_returns, ep_lengths = _track_episodes(tracker, raw_rewards, term | trunc, valid)
-    normalize = None if obs_normalizer is None else _frozen_normalizer(obs_normalizer)
+    ep_returns, ep_lengths = track_episodes(tracker, raw_rewards, term | trunc, valid)
+    normalize = None if obs_normalizer is None else frozen_normalizer(obs_normalizer)
     rollout = Rollout(
         obs=raw_obs if normalize is None else normalize(raw_obs, np.empty_like(raw_obs)),
         actions=actions,
-        rewards=_learning_rewards(reward_scaler, raw_rewards, term, trunc),
+        rewards=learning_rewards(reward_scaler, raw_rewards, term, trunc),
         terminated=term,
         truncated=trunc,
         next_obs=next_raw if normalize is None else normalize(next_raw, np.empty_like(next_raw)),

@@ -16,6 +16,8 @@ import pytest
 
 from npytrpo import TRPO
 from npytrpo.agent_config import make_policy
+from npytrpo.io import envstate
+from npytrpo.io.envstate import InexactResumeWarning
 from npytrpo.normalize import ObservationNormalizer, RewardScaler
 from npytrpo.rollout import EpisodeTracker, collect, make_vector_env
 from npytrpo.workers import (
@@ -193,41 +195,115 @@ def test_episode_bookkeeping_matches_a_plain_loop():
     np.testing.assert_array_equal(tracker.lengths, length)
 
 
-def test_agent_with_workers_is_deterministic_and_resumes(tmp_path):
-    """Two agents with vectorization='workers' and one seed give the same θ and value θ; the
-    agent saves (inexact env state, with a warning) and a loaded copy goes on learning."""
-    thetas = []
+def _workers_agent(env_id: str, **kw) -> TRPO:
+    return TRPO(env_id, seed=4, n_steps=32, hidden=(8,), value_hidden=(8,),
+                vectorization="workers", **kw)  # fmt: skip
+
+
+def _params(agent: TRPO) -> tuple[np.ndarray, np.ndarray]:
+    return agent.theta.copy(), agent.value_theta.copy()
+
+
+@pytest.mark.parametrize(
+    "env_id, kw",
+    [
+        ("CartPole-v1", {}),
+        ("Pendulum-v1", {"normalize_obs": True, "normalize_reward": True, "use_sde": True}),
+        ("Hopper-v5", {"normalize_obs": True, "normalize_reward": True}),
+    ],
+)
+def test_workers_run_is_deterministic_and_resumes_bit_identically(tmp_path, env_id, kw):
+    """vectorization='workers': two runs with one seed give the same θ and value θ, and a run
+    saved after 2 iterations, loaded into a new agent (new worker processes) and continued for
+    2 more equals the uninterrupted 4 iterations bit for bit: each worker snapshots and
+    restores its own sub-env (classic control; MuJoCo physics), with no InexactResumeWarning."""
+    straight = []
     for _ in range(2):
-        agent = TRPO(
-            "CartPole-v1",
-            seed=4,
-            n_steps=32,
-            hidden=(8,),
-            value_hidden=(8,),
-            vectorization="workers",
-        )
+        agent = _workers_agent(env_id, **kw)
         try:
-            agent.learn(128, progress_bar=False)
-            thetas.append((agent.theta.copy(), agent.value_theta.copy()))
-            assert isinstance(agent.env, WorkerVectorEnv) and agent.num_timesteps == 128
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                agent.save(str(tmp_path / "w.npz"))
-            assert any("new episodes" in str(w.message) for w in caught)
+            agent.learn(256, progress_bar=False)
+            straight.append(_params(agent))
         finally:
             agent.env.close()
-    np.testing.assert_array_equal(thetas[0][0], thetas[1][0])
-    np.testing.assert_array_equal(thetas[0][1], thetas[1][1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loaded = TRPO.load(str(tmp_path / "w.npz"))
+    np.testing.assert_array_equal(straight[0][0], straight[1][0])
+    np.testing.assert_array_equal(straight[0][1], straight[1][1])
+    first = _workers_agent(env_id, **kw)
+    path = str(tmp_path / "w.npz")
     try:
-        assert loaded.config.vectorization == "workers"
-        np.testing.assert_array_equal(loaded.theta, thetas[1][0])
-        loaded.learn(64, progress_bar=False)
-        assert loaded.num_timesteps == 192
+        first.learn(128, progress_bar=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InexactResumeWarning)
+            first.save(path)
+    finally:
+        first.env.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InexactResumeWarning)
+        loaded = TRPO.load(path)
+    try:
+        assert isinstance(loaded.env, WorkerVectorEnv)
+        loaded.learn(128, progress_bar=False)
+        assert loaded.num_timesteps == 256
+        np.testing.assert_array_equal(loaded.theta, straight[0][0])
+        np.testing.assert_array_equal(loaded.value_theta, straight[0][1])
     finally:
         loaded.env.close()
+
+
+def test_worker_snapshot_equals_the_sync_snapshot_of_the_same_envs():
+    """The merged snapshot of a WorkerVectorEnv has the layout and values of envstate.snapshot
+    of a SyncVectorEnv whose sub-envs are in the same state (but the sync env's own autoreset
+    flags) (here: both freshly reset with one
+    seed and stepped with the same actions)."""
+    work = make_worker_env("CartPole-v1", 2)
+    sync = make_vector_env("CartPole-v1", 2)
+    try:
+        work.reset(seed=8)
+        sync.reset(seed=8)
+        for a in ([0, 1], [1, 1], [0, 0]):
+            work.step(np.array(a))
+            sync.step(np.array(a))
+        wa, wm = envstate.snapshot(work)
+        sa, sm = envstate.snapshot(sync)
+    finally:
+        work.close()
+        sync.close()
+    # a SyncVectorEnv also records its own autoreset flags; the workers' rollouts keep none
+    assert sm.pop("vec_autoreset") and not wm.pop("vec_autoreset")
+    assert not sa.pop("vec/autoreset_envs").any()
+    assert wm == sm and wm["exact"]
+    assert sorted(wa) == sorted(sa)
+    for k in sa:
+        np.testing.assert_array_equal(wa[k], sa[k], err_msg=k)
+
+
+def test_worker_restore_refuses_a_malformed_or_misfit_snapshot_and_changes_nothing():
+    """A malformed array of sub-env 1 is a ValueError naming env/1/… (the worker survives);
+    a snapshot of other envs, or of another count, restores nothing (False); an env outside
+    the exact families gives an inexact snapshot that names it."""
+    work = make_worker_env("CartPole-v1", 2)
+    try:
+        work.reset(seed=1)
+        arrays, meta = envstate.snapshot(work)
+        bad = dict(arrays)
+        bad["1/state"] = np.zeros(7)
+        with pytest.raises(ValueError, match=r"env/1/state must have shape \(4,\), got \(7,\)"):
+            envstate.restore(work, bad, meta)
+        before = envstate.snapshot(work)[0]
+        for k in arrays:
+            np.testing.assert_array_equal(before[k], arrays[k])  # nothing was changed
+        assert envstate.restore(work, arrays, {**meta, "envs": meta["envs"][:1]}) is False
+        other = {**meta, "envs": [{**m, "class": "PendulumEnv"} for m in meta["envs"]]}
+        assert envstate.restore(work, arrays, other) is False
+        assert envstate.restore(work, arrays, meta) is True
+    finally:
+        work.close()
+    odd = make_worker_env("NpytrpoTestNaNAfter-v0", 2)
+    try:
+        odd.reset(seed=0)
+        arrays, meta = envstate.snapshot(odd)
+    finally:
+        odd.close()
+    assert arrays == {} and not meta["exact"] and "_NaNAfter" in meta["reason"]
 
 
 def test_sync_and_workers_differ_only_in_the_action_draws():

@@ -1,4 +1,4 @@
-"""Snapshot and restore the state of a synchronous vector env's sub-environments.
+"""Snapshot and restore the state of a vector env's sub-environments (sync, or ``workers``).
 
 Bit-identical resume needs the environments mid-episode exactly as they were: each
 sub-environment's own random generator (``unwrapped.np_random``), its dynamic state and every
@@ -20,8 +20,12 @@ seeded, but not bit-identical to no interruption).
 
 ``AsyncVectorEnv`` (``vectorization="async"``): its sub-envs live in worker processes, so the
 snapshot is marked inexact (reason: no in-process envs) and a resumed async run starts new
-episodes. ``io.persist`` says so with an ``InexactResumeWarning`` when such a checkpoint is
-written and when it is loaded. ``check_meta`` validates a snapshot's metadata read back from a
+episodes; ``io.persist`` says so with an ``InexactResumeWarning`` when such a checkpoint is
+written and when it is loaded. A vector env that can reach its workers' envs
+(``workers.WorkerVectorEnv``, whose workers run this module's functions on their own sub-env)
+has the methods ``npytrpo_env_snapshot`` and ``npytrpo_env_restore``; ``snapshot`` and
+``restore`` hand over to them, and the snapshot is the one a sync vector env of the same envs
+would give. ``check_meta`` validates a snapshot's metadata read back from a
 file, so that a malformed one is an error rather than a silent inexact restore.
 """
 
@@ -33,7 +37,7 @@ import numpy as np
 from . import mjstate
 from .checkpoint import rng_from_state, rng_state
 
-__all__ = ["snapshot", "restore", "check_meta", "InexactResumeWarning", "EXACT_MODULES"]
+__all__ = ["snapshot", "restore", "check", "check_meta", "InexactResumeWarning", "EXACT_MODULES"]
 
 #: Module prefixes of environments whose state is fully captured by their numeric attributes.
 EXACT_MODULES = ["gymnasium.envs.classic_control"]
@@ -123,6 +127,8 @@ def _mujoco_physics(u, i: int, arrays: dict, m: dict) -> None:
 def snapshot(vec: gym.vector.VectorEnv) -> tuple[dict[str, np.ndarray], dict]:
     """Arrays and JSON metadata describing every sub-env's state (``meta["exact"]`` says if
     the snapshot is complete)."""
+    if hasattr(vec, "npytrpo_env_snapshot"):
+        return vec.npytrpo_env_snapshot()
     envs = getattr(vec, "envs", None)
     if envs is None:
         return {}, {"exact": False, "reason": f"{type(vec).__name__} has no in-process envs"}
@@ -186,16 +192,28 @@ def _fits(e: gym.Env, m: dict) -> bool:
     return "mujoco" not in m or mjstate.fits(u, m["mujoco"])
 
 
-def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict) -> bool:
-    """Put the sub-envs back in the snapshot's state; False (and nothing changed) if the
-    snapshot is inexact or does not fit this vector env (env class, count, MuJoCo model sizes
-    or state signature); ValueError (and nothing changed) if a saved array is malformed."""
+def check(vec, arrays: dict[str, np.ndarray], meta: dict) -> bool:
+    """Whether ``restore`` would restore: False if the snapshot is inexact or does not fit
+    ``vec``'s in-process envs (``vec.envs``: env class, count, MuJoCo model sizes or state
+    signature); ValueError if a saved array is malformed. Changes nothing."""
     envs = getattr(vec, "envs", None)
     if not meta.get("exact") or envs is None or len(envs) != len(meta["envs"]):
         return False
     if not all(_fits(e, m) for e, m in zip(envs, meta["envs"], strict=True)):
         return False
     _check_arrays(envs, arrays, meta)
+    return True
+
+
+def restore(vec: gym.vector.VectorEnv, arrays: dict[str, np.ndarray], meta: dict) -> bool:
+    """Put the sub-envs back in the snapshot's state; False (and nothing changed) if the
+    snapshot is inexact or does not fit this vector env (``check``); ValueError (and nothing
+    changed) if a saved array is malformed."""
+    if hasattr(vec, "npytrpo_env_restore"):
+        return vec.npytrpo_env_restore(arrays, meta)
+    if not check(vec, arrays, meta):
+        return False
+    envs = vec.envs
     for i, (e, m) in enumerate(zip(envs, meta["envs"], strict=True)):
         u = e.unwrapped
         u.np_random = rng_from_state(m["np_random"])
