@@ -183,7 +183,7 @@ class TRPO:
         STEPS timesteps to ``checkpoint_dir/model_<timesteps>_steps.npz`` (default directory
         ``log_dir/checkpoints``), atomically, keeping the ``keep`` newest (None: all); see
         ``io.periodic``. ``TRPO.load`` of the newest + ``learn`` of the rest continues the run
-        (bit-identically for synchronous classic-control and MuJoCo envs). Returns ``self``.
+        (bit-identically for classic-control and MuJoCo envs, sync or "workers"). Returns ``self``.
         """
         total_timesteps = integer(total_timesteps, "total_timesteps", low=0)
         if callback is not None and not callable(callback):
@@ -256,12 +256,11 @@ class TRPO:
         m = ro.valid
         check_returns(targets[m], st.num_timesteps, ro.num_transitions)
         obs, actions = ro.obs[m], ro.actions[m]
-        # The policy step and the value fit both start from this batch's GAE (computed with V
-        # before the fit) and share nothing, so they may run at once (NumPy releases the GIL
-        # inside BLAS); each is deterministic.
+        # The policy step and the value fit both start from this batch's GAE (V before the fit)
+        # and share nothing, so they may run at once (``_start_value_fit``).
         action_std = exploration_std(self.policy, st.theta, obs, actions)  # π_old's
         start = (V0, v_pass) if m.all() else None  # the fit's first evaluation reuses V's pass
-        fit = self._start(_timed, fit_value, cfg, self.value, st, obs, targets[m], start)
+        fit = self._start_value_fit(obs, targets[m], start)
         res, t_policy = _timed(self._policy_update, obs, actions, adv[m])
         (st.value_theta, vinfo), t_value = fit()
         st.theta = res.theta_new
@@ -279,15 +278,20 @@ class TRPO:
             append_csv_row(self.log_dir, row)
         return row
 
-    def _start(self, fn, *args, **kw):
-        """Run ``fn(*args, **kw)`` on the agent's worker thread (``parallel_value_fit``), or
-        right away; return a callable giving its result."""
-        if not self.config.parallel_value_fit:
-            out = fn(*args, **kw)
+    def _start_value_fit(self, obs, targets, start):
+        """``fit_value`` in worker 0 of a ``WorkerVectorEnv`` (no GIL shared), on the agent's
+        thread (NumPy releases the GIL inside BLAS) or, without ``parallel_value_fit``, right
+        away; a callable giving ((θ_v, info), seconds). Deterministic in each case."""
+        cfg, st = self.config, self.state
+        if cfg.parallel_value_fit and isinstance(self.env, WorkerVectorEnv):
+            return self.env.start_value_fit(cfg, self.value, st, obs, targets)
+        job = (fit_value, cfg, self.value, st, obs, targets, start)
+        if not cfg.parallel_value_fit:
+            out = _timed(*job)
             return lambda: out
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npytrpo-vf")
-        return self._worker.submit(fn, *args, **kw).result
+        return self._worker.submit(_timed, *job).result
 
     def _policy_update(self, obs, actions, adv):
         cfg, st = self.config, self.state
@@ -389,15 +393,10 @@ class TRPO:
         """Write the configuration and ``AgentState`` to one pickle-free ``.npz``, atomically
         (``io.persist.save_agent``); ``load`` + ``learn`` then continues bit-identically."""
         save_agent(
-            path,
-            env_id=self.env_id,
-            seed=self.seed,
-            options=self.config.as_options(),
-            policy_spec=self.policy.spec(),
-            value_spec=self.value.spec(),
-            state=self.state,
+            path, env_id=self.env_id, seed=self.seed, options=self.config.as_options(),
+            policy_spec=self.policy.spec(), value_spec=self.value.spec(), state=self.state,
             env=self.env,
-        )
+        )  # fmt: skip
 
     @classmethod
     def load(
@@ -407,10 +406,8 @@ class TRPO:
         *,
         log_dir: str | os.PathLike | None = None,
     ) -> TRPO:
-        """Rebuild an agent from ``save``'s checkpoint (never unpickles anything).
-
-        ``env`` defaults to the saved id.
-        """
+        """Rebuild an agent from ``save``'s checkpoint (never unpickles anything); ``env``
+        defaults to the saved id."""
         header, arrays = read_agent(path)
         env = header["env_id"] if env is None else env
         if env is None:

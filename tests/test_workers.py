@@ -19,7 +19,7 @@ from npytrpo.agent_config import make_policy
 from npytrpo.io import envstate
 from npytrpo.io.envstate import InexactResumeWarning
 from npytrpo.normalize import ObservationNormalizer, RewardScaler
-from npytrpo.rollout import EpisodeTracker, collect, make_vector_env
+from npytrpo.rollout import EpisodeTracker, autoreset_mode, collect, make_vector_env
 from npytrpo.workers import (
     RolloutWorker,
     WorkerVectorEnv,
@@ -52,6 +52,16 @@ class _NaNAfter(gym.Env):
 
 
 gym.register("NpytrpoTestNaNAfter-v0", entry_point=_NaNAfter)
+
+
+class _Huge(_NaNAfter):
+    """Observations of 1e200: finite, but their squares overflow."""
+
+    def step(self, action):
+        return np.full(2, 1e200), 1.0, False, False, {}
+
+
+gym.register("NpytrpoTestHuge-v0", entry_point=_Huge)
 
 
 class _ModePolicy:
@@ -283,18 +293,25 @@ def test_worker_restore_refuses_a_malformed_or_misfit_snapshot_and_changes_nothi
     work = make_worker_env("CartPole-v1", 2)
     try:
         work.reset(seed=1)
-        arrays, meta = envstate.snapshot(work)
+        arrays, meta = envstate.snapshot(work)  # snapshot A
+        work.step(np.array([1, 0]))
+        now, _ = envstate.snapshot(work)  # the state after a step, which must survive
+        assert not np.array_equal(now["0/state"], arrays["0/state"])
         bad = dict(arrays)
         bad["1/state"] = np.zeros(7)
         with pytest.raises(ValueError, match=r"env/1/state must have shape \(4,\), got \(7,\)"):
             envstate.restore(work, bad, meta)
-        before = envstate.snapshot(work)[0]
-        for k in arrays:
-            np.testing.assert_array_equal(before[k], arrays[k])  # nothing was changed
+        after, _ = envstate.snapshot(work)  # the workers answer: none ended
+        for k in now:  # sub-env 0 was not restored before sub-env 1's array was refused
+            np.testing.assert_array_equal(after[k], now[k], err_msg=k)
         assert envstate.restore(work, arrays, {**meta, "envs": meta["envs"][:1]}) is False
+        assert envstate.restore(work, arrays, {**meta, "exact": False}) is False
         other = {**meta, "envs": [{**m, "class": "PendulumEnv"} for m in meta["envs"]]}
         assert envstate.restore(work, arrays, other) is False
         assert envstate.restore(work, arrays, meta) is True
+        back, _ = envstate.snapshot(work)
+        for k in arrays:
+            np.testing.assert_array_equal(back[k], arrays[k], err_msg=k)
     finally:
         work.close()
     odd = make_worker_env("NpytrpoTestNaNAfter-v0", 2)
@@ -361,7 +378,7 @@ def test_bad_arguments():
     sync = make_vector_env("CartPole-v1", 2)
     try:
         obs, _ = sync.reset(seed=0)
-        with pytest.raises(TypeError, match="env must be a WorkerVectorEnv, got SyncVectorEnv"):
+        with pytest.raises(TypeError, match="^env must be a WorkerVectorEnv, got SyncVectorEnv$"):
             collect_workers(
                 sync, policy, theta, obs, 4, np.random.default_rng(0), tracker=EpisodeTracker(2)
             )
@@ -370,7 +387,9 @@ def test_bad_arguments():
     work = make_worker_env("CartPole-v1", 2)
     try:
         obs, _ = work.reset(seed=0)
-        with pytest.raises(ValueError, match="autoreset_pending must be None or all False"):
+        with pytest.raises(
+            ValueError, match=r"^autoreset_pending must be None or all False \(SAME_STEP env\)$"
+        ):
             collect_workers(
                 work,
                 policy,
@@ -385,3 +404,127 @@ def test_bad_arguments():
         work.close()
     with pytest.raises(ValueError, match="vectorization must be one of .*'workers'.*got 'gpu'"):
         TRPO("CartPole-v1", vectorization="gpu")
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"vf_optimizer": "adam", "vf_epochs": 3, "vf_batch_size": 32}],
+    ids=["lbfgs", "adam"],
+)
+def test_value_fit_in_worker_zero_equals_the_fit_in_this_process(kw):
+    """With workers, parallel_value_fit runs the value fit in worker 0's process: θ, value θ,
+    the Adam fit's moments and the logged fit diagnostics equal those of the fit run in this
+    process (parallel_value_fit=False), iteration after iteration."""
+    runs = []
+    for parallel in (True, False):
+        agent = _workers_agent("Pendulum-v1", normalize_obs=True, parallel_value_fit=parallel, **kw)
+        try:
+            agent.learn(256, progress_bar=False)
+            adam = agent.state.value_adam
+            runs.append((_params(agent), adam, agent.history))
+        finally:
+            agent.env.close()
+    (a, adam_a, hist_a), (b, adam_b, hist_b) = runs
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    if kw:
+        assert adam_a.t == adam_b.t > 0
+        np.testing.assert_array_equal(adam_a.m, adam_b.m)
+        np.testing.assert_array_equal(adam_a.v, adam_b.v)
+    else:
+        assert adam_a is None and adam_b is None
+    fit_keys = ("value_loss", "explained_variance")
+    for ra, rb in zip(hist_a, hist_b, strict=True):
+        assert {k: ra[k] for k in fit_keys} == {k: rb[k] for k in fit_keys}
+
+
+def test_make_worker_env_passes_env_kwargs_and_autoresets_on_the_same_step():
+    """``env_kwargs`` reach every sub-env's ``gymnasium.make``; the vector env is in SAME_STEP
+    mode (its own ``step`` then gives the final observation in ``info``, as sync's)."""
+    env = make_worker_env("Pendulum-v1", 2, env_kwargs={"g": 4.5})
+    try:
+        assert env.get_attr("g") == (4.5, 4.5)
+        assert autoreset_mode(env) == gym.vector.AutoresetMode.SAME_STEP
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize(
+    "env_id, options, normalize",
+    [
+        ("CartPole-v1", {}, False),
+        ("Pendulum-v1", {}, True),
+        ("Pendulum-v1", {"use_sde": True, "sde_sample_freq": 5}, True),
+    ],
+)
+def test_run_slice_equals_collect_on_a_one_env_sync_vector_env(env_id, options, normalize):
+    """run_slice(seed=s) in this process equals rollout.collect on a one-env SyncVectorEnv
+    with ``default_rng(s)``: the same rows drawn from the same stream (an independent
+    implementation of the same loop: its observations, actions, rewards, episode ends and
+    final observations), with an observation normaliser and gSDE noise redrawn every 5 steps."""
+    policy, theta = _policy(env_id, **options)
+    norm = None
+    if normalize:
+        norm = ObservationNormalizer(policy.obs_dim)
+        norm.rms.update(np.random.default_rng(2).normal(size=(40, policy.obs_dim)) * 2.0 - 0.3)
+    every = options.get("sde_sample_freq", -1)
+    n_steps = 230  # past Pendulum's truncation at 200; CartPole ends episodes often
+    sync = make_vector_env(env_id, 1)
+    try:
+        obs, _ = sync.reset(seed=21)
+        ro, last, _ = collect(
+            sync, policy, theta, obs, n_steps, np.random.default_rng(77),
+            tracker=EpisodeTracker(1), obs_normalizer=norm, noise_every=every,
+        )  # fmt: skip
+    finally:
+        sync.close()
+    env = gym.make(env_id)
+    try:
+        first, _ = env.reset(seed=21)
+        got = run_slice(
+            env, policy, theta, first, n_steps, 77, obs_normalizer=norm, noise_every=every
+        )
+    finally:
+        env.close()
+    np.testing.assert_array_equal(got["raw"][:-1], ro.raw_obs[:, 0])
+    np.testing.assert_array_equal(got["raw"][-1], last[0])
+    np.testing.assert_array_equal(got["actions"], ro.actions[:, 0])
+    np.testing.assert_array_equal(got["terminated"], ro.terminated[:, 0])
+    np.testing.assert_array_equal(got["truncated"], ro.truncated[:, 0])
+    np.testing.assert_array_equal(got["rewards"], ro.rewards[:, 0])
+    done = np.flatnonzero(ro.terminated[:, 0] | ro.truncated[:, 0])
+    assert done.size and sorted(got["finals"]) == done.tolist()
+    raw_next = ro.next_obs[:, 0] if norm is None else None
+    for t in done:
+        if raw_next is not None:
+            np.testing.assert_array_equal(got["finals"][t], raw_next[t])
+        else:
+            np.testing.assert_array_equal(
+                norm.normalize(got["finals"][t][None], update=False)[0], ro.next_obs[t, 0]
+            )
+
+
+@pytest.mark.parametrize(
+    "bad, expect", [("obs", "observations must be finite"), ("reward", "rewards must be finite")]
+)
+def test_run_slice_names_the_non_finite_step(bad, expect):
+    """In this process: NaN observation / infinite reward at the env's 3rd step raise
+    ValueError naming step 2 and the slice's sub-env index; the steps before were fine."""
+    policy, theta = _policy("NpytrpoTestNaNAfter-v0")
+    env = gym.make("NpytrpoTestNaNAfter-v0", bad_step=3, bad=bad)
+    obs, _ = env.reset(seed=0)
+    msg = rf"^{expect}: the env returned NaN/inf at step 2 of this rollout \(sub-envs \[5\]\)$"
+    with pytest.raises(ValueError, match=msg):
+        run_slice(env, policy, theta, obs, 10, 0, index=5)
+    env.reset(seed=0)
+    ok = run_slice(env, policy, theta, obs, 2, 0, index=5)  # steps 0 and 1 are finite
+    assert ok["raw"].shape == (3, 2) and np.isfinite(ok["raw"]).all()
+
+
+def test_run_slice_accepts_a_finite_step_whose_squares_overflow():
+    """An observation of 1e200 is finite: Σo² overflows to inf, so the exact test decides."""
+    policy, theta = _policy("NpytrpoTestHuge-v0")
+    env = gym.make("NpytrpoTestHuge-v0")
+    obs, _ = env.reset(seed=0)
+    out = run_slice(env, policy, theta, obs, 3, 0)
+    assert out["raw"][1:].max() == 1e200
