@@ -79,39 +79,42 @@ def run_slice(
     Returns
     -------
     dict
-        ``raw`` (T + 1, obs_dim): s_0 … s_T, with the next episode's first observation after
-        an episode end; ``actions`` (T,) int or (T, act_dim) unclipped; ``rewards`` (T,) raw;
-        ``terminated``, ``truncated`` (T,) bool; ``finals``: {t: s_{t+1}} where an episode
-        ended at t.
+        ``raw`` (T + 1, obs_dim) float64: s_0 … s_T, with the next episode's first observation
+        after an episode end; ``actions`` (T,) int64 or (T, act_dim) float64, unclipped;
+        ``rewards`` (T,) raw; ``terminated``, ``truncated`` (T,) bool; ``finals``: {t: s_{t+1}
+        as float64 (obs_dim,)} where an episode ended at t.
     """
     obs_dim = policy.obs_dim
     box = isinstance(env.action_space, gym.spaces.Box)
     act_shape = (policy.head.act_dim,) if box else ()
-    raw = np.empty((n_steps + 1, 1, obs_dim))
+    raw = np.empty((n_steps + 1, obs_dim))
     rewards = np.empty(n_steps)
     term, trunc = np.empty(n_steps, dtype=bool), np.empty(n_steps, dtype=bool)
-    actions = np.empty((n_steps, 1, *act_shape), dtype=np.float64 if box else np.int64)
+    actions = np.empty((n_steps, *act_shape), dtype=np.float64 if box else np.int64)
     normalize = None if obs_normalizer is None else frozen_normalizer(obs_normalizer)
     seen = raw if normalize is None else np.empty_like(raw)
     act, to_env = policy.sampler(theta, noise_every=noise_every), env_action(env.action_space)
     rng = np.random.default_rng(seed)
     finals: dict[int, np.ndarray] = {}
-    raw[0, 0] = np.reshape(obs, obs_dim)
+    raw[0] = obs
     for t in range(n_steps):
+        row = slice(t, t + 1)  # s_t as a batch of one row
         if normalize is not None:
-            normalize(raw[t], seen[t])
-        actions[t] = act(seen[t], rng)
-        nxt, r, te, tr, _ = env.step(to_env(actions[t])[0])
+            normalize(raw[row], seen[row])
+        a = actions[t] = act(seen[row], rng)[0]
+        nxt, r, te, tr, _ = env.step(to_env(a))
         rewards[t], term[t], trunc[t] = r, te, tr
         if te or tr:
-            finals[t] = np.array(nxt, dtype=np.float64).reshape(obs_dim)
+            finals[t] = np.array(nxt, dtype=np.float64)
             nxt, _ = env.reset()
-        raw[t + 1, 0] = np.reshape(nxt, obs_dim)
-        if not math.isfinite(np.vdot(raw[t + 1], raw[t + 1]) + rewards[t] * rewards[t]):
-            _check_finite(t, raw[t + 1], rewards[t], index)
+        o = raw[t + 1]
+        o[:] = nxt
+        rr = float(rewards[t])
+        if not math.isfinite(np.vdot(o, o) + rr * rr):  # fast path, as in ``collect``
+            _check_finite(t, o, rr, index)
     return {
-        "raw": raw[:, 0],
-        "actions": actions[:, 0],
+        "raw": raw,
+        "actions": actions,
         "rewards": rewards,
         "terminated": term,
         "truncated": trunc,
@@ -300,8 +303,7 @@ def collect_workers(
         raise TypeError(f"env must be a WorkerVectorEnv, got {type(env).__name__}")
     if autoreset_pending is not None and np.any(autoreset_pending):
         raise ValueError("autoreset_pending must be None or all False (SAME_STEP env)")
-    n_envs, obs_dim = env.num_envs, policy.obs_dim
-    last_obs = np.reshape(np.asarray(last_obs, dtype=np.float64), (n_envs, obs_dim))
+    n_envs = env.num_envs
     seeds = rng.integers(2**63, size=n_envs)
     shared = {
         "policy": policy,

@@ -9,6 +9,7 @@ what ``collect`` would build from those per-env arrays.
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
@@ -528,3 +529,94 @@ def test_run_slice_accepts_a_finite_step_whose_squares_overflow():
     obs, _ = env.reset(seed=0)
     out = run_slice(env, policy, theta, obs, 3, 0)
     assert out["raw"][1:].max() == 1e200
+
+
+def test_worker_side_methods_in_this_process():
+    """RolloutWorker's methods, called here as a worker calls them: the rollout takes its own
+    (obs, seed) entry; the snapshot is the one-env snapshot; a restore of entry 1 of a two-env
+    snapshot re-keys its arrays, checks without changing (apply=False), relabels a malformed
+    array's message as env/1/…, and restores with apply=True; a job runs once and is cleared."""
+    policy, theta = _policy("CartPole-v1")
+    env = RolloutWorker(gym.make("CartPole-v1"), 1)
+    twin = gym.make("CartPole-v1")
+    obs, _ = env.reset(seed=3)
+    twin.reset(seed=3)
+    shared = {"policy": policy, "theta": theta, "n_steps": 5}
+    got = env.npytrpo_rollout(shared, [(np.zeros(4), 1), (obs, 9)])
+    want = run_slice(twin, policy, theta, obs, 5, 9)
+    for k in ("raw", "actions", "rewards", "terminated", "truncated"):
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    arrays, meta = env.npytrpo_snapshot()
+    one_arrays, one_meta = envstate.snapshot(_OneEnvView(env.env))
+    assert meta == one_meta and sorted(arrays) == sorted(one_arrays)
+    saved = {f"1/{k[2:]}": v for k, v in arrays.items()}
+    saved["0/state"] = np.full(4, 7.0)  # entry 0 belongs to another worker
+    whole = {"exact": True, "envs": [meta["envs"][0], meta["envs"][0]], "vec_autoreset": False}
+    env.step(0)
+    moved = env.unwrapped.state.copy()
+    assert env.npytrpo_restore(saved, whole, False) == ("ok", True)
+    np.testing.assert_array_equal(env.unwrapped.state, moved)  # checked, not changed
+    bad = {**saved, "1/state": np.zeros(3)}
+    kind, msg = env.npytrpo_restore(bad, whole, True)
+    assert kind == "ValueError" and msg.startswith("env/1/state must have shape (4,)")
+    assert env.npytrpo_restore(saved, whole, True) == ("ok", True)
+    np.testing.assert_array_equal(env.unwrapped.state, arrays["0/state"])
+    other = {**whole, "envs": [meta["envs"][0], {**meta["envs"][0], "class": "Other"}]}
+    assert env.npytrpo_restore(saved, other, False) == ("ok", False)
+    assert env.npytrpo_run_job() is None  # no job set
+    env.close()
+    twin.close()
+
+
+class _OneEnvView:
+    def __init__(self, env):
+        self.envs = [env]
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"vf_optimizer": "adam", "vf_epochs": 2, "vf_batch_size": 16}], ids=["lbfgs", "adam"]
+)
+def test_value_fit_job_equals_fit_value_here(kw):
+    """The worker's job (run once through npytrpo_run_job, then cleared) gives fit_value's θ_v,
+    info and Adam moments on the same inputs, and its time."""
+    from npytrpo.agent_config import AgentConfig
+    from npytrpo.value import ValueFunction
+    from npytrpo.value_adam import fit_value
+
+    cfg = AgentConfig.from_options(None, "test", value_hidden=(8,), vf_iters=5, **kw)
+    value = ValueFunction(3, (8,), l2=cfg.vf_l2, max_iter=cfg.vf_iters)
+    rng = np.random.default_rng(4)
+    obs, targets = rng.normal(size=(64, 3)), rng.normal(size=64)
+    fields = {"value_theta": value.init(rng), "value_adam": None, "env_seed": 5, "iteration": 2}
+    env = RolloutWorker(gym.make("Pendulum-v1"), 0)
+    env.npytrpo_job = (cfg, value, dict(fields), obs, targets)
+    (theta, info), seconds, adam = env.npytrpo_run_job()
+    assert env.npytrpo_job is None and env.npytrpo_run_job() is None and seconds > 0
+    state = SimpleNamespace(**fields)
+    want_theta, want_info = fit_value(cfg, value, state, obs, targets)
+    np.testing.assert_array_equal(theta, want_theta)
+    assert info == want_info
+    if kw:
+        np.testing.assert_array_equal(adam.m, state.value_adam.m)
+        np.testing.assert_array_equal(adam.v, state.value_adam.v)
+        assert adam.t == state.value_adam.t > 0
+    else:
+        assert adam is None
+    env.close()
+
+
+def test_run_slice_default_index_and_float64_finals():
+    """Without ``index`` an error names sub-env 0; final observations are float64 copies even
+    where the env's observations are float32 (CartPole)."""
+    policy, theta = _policy("NpytrpoTestNaNAfter-v0")
+    env = gym.make("NpytrpoTestNaNAfter-v0", bad_step=2)
+    obs, _ = env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"\(sub-envs \[0\]\)$"):
+        run_slice(env, policy, theta, obs, 4, 0)
+    policy, theta = _policy("CartPole-v1")
+    cart = gym.make("CartPole-v1")
+    obs, _ = cart.reset(seed=0)
+    assert obs.dtype == np.float32
+    out = run_slice(cart, policy, theta, obs, 120, 0)
+    assert out["finals"] and all(f.dtype == np.float64 for f in out["finals"].values())
+    assert out["raw"].dtype == np.float64
