@@ -29,7 +29,6 @@ resume from new episodes, as in sync.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from types import SimpleNamespace
@@ -167,7 +166,7 @@ class RolloutWorker(gym.Wrapper):
         file does not end the worker."""
         prefix = f"{self.index}/"
         mine = {"0/" + k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-        one = {**meta, "envs": [meta["envs"][self.index]], "vec_autoreset": False}
+        one = {**meta, "envs": [meta["envs"][self.index]]}
         try:
             if apply:
                 return "ok", envstate.restore(_OneEnv(self.env), mine, one)
@@ -184,9 +183,8 @@ def _value_fit_job(config, value, fields: dict, obs, targets):
     from .value_adam import fit_value
 
     state = SimpleNamespace(**fields)
-    limits = {} if config.blas_threads is None else {"limits": config.blas_threads}
     t = time.perf_counter()
-    with threadpool_limits(user_api="blas", **limits) if limits else contextlib.nullcontext():
+    with threadpool_limits(limits=config.blas_threads, user_api="blas"):  # None: no limit
         out = fit_value(config, value, state, obs, targets)
     return out, time.perf_counter() - t, state.value_adam
 

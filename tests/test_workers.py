@@ -8,12 +8,14 @@ what ``collect`` would build from those per-env arrays.
 
 from __future__ import annotations
 
+import time
 import warnings
 from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from npytrpo import TRPO
 from npytrpo.agent_config import make_policy
@@ -56,10 +58,10 @@ gym.register("NpytrpoTestNaNAfter-v0", entry_point=_NaNAfter)
 
 
 class _Huge(_NaNAfter):
-    """Observations of 1e200: finite, but their squares overflow."""
+    """Observations of 1e200: finite, but their squares overflow; rewards exactly 0."""
 
     def step(self, action):
-        return np.full(2, 1e200), 1.0, False, False, {}
+        return np.full(2, 1e200), 0.0, False, False, {}  # a zero reward too
 
 
 gym.register("NpytrpoTestHuge-v0", entry_point=_Huge)
@@ -490,6 +492,7 @@ def test_run_slice_equals_collect_on_a_one_env_sync_vector_env(env_id, options, 
     np.testing.assert_array_equal(got["raw"][:-1], ro.raw_obs[:, 0])
     np.testing.assert_array_equal(got["raw"][-1], last[0])
     np.testing.assert_array_equal(got["actions"], ro.actions[:, 0])
+    assert got["actions"].dtype == ro.actions.dtype  # int64 indices for Discrete
     np.testing.assert_array_equal(got["terminated"], ro.terminated[:, 0])
     np.testing.assert_array_equal(got["truncated"], ro.truncated[:, 0])
     np.testing.assert_array_equal(got["rewards"], ro.rewards[:, 0])
@@ -566,6 +569,13 @@ def test_worker_side_methods_in_this_process():
     assert env.npytrpo_run_job() is None  # no job set
     env.close()
     twin.close()
+    policy2d, theta2d = _policy("NpytrpoTestNaNAfter-v0")
+    nan_env = RolloutWorker(gym.make("NpytrpoTestNaNAfter-v0", bad_step=2), 1)
+    first, _ = nan_env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"at step 1 of this rollout \(sub-envs \[1\]\)$"):
+        nan_env.npytrpo_rollout(
+            {"policy": policy2d, "theta": theta2d, "n_steps": 4}, [(first, 0), (first, 0)]
+        )
 
 
 class _OneEnvView:
@@ -579,6 +589,7 @@ class _OneEnvView:
 def test_value_fit_job_equals_fit_value_here(kw):
     """The worker's job (run once through npytrpo_run_job, then cleared) gives fit_value's θ_v,
     info and Adam moments on the same inputs, and its time."""
+    from npytrpo import value_adam
     from npytrpo.agent_config import AgentConfig
     from npytrpo.value import ValueFunction
     from npytrpo.value_adam import fit_value
@@ -590,8 +601,21 @@ def test_value_fit_job_equals_fit_value_here(kw):
     fields = {"value_theta": value.init(rng), "value_adam": None, "env_seed": 5, "iteration": 2}
     env = RolloutWorker(gym.make("Pendulum-v1"), 0)
     env.npytrpo_job = (cfg, value, dict(fields), obs, targets)
-    (theta, info), seconds, adam = env.npytrpo_run_job()
-    assert env.npytrpo_job is None and env.npytrpo_run_job() is None and seconds > 0
+    seen = []
+    real_fit = value_adam.fit_value
+
+    def recording_fit(*args):  # records the BLAS pools' threads while the fit runs
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        return real_fit(*args)
+
+    t0 = time.perf_counter()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(value_adam, "fit_value", recording_fit)
+        (theta, info), seconds, adam = env.npytrpo_run_job()
+    elapsed = time.perf_counter() - t0
+    assert 0 < seconds <= elapsed  # the fit's own time
+    assert seen and set(seen) == {cfg.blas_threads} == {1}  # BLAS limited as in the agent
+    assert env.npytrpo_job is None and env.npytrpo_run_job() is None
     state = SimpleNamespace(**fields)
     want_theta, want_info = fit_value(cfg, value, state, obs, targets)
     np.testing.assert_array_equal(theta, want_theta)
