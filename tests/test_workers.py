@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import gymnasium as gym
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from npytrpo import TRPO
 from npytrpo.agent_config import make_policy
@@ -609,8 +609,8 @@ def test_value_fit_job_equals_fit_value_here(kw):
         return real_fit(*args)
 
     t0 = time.perf_counter()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(value_adam, "fit_value", recording_fit)
+    with pytest.MonkeyPatch.context() as mp, threadpool_limits(limits=2, user_api="blas"):
+        mp.setattr(value_adam, "fit_value", recording_fit)  # two threads outside the job
         (theta, info), seconds, adam = env.npytrpo_run_job()
     elapsed = time.perf_counter() - t0
     assert 0 < seconds <= elapsed  # the fit's own time
