@@ -45,6 +45,7 @@ from .policies import Policy
 
 __all__ = [
     "Rollout",
+    "make_rollout",
     "EpisodeTracker",
     "collect",
     "next_values",
@@ -326,9 +327,27 @@ def collect(
             finals[t] = _final_obs(info, term[t] | trunc[t], raw[t + 1])
     next_raw = _next_observations(raw, finals, term | trunc if same_step else None)
     raw_obs = raw[:-1]  # s_0 … s_{T−1}, a view
+    rollout = make_rollout(
+        raw_obs, None if normalize is None else norm_obs, actions, raw_rewards, term, trunc,
+        next_raw, valid, tracker=tracker, reward_scaler=reward_scaler, normalize=normalize,
+    )  # fmt: skip
+    return rollout, raw[-1].copy(), pending
+
+
+def make_rollout(
+    raw_obs, obs, actions, raw_rewards, term, trunc, next_raw, valid, *,
+    tracker, reward_scaler, normalize,
+) -> Rollout:  # fmt: skip
+    """The ``Rollout`` of one batch of raw arrays (shared by ``collect`` and
+    ``workers.collect_workers``): closes the episodes that ended (``tracker``), scales the
+    learning rewards (``reward_scaler``), and normalises the next observations (and ``raw_obs``
+    where ``obs``, the observations as the policy saw them, is None) with the frozen
+    ``normalize`` (None: raw)."""
     ep_returns, ep_lengths = track_episodes(tracker, raw_rewards, term | trunc, valid)
-    rollout = Rollout(
-        obs=raw_obs if normalize is None else norm_obs,
+    if obs is None:
+        obs = raw_obs if normalize is None else normalize(raw_obs, np.empty_like(raw_obs))
+    return Rollout(
+        obs=obs,
         actions=actions,
         rewards=learning_rewards(reward_scaler, raw_rewards, term, trunc),
         terminated=term,
@@ -339,7 +358,6 @@ def collect(
         episode_returns=ep_returns,
         episode_lengths=ep_lengths,
     )
-    return rollout, raw[-1].copy(), pending
 
 
 def next_values(ro: Rollout, V: np.ndarray, predict) -> np.ndarray:

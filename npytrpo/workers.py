@@ -37,11 +37,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode
 
-from .acting import env_action, frozen_normalizer, learning_rewards, track_episodes
+from .acting import env_action, frozen_normalizer
 from .io import envstate
 from .normalize import ObservationNormalizer, RewardScaler
 from .policies import Policy
-from .rollout import EpisodeTracker, Rollout
+from .rollout import EpisodeTracker, Rollout, make_rollout
 
 __all__ = ["RolloutWorker", "WorkerVectorEnv", "make_worker_env", "run_slice", "collect_workers"]
 
@@ -320,20 +320,9 @@ def collect_workers(
     for i, p in enumerate(parts):
         for t, final in p["finals"].items():
             next_raw[t, i] = final
-    valid = np.ones((n_steps, n_envs), dtype=bool)
-    raw_obs = raw[:-1]
-    ep_returns, ep_lengths = track_episodes(tracker, raw_rewards, term | trunc, valid)
-    normalize = None if obs_normalizer is None else frozen_normalizer(obs_normalizer)
-    rollout = Rollout(
-        obs=raw_obs if normalize is None else normalize(raw_obs, np.empty_like(raw_obs)),
-        actions=actions,
-        rewards=learning_rewards(reward_scaler, raw_rewards, term, trunc),
-        terminated=term,
-        truncated=trunc,
-        next_obs=next_raw if normalize is None else normalize(next_raw, np.empty_like(next_raw)),
-        valid=valid,
-        raw_obs=raw_obs,
-        episode_returns=ep_returns,
-        episode_lengths=ep_lengths,
-    )
+    rollout = make_rollout(
+        raw[:-1], None, actions, raw_rewards, term, trunc, next_raw,
+        np.ones((n_steps, n_envs), dtype=bool), tracker=tracker, reward_scaler=reward_scaler,
+        normalize=None if obs_normalizer is None else frozen_normalizer(obs_normalizer),
+    )  # fmt: skip
     return rollout, raw[-1].copy(), np.zeros(n_envs, dtype=bool)
