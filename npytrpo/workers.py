@@ -176,11 +176,16 @@ class RolloutWorker(gym.Wrapper):
 
 
 def _value_fit_job(config, value, fields: dict, obs, targets):
-    """``value_adam.fit_value`` in a worker, BLAS limited as in the agent: ((θ_v, info),
-    seconds, the Adam value fit's state after it)."""
+    """``value_adam.fit_value`` in a worker, BLAS limited and malloc tuned as in the agent (a
+    worker started by ``spawn``/``forkserver`` inherits neither): ((θ_v, info), seconds, the
+    Adam value fit's state after it)."""
     from threadpoolctl import threadpool_limits
 
+    from .memory import keep_freed_memory
     from .value_adam import fit_value
+
+    if config.tune_malloc:
+        keep_freed_memory()
 
     state = SimpleNamespace(**fields)
     t = time.perf_counter()

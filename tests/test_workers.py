@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 from types import SimpleNamespace
 
 import gymnasium as gym
@@ -589,7 +590,7 @@ class _OneEnvView:
 def test_value_fit_job_equals_fit_value_here(kw):
     """The worker's job (run once through npytrpo_run_job, then cleared) gives fit_value's θ_v,
     info and Adam moments on the same inputs, and its time."""
-    from npytrpo import value_adam
+    from npytrpo import memory, value_adam
     from npytrpo.agent_config import AgentConfig
     from npytrpo.value import ValueFunction
     from npytrpo.value_adam import fit_value
@@ -608,11 +609,16 @@ def test_value_fit_job_equals_fit_value_here(kw):
         seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
         return real_fit(*args)
 
+    tuned = []
     t0 = time.perf_counter()
     with pytest.MonkeyPatch.context() as mp, threadpool_limits(limits=2, user_api="blas"):
         mp.setattr(value_adam, "fit_value", recording_fit)  # two threads outside the job
+        mp.setattr(memory, "keep_freed_memory", lambda: tuned.append(True))
         (theta, info), seconds, adam = env.npytrpo_run_job()
+        env.npytrpo_job = (replace(cfg, tune_malloc=False), value, dict(fields), obs, targets)
+        env.npytrpo_run_job()
     elapsed = time.perf_counter() - t0
+    assert tuned == [True]  # malloc tuned in the first job (tune_malloc), not the second
     assert 0 < seconds <= elapsed  # the fit's own time
     assert seen and set(seen) == {cfg.blas_threads} == {1}  # BLAS limited as in the agent
     assert env.npytrpo_job is None and env.npytrpo_run_job() is None
