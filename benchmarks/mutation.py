@@ -105,6 +105,8 @@ TESTS: dict[str, list[str]] = {
         "tests/test_envstate.py",
         "tests/test_fast_paths.py",
         "tests/test_rollout_details.py",
+        # make_rollout's normalising branch serves collect_workers
+        "tests/test_workers.py",
     ],
     # acting.py: what collect and the workers' run_slice share (env actions, the frozen
     # normaliser, episode bookkeeping, learning rewards).
