@@ -140,6 +140,56 @@ def test_kill_9_leaves_a_consistent_run_that_resumes_bit_identically(reference, 
         assert leftovers == []
 
 
+def test_kill_9_of_a_workers_run_resumes_bit_identically_and_leaves_no_worker(tmp_path):
+    """vectorization=workers: a run killed with kill -9 twice, at seeded moments (start-up,
+    training or end), leaves a consistent directory and no worker process behind; resumed, it
+    ends bit-identical to the same run uninterrupted (each worker restores its own sub-env)."""
+    workers_run = [*RUN, "--set", "vectorization=workers"]
+    reference = tmp_path / "reference"
+    code, _, err = _main([*workers_run, "--out", str(reference)])
+    assert code == 0, err
+    rng = np.random.default_rng(7)
+    run = tmp_path / "run"
+    for k in range(2):
+        started = (run / "config.json").exists()
+        argv = ["train", "--resume", str(run), "--no-progress"] if started else None
+        argv = argv or [*workers_run, "--out", str(run)] + (["--overwrite"] if run.exists() else [])
+        when = _kill_at_random_moment(argv, run, rng)
+        problems = check_run(str(run)) if run.exists() else []
+        assert problems == [], f"kill {k} ({when}): {problems}"
+    deadline = time.monotonic() + 10.0
+    while _worker_processes_of(run) and time.monotonic() < deadline:
+        time.sleep(0.05)  # a worker sees its pipe close and exits
+    assert _worker_processes_of(run) == []
+    if (run / "config.json").exists():
+        code, _, err = _main(["train", "--resume", str(run), "--no-progress"])
+    else:
+        code, _, err = _main([*workers_run, "--out", str(run), "--overwrite"])
+    assert code == 0, err
+    theta, vtheta, steps = _final(run)
+    theta_ref, vtheta_ref, steps_ref = _final(reference)
+    assert steps == steps_ref
+    np.testing.assert_array_equal(theta, theta_ref)
+    np.testing.assert_array_equal(vtheta, vtheta_ref)
+    assert _rows(run) == _rows(reference)
+
+
+def _worker_processes_of(run: Path) -> list[int]:
+    """PIDs of live processes whose command line names ``run`` (a killed run's orphans)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().split(") ")[-1][:1]
+        except OSError:
+            continue
+        if str(run) in cmd and state != "Z":
+            pids.append(int(proc.name))
+    return pids
+
+
 def test_resume_drops_rows_past_the_checkpoint_and_a_torn_line(reference, tmp_path):
     """A log that ran ahead of the newest checkpoint, ending in a torn line, beside a killed
     writer's temp files: resume cuts the log back, removes the temps, ends bit-identical."""
