@@ -111,31 +111,43 @@ def _kill_at_random_moment(argv: list[str], run: Path, rng: np.random.Generator)
     return f"{phase}{'' if killed else ' (finished first)'}"
 
 
+def _kill_chain(run: Path, run_argv: list[str], rng, kills: int, label: str) -> None:
+    """``kills`` kill -9s of the run in ``run`` (started with ``run_argv``, then resumed), at
+    seeded moments; after each, the run directory must be consistent."""
+    for k in range(kills):
+        started = (run / "config.json").exists()
+        argv = ["train", "--resume", str(run), "--no-progress"] if started else None
+        if argv is None:  # never started (or killed before config.json): a new run
+            argv = [*run_argv, "--out", str(run)] + (["--overwrite"] if run.exists() else [])
+        when = _kill_at_random_moment(argv, run, rng)
+        problems = check_run(str(run)) if run.exists() else []
+        assert problems == [], f"{label}kill {k} ({when}): {problems}"
+
+
+def _finish_like(run: Path, run_argv: list[str], reference: Path) -> None:
+    """Resume (or restart) the run to its end; it must equal ``reference`` bit for bit: θ, value
+    θ, timesteps and every log row."""
+    if (run / "config.json").exists():
+        code, _, err = _main(["train", "--resume", str(run), "--no-progress"])
+    else:
+        code, _, err = _main([*run_argv, "--out", str(run), "--overwrite"])
+    assert code == 0, err
+    theta, vtheta, steps = _final(run)
+    theta_ref, vtheta_ref, steps_ref = _final(reference)
+    assert steps == steps_ref
+    np.testing.assert_array_equal(theta, theta_ref)
+    np.testing.assert_array_equal(vtheta, vtheta_ref)
+    assert _rows(run) == _rows(reference)
+
+
 def test_kill_9_leaves_a_consistent_run_that_resumes_bit_identically(reference, tmp_path):
     """10 kill -9s at random (seeded) moments: after each the run directory is consistent;
     resumed, the run ends bit-identical to the uninterrupted reference, with no temp files."""
     rng = np.random.default_rng(20240610)
-    theta_ref, vtheta_ref, steps_ref = _final(reference)
     for chain in range(N_CHAINS):
         run = tmp_path / f"run{chain}"
-        for k in range(KILLS_PER_CHAIN):
-            started = (run / "config.json").exists()
-            argv = ["train", "--resume", str(run), "--no-progress"] if started else None
-            if argv is None:  # never started (or killed before config.json): a new run
-                argv = [*RUN, "--out", str(run)] + (["--overwrite"] if run.exists() else [])
-            when = _kill_at_random_moment(argv, run, rng)
-            problems = check_run(str(run)) if run.exists() else []
-            assert problems == [], f"chain {chain} kill {k} ({when}): {problems}"
-        if (run / "config.json").exists():
-            code, _, err = _main(["train", "--resume", str(run), "--no-progress"])
-        else:
-            code, _, err = _main([*RUN, "--out", str(run), "--overwrite"])
-        assert code == 0, err
-        theta, vtheta, steps = _final(run)
-        assert steps == steps_ref
-        np.testing.assert_array_equal(theta, theta_ref)
-        np.testing.assert_array_equal(vtheta, vtheta_ref)
-        assert _rows(run) == _rows(reference)
+        _kill_chain(run, RUN, rng, KILLS_PER_CHAIN, f"chain {chain} ")
+        _finish_like(run, RUN, reference)
         leftovers = [p.name for p in run.rglob("*") if is_temp_name(p.name)]
         assert leftovers == []
 
@@ -148,30 +160,13 @@ def test_kill_9_of_a_workers_run_resumes_bit_identically_and_leaves_no_worker(tm
     reference = tmp_path / "reference"
     code, _, err = _main([*workers_run, "--out", str(reference)])
     assert code == 0, err
-    rng = np.random.default_rng(7)
     run = tmp_path / "run"
-    for k in range(2):
-        started = (run / "config.json").exists()
-        argv = ["train", "--resume", str(run), "--no-progress"] if started else None
-        argv = argv or [*workers_run, "--out", str(run)] + (["--overwrite"] if run.exists() else [])
-        when = _kill_at_random_moment(argv, run, rng)
-        problems = check_run(str(run)) if run.exists() else []
-        assert problems == [], f"kill {k} ({when}): {problems}"
+    _kill_chain(run, workers_run, np.random.default_rng(7), 2, "")
     deadline = time.monotonic() + 10.0
     while _worker_processes_of(run) and time.monotonic() < deadline:
         time.sleep(0.05)  # a worker sees its pipe close and exits
     assert _worker_processes_of(run) == []
-    if (run / "config.json").exists():
-        code, _, err = _main(["train", "--resume", str(run), "--no-progress"])
-    else:
-        code, _, err = _main([*workers_run, "--out", str(run), "--overwrite"])
-    assert code == 0, err
-    theta, vtheta, steps = _final(run)
-    theta_ref, vtheta_ref, steps_ref = _final(reference)
-    assert steps == steps_ref
-    np.testing.assert_array_equal(theta, theta_ref)
-    np.testing.assert_array_equal(vtheta, vtheta_ref)
-    assert _rows(run) == _rows(reference)
+    _finish_like(run, workers_run, reference)
 
 
 def _worker_processes_of(run: Path) -> list[int]:
