@@ -236,8 +236,14 @@ class WorkerVectorEnv(AsyncVectorEnv):
     def npytrpo_env_snapshot(self) -> tuple[dict, dict]:
         """``envstate.snapshot`` of every sub-env, taken in its worker, merged into the layout a
         sync vector env's snapshot has (arrays ``i/…``, ``meta["envs"][i]``), without the sync
-        env's own autoreset flags (the workers' rollouts keep none: ``vec_autoreset`` False)."""
-        parts = self.call("npytrpo_snapshot")
+        env's own autoreset flags (the workers' rollouts keep none: ``vec_autoreset`` False).
+        Inexact, naming why, when the workers cannot answer (a Ctrl-C reaches them too, and a
+        call interrupted mid-way stays pending): the agent is then still saved."""
+        try:
+            parts = self.call("npytrpo_snapshot")
+        except Exception as e:  # e.g. the workers died of a Ctrl-C, or a call is pending
+            reason = f"the workers cannot be reached ({type(e).__name__}: {e})"
+            return {}, {"exact": False, "reason": reason[:200]}
         for _, meta in parts:
             if not meta["exact"]:
                 return {}, meta

@@ -650,3 +650,33 @@ def test_run_slice_default_index_and_float64_finals():
     out = run_slice(cart, policy, theta, obs, 120, 0)
     assert out["finals"] and all(f.dtype == np.float64 for f in out["finals"].values())
     assert out["raw"].dtype == np.float64
+
+
+def test_an_agent_whose_workers_cannot_answer_is_still_saved(tmp_path):
+    """A pending call (as a Ctrl-C mid-rollout leaves) or closed workers make the env snapshot
+    inexact, naming why; ``save`` then writes the agent with an InexactResumeWarning, and the
+    file loads and learns on from new episodes."""
+    env = make_worker_env("CartPole-v1", 2)
+    try:
+        env.reset(seed=0)
+        env.call_async("npytrpo_snapshot")  # left pending
+        arrays, meta = envstate.snapshot(env)
+        assert arrays == {} and not meta["exact"]
+        assert meta["reason"].startswith("the workers cannot be reached (AlreadyPendingCallError")
+        env.call_wait()
+    finally:
+        env.close()
+    agent = _workers_agent("CartPole-v1")
+    agent.learn(64, progress_bar=False)
+    agent.env.close()
+    path = str(tmp_path / "closed.npz")
+    with pytest.warns(InexactResumeWarning, match="the workers cannot be reached"):
+        agent.save(path)
+    with pytest.warns(InexactResumeWarning):
+        loaded = TRPO.load(path)
+    try:
+        np.testing.assert_array_equal(loaded.theta, agent.theta)
+        loaded.learn(64, progress_bar=False)
+        assert loaded.num_timesteps == 128
+    finally:
+        loaded.env.close()
