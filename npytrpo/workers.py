@@ -243,7 +243,7 @@ class WorkerVectorEnv(AsyncVectorEnv):
             parts = self.call("npytrpo_snapshot")
         except Exception as e:  # e.g. the workers died of a Ctrl-C, or a call is pending
             reason = f"the workers cannot be reached ({type(e).__name__}: {e})"
-            return {}, {"exact": False, "reason": reason[:200]}
+            return {}, {"exact": False, "reason": reason}
         for _, meta in parts:
             if not meta["exact"]:
                 return {}, meta
