@@ -80,6 +80,10 @@ class AgentConfig:
         L-BFGS-B iterations of the value fit per iteration.
     vf_l2 : float ≥ 0, default 1e-3
         L2 penalty of the value fit.
+    vf_ftol : float in (0, 1) or None, default None
+        L-BFGS-B's relative-decrease stopping rule: the fit stops before ``vf_iters`` once an
+        iteration lowers the loss by (L_k − L_{k+1}) / max(|L_k|, |L_{k+1}|, 1) ≤ vf_ftol. None
+        is SciPy's default (≈ 2.2e-9, which the presets' fits never meet early).
     vf_optimizer : {"lbfgs", "adam"}, default "lbfgs"
         The value fit: ``vf_iters`` L-BFGS-B iterations on the whole batch
         (``ValueFunction.fit``), or sb3-contrib's critic, ``vf_epochs`` epochs of Adam steps on
@@ -146,6 +150,7 @@ class AgentConfig:
     normalize_reward: bool = False
     vf_iters: int = 25
     vf_l2: float = 1e-3
+    vf_ftol: float | None = None
     vf_optimizer: str = "lbfgs"
     vf_epochs: int = 20
     vf_batch_size: int = 128
@@ -178,6 +183,11 @@ class AgentConfig:
             "normalize_reward": boolean(self.normalize_reward, "normalize_reward"),
             "vf_iters": integer(self.vf_iters, "vf_iters", low=1),
             "vf_l2": real_number(self.vf_l2, "vf_l2", low=0.0),
+            "vf_ftol": None
+            if self.vf_ftol is None
+            else real_number(
+                self.vf_ftol, "vf_ftol", low=0.0, high=1.0, low_open=True, high_open=True
+            ),
             "vf_optimizer": choice(self.vf_optimizer, "vf_optimizer", VF_OPTIMIZERS),
             "vf_epochs": integer(self.vf_epochs, "vf_epochs", low=1),
             "vf_batch_size": integer(self.vf_batch_size, "vf_batch_size", low=1),

@@ -35,7 +35,6 @@ function                  computes                                           sha
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ from scipy import optimize
 
 from ._validate import int_sequence, integer, obs_batch, params_vector, real_array, real_number
 from .nn import MLP
+from .value_info import ValueFitInfo
 
 __all__ = ["ValueFunction", "ValueFitInfo", "explained_variance", "value_from_spec"]
 
@@ -101,45 +101,6 @@ def _explained_variance(y: np.ndarray, v: np.ndarray) -> float:
     return 1.0 - float(np.var(y - v)) / var_y
 
 
-# ------------------------------------------------------------------------------ results
-@dataclass(frozen=True)
-class ValueFitInfo:
-    """Diagnostics of one :meth:`ValueFunction.fit`.
-
-    Attributes
-    ----------
-    loss_before, loss_after : float
-        The objective ``L(θ)`` (squared error and L2 penalty) at the start and at the returned θ.
-    mse_before, mse_after : float
-        ``mean_n (V_θ(s_n) − y_n)²`` at the start and at the returned θ (no penalty, no ½).
-    explained_variance : float
-        Of the predictions *before* the fit against the targets, ``1 − Var[y − V]/Var[y]``
-        (0.0 for constant targets): how well the baseline that produced this batch's advantages
-        predicted its returns.
-    iterations : int
-        L-BFGS-B iterations done (``nit``), at most ``max_iter``.
-    n_evaluations : int
-        Objective-and-gradient evaluations (``nfev``), each one forward and one backprop pass.
-    success : bool
-        The optimizer's own convergence flag, and False if its result was rejected. Stopping at
-        ``max_iter`` is reported as ``success=False`` by L-BFGS-B; in TRPO, where ``max_iter`` is
-        small on purpose, that is the normal outcome and not a failure.
-    message : str
-        The optimizer's message, extended with the reason when its θ was rejected (the old θ is
-        then returned and ``loss_after == loss_before``).
-    """
-
-    loss_before: float
-    loss_after: float
-    mse_before: float
-    mse_after: float
-    explained_variance: float
-    iterations: int
-    n_evaluations: int
-    success: bool
-    message: str
-
-
 # ------------------------------------------------------------------------------ the baseline
 class ValueFunction:
     r"""State-value baseline ``V_θ(s)``: a tanh MLP with one linear output, fitted by L-BFGS-B.
@@ -154,6 +115,8 @@ class ValueFunction:
         Weight-decay coefficient λ of the objective (module docstring); weights only, not biases.
     max_iter : int, default 25, ≥ 1
         Default L-BFGS-B iteration budget of :meth:`fit`.
+    ftol : float in (0, 1) or None, default None
+        Default relative-decrease tolerance of :meth:`fit` (None: SciPy's, ≈ 2.2e-9).
 
     Raises
     ------
@@ -162,7 +125,8 @@ class ValueFunction:
         ``l2`` is not a real number. Messages use these names; a caller that exposes them under
         other names (the agent's ``value_hidden``, ``vf_l2``) validates them under its own first.
     ValueError
-        If ``obs_dim``, ``max_iter`` or a hidden width is < 1, or ``l2`` is negative or not finite.
+        If ``obs_dim``, ``max_iter`` or a hidden width is < 1, ``l2`` is negative or not finite,
+        or ``ftol`` is outside (0, 1).
 
     Attributes
     ----------
@@ -191,11 +155,13 @@ class ValueFunction:
         *,
         l2: float = 1e-3,
         max_iter: int = 25,
+        ftol: float | None = None,
     ):
         self.obs_dim = integer(obs_dim, "obs_dim", low=1)
         self.hidden = int_sequence(hidden, "hidden")
         self.l2 = real_number(l2, "l2", low=0.0)
         self.max_iter = integer(max_iter, "max_iter", low=1)
+        self.ftol = _ftol(ftol)
         self.net = MLP([self.obs_dim, *self.hidden, 1])
         self.num_params = self.net.num_params
         # m in the gradient: 1 on weight entries, 0 on biases. Built through ``unpack`` (views
@@ -211,13 +177,17 @@ class ValueFunction:
         return self.net.init(np.random.default_rng(rng), output_gain=1.0)
 
     def spec(self) -> dict:
-        """A JSON-serialisable description from which :func:`value_from_spec` rebuilds this."""
-        return {
+        """A JSON-serialisable description from which :func:`value_from_spec` rebuilds this
+        (``ftol`` only where set, so that specs written before it existed stay the same)."""
+        spec = {
             "obs_dim": self.obs_dim,
             "hidden": list(self.hidden),
             "l2": self.l2,
             "max_iter": self.max_iter,
         }
+        if self.ftol is not None:
+            spec["ftol"] = self.ftol
+        return spec
 
     # ---------------------------------------------------------------- validation
     def check_theta(self, theta: Any, name: str = "theta") -> np.ndarray:
@@ -346,14 +316,16 @@ class ValueFunction:
         targets: np.ndarray,
         *,
         max_iter: int | None = None,
+        ftol: float | None = None,
         start: tuple[np.ndarray, Any] | None = None,
     ) -> tuple[np.ndarray, ValueFitInfo]:
         """Minimise ``L`` by L-BFGS-B from ``theta`` (warm start).
 
-        ``scipy.optimize.minimize(..., jac=True, method="L-BFGS-B")`` with ``maxiter=max_iter``
-        and SciPy's default tolerances (``ftol ≈ 2.2e-9``, ``gtol = 1e-5``); it stops at the
-        first of: the iteration budget, a relative decrease of L below ``ftol``, or a projected
-        gradient below ``gtol``. Deterministic: the same inputs give a bit-identical θ.
+        ``scipy.optimize.minimize(..., jac=True, method="L-BFGS-B")`` with ``maxiter=max_iter``,
+        ``ftol`` (SciPy's default ≈ 2.2e-9 where None) and SciPy's ``gtol = 1e-5``; it stops at
+        the first of: the iteration budget, a relative decrease
+        (L_k − L_{k+1}) / max(|L_k|, |L_{k+1}|, 1) ≤ ``ftol``, or a projected gradient below
+        ``gtol``. Deterministic: the same inputs give a bit-identical θ.
 
         If the optimizer returns a non-finite θ or one with a higher loss than ``theta`` (neither
         should happen: every L-BFGS-B step passes a sufficient-decrease test), ``theta`` is kept
@@ -368,6 +340,8 @@ class ValueFunction:
             Regression targets ``y_n`` (e.g. returns or λ-returns).
         max_iter : int ≥ 1, optional
             L-BFGS-B iteration budget; defaults to the constructor's ``max_iter``.
+        ftol : float in (0, 1), optional
+            Relative-decrease tolerance; defaults to the constructor's ``ftol``.
         start : tuple (values, cache), optional
             :meth:`forward`'s result at ``theta`` on ``obs``, when the caller has it (the agent
             computes V for GAE): L-BFGS-B's first evaluation, at ``theta``, reuses it instead of
@@ -384,6 +358,8 @@ class ValueFunction:
         obs = self.check_obs(obs)
         y = self.check_targets(targets, obs.shape[0])
         max_iter = self.max_iter if max_iter is None else integer(max_iter, "max_iter", low=1)
+        ftol = self.ftol if ftol is None else _ftol(ftol)
+        options = {"maxiter": max_iter} if ftol is None else {"maxiter": max_iter, "ftol": ftol}
 
         seen: dict[bytes, np.ndarray] = {}  # V at every point L-BFGS-B evaluated
         primed = {} if start is None else {theta.tobytes(): self._check_start(start, theta, obs)}
@@ -393,7 +369,7 @@ class ValueFunction:
             args=(obs, y, seen, primed),
             jac=True,
             method="L-BFGS-B",
-            options={"maxiter": max_iter},
+            options=options,
         )
         loss_before, mse_before, V_before = self._evaluate(theta, obs, y, seen)
         ev = _explained_variance(y, V_before)
@@ -444,4 +420,17 @@ def value_from_spec(spec: Mapping[str, Any]) -> ValueFunction:
     missing = [k for k in ("obs_dim", "hidden", "l2", "max_iter") if k not in spec]
     if missing:
         raise ValueError(f"spec is missing keys {missing}; found keys {sorted(spec)}")
-    return ValueFunction(spec["obs_dim"], spec["hidden"], l2=spec["l2"], max_iter=spec["max_iter"])
+    return ValueFunction(
+        spec["obs_dim"],
+        spec["hidden"],
+        l2=spec["l2"],
+        max_iter=spec["max_iter"],
+        ftol=spec.get("ftol"),
+    )
+
+
+def _ftol(ftol: Any) -> float | None:
+    """``ftol`` as a float in (0, 1), or None."""
+    if ftol is None:
+        return None
+    return real_number(ftol, "ftol", low=0.0, high=1.0, low_open=True, high_open=True)

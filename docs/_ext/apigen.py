@@ -69,6 +69,7 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "npytrpo.advantages",
             "npytrpo.value",
             "npytrpo.value_adam",
+            "npytrpo.value_info",
             "npytrpo.normalize",
             "npytrpo.agent",
             "npytrpo.agent_config",
