@@ -33,19 +33,18 @@ def blas_summary() -> str:
     return "; ".join(libs) + f"; env {env or 'unset'}"
 
 
-def run_npytrpo(env_id: str, seed: int, timesteps: int, vectorization: str | None = None) -> dict:
+def run_npytrpo(env_id: str, seed: int, timesteps: int, overrides: dict | None = None) -> dict:
     """Train npytrpo on ``env_id`` for ``timesteps`` steps and evaluate it; every timing in s.
 
-    ``vectorization`` overrides the preset's (e.g. "workers": whole rollouts in one process per
-    sub-env).
+    ``overrides`` replace preset values (e.g. ``{"vectorization": "workers"}``: whole rollouts
+    in one process per sub-env; ``{"vf_ftol": 1e-3}``).
 
     The split comes from the agent's own log rows: ``time_rollout`` (collect + normaliser
     update), ``time_policy`` (the TRPO step), ``time_value`` (the L-BFGS-B fit, on a worker
     thread beside the policy step by default) and the update phase's wall time.
     """
     kw, source = npytrpo_kwargs(env_id)
-    if vectorization:
-        kw["vectorization"] = vectorization
+    kw.update(overrides or {})
     agent = TRPO(env_id, seed=seed, **kw)
     t0, c0 = time.perf_counter(), time.process_time()
     agent.learn(timesteps, progress_bar=False)

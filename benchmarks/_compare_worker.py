@@ -25,12 +25,12 @@ MARK = "RESULT "
 
 
 def _train(
-    side: str, env_id: str, seed: int, timesteps: int, threads: int | None, vec: str = ""
+    side: str, env_id: str, seed: int, timesteps: int, threads: int | None, overrides: str = ""
 ) -> dict:
     if side == "npytrpo":
         from _compare_npy import run_npytrpo
 
-        return run_npytrpo(env_id, seed, timesteps, vectorization=vec or None)
+        return run_npytrpo(env_id, seed, timesteps, overrides=json.loads(overrides or "{}"))
     from _compare_sb3 import run_sb3
 
     return run_sb3(env_id, seed, timesteps, threads)
@@ -75,8 +75,8 @@ def main(argv: list[str]) -> None:
     kind, rest = argv[0], argv[1:]
     if kind == "train":
         threads = int(rest[4]) if len(rest) > 4 else None
-        vec = rest[5] if len(rest) > 5 else ""
-        out = _train(rest[0], rest[1], int(rest[2]), int(rest[3]), threads, vec)
+        overrides = rest[5] if len(rest) > 5 else ""
+        out = _train(rest[0], rest[1], int(rest[2]), int(rest[3]), threads, overrides)
     elif kind == "step":
         threads = int(rest[2]) if len(rest) > 2 else None
         out = _step(int(rest[0]), rest[1] == "1", threads)

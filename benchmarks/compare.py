@@ -91,10 +91,11 @@ def machine_header() -> None:
 
 
 def _side_args(
-    side: str, env_id: str, seed: int, timesteps: int, threads: int, vectorization: str = ""
+    side: str, env_id: str, seed: int, timesteps: int, threads: int, overrides: str = ""
 ) -> list[str]:
+    """The worker's argv; ``overrides`` is npytrpo's settings over its preset, as JSON."""
     if side == "npytrpo":
-        return ["train", "npytrpo", env_id, str(seed), str(timesteps), str(threads), vectorization]
+        return ["train", "npytrpo", env_id, str(seed), str(timesteps), str(threads), overrides]
     return ["train", "sb3", env_id, str(seed), str(timesteps), str(threads)]
 
 
@@ -115,7 +116,7 @@ def run_pairs(env_id: str, args: argparse.Namespace, sides: tuple[str, ...]) -> 
             k += 1
             for side in order:
                 res, wall = run_worker(
-                    _side_args(side, env_id, seed, timesteps, args.threads, args.vectorization)
+                    _side_args(side, env_id, seed, timesteps, args.threads, args.overrides)
                 )
                 res["t_process"] = wall - res["t_eval"]
                 res["seed"] = seed
@@ -270,10 +271,30 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="npytrpo's vectorization (default: the preset's, sync); 'workers' runs each "
         "sub-env's rollout in its own process, while sb3-contrib keeps the zoo's DummyVecEnv",
     )
+    ap.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="npytrpo's settings over its preset (values as JSON, else strings), e.g. "
+        "vf_ftol=0.001; sb3-contrib keeps the zoo's",
+    )
     ap.add_argument("--no-step", action="store_true", help="skip the step section")
     ap.add_argument("--step-only", action="store_true", help="only the step section")
     args = ap.parse_args(argv)
     args.env_list = list(ENVS) if args.envs == "all" else [e for e in args.envs.split(",") if e]
+    overrides = {}
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not (key and sep):
+            ap.error(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            overrides[key] = raw
+    if args.vectorization:
+        overrides["vectorization"] = args.vectorization
+    args.overrides = json.dumps(overrides) if overrides else ""
     for name in ("seeds", "repeats", "step_repeats"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")

@@ -75,6 +75,21 @@ def test_vectorization_reaches_npytrpo_side(compare, monkeypatch, capsys):
         compare.parse_args(["--vectorization", "threads"])
 
 
+def test_set_reaches_npytrpo_side(compare, monkeypatch, capsys):
+    """``--set vf_ftol=0.05 n_steps=256`` runs npytrpo's side with those values (JSON-parsed:
+    numbers stay numbers) over its preset; a word without ``=`` is a usage error."""
+    monkeypatch.setitem(sys.modules, "sb3_contrib", None)
+    monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])
+    argv = ["--envs", "CartPole-v1", "--timesteps", "1", "--raw-seconds", "0.05", "--no-step"]
+    assert compare.main([*argv, "--set", "vf_ftol=0.05", "n_steps=256"]) == 0
+    out = capsys.readouterr().out
+    assert "'vf_ftol': 0.05" in out and "'n_steps': 256" in out
+    assert "seed 0:     512 steps" in out  # 2 envs × 256 steps: the override took effect
+    with pytest.raises(SystemExit) as err:
+        compare.parse_args(["--set", "vf_ftol"])
+    assert err.value.code == 2
+
+
 def test_step_section_without_sb3(compare):
     """The step worker, run in-process without sb3-contrib, times npytrpo's step alone on a
     CartPole batch of N = 1024 and reports its CG iterations."""
