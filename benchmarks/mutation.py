@@ -97,7 +97,13 @@ TESTS: dict[str, list[str]] = {
         "tests/test_normalize_details.py",
         "tests/test_rollout.py",
     ],
-    "value": ["tests/test_value.py", "tests/test_value_details.py"],
+    # test_fast_paths.py judges fit(start=...): the forward pass the agent hands over
+    "value": [
+        "tests/test_value.py",
+        "tests/test_value_details.py",
+        "tests/test_value_ftol.py",
+        "tests/test_fast_paths.py",
+    ],
     "value_adam": ["tests/test_value_adam.py"],
     # test_fast_paths.py judges collect's copy=False path, finiteness check and frozen normaliser.
     "rollout": [

@@ -72,6 +72,19 @@ def test_a_looser_ftol_stops_sooner_and_none_is_the_fit_as_before():
     assert info_loose.loss_after <= info_loose.loss_before
 
 
+@pytest.mark.parametrize("max_iter", [1, 2, 3])
+def test_the_iteration_budget_still_binds_with_ftol(max_iter):
+    """With a tolerance too tight to stop anything, ftol leaves max_iter as the budget: the fit
+    is SciPy's with both options, and stops at max_iter."""
+    obs, y = problem(7)
+    vf = ValueFunction(3, (8,), ftol=1e-15)
+    theta0 = vf.init(2)
+    theta, info = vf.fit(theta0, obs, y, max_iter=max_iter)
+    res, _ = direct(vf, theta0, obs, y, {"maxiter": max_iter, "ftol": 1e-15})
+    assert info.iterations == max_iter == res.nit
+    assert theta.tobytes() == res.x.tobytes()
+
+
 def test_fit_takes_ftol_from_the_constructor_and_the_argument_overrides_it():
     obs, y = problem(5)
     theta0 = ValueFunction(3, (8,)).init(1)
