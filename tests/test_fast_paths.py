@@ -174,6 +174,10 @@ def test_value_fit_with_start_equals_fit_without():
     fast, info_fast = vf.fit(theta, obs.copy(), y, max_iter=8, start=(V, cache))
     np.testing.assert_array_equal(fast, plain)
     assert info_fast == info_plain
+    # θ may be another array with the same values (a copy): the start is still accepted
+    again, info_again = vf.fit(theta.copy(), obs, y, max_iter=8, start=(V, cache))
+    np.testing.assert_array_equal(again, plain)
+    assert info_again == info_plain
 
 
 def test_value_fit_rejects_start_from_another_theta_or_obs():
@@ -185,7 +189,8 @@ def test_value_fit_rejects_start_from_another_theta_or_obs():
     y = rng.standard_normal(16)
     other = theta.copy()
     other[-1] += 1.0  # the output bias
-    with pytest.raises(ValueError, match="start"):
+    message = r"^start must be forward\(theta, obs\) at the theta and obs of fit$"
+    with pytest.raises(ValueError, match=message):
         vf.fit(theta, obs, y, start=vf.forward(other, obs))
-    with pytest.raises(ValueError, match="start"):
+    with pytest.raises(ValueError, match=message):
         vf.fit(theta, obs, y, start=vf.forward(theta, obs + 1.0))
