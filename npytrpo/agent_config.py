@@ -83,7 +83,7 @@ class AgentConfig:
     vf_ftol : float in (0, 1) or None, default None
         L-BFGS-B's relative-decrease stopping rule: the fit stops before ``vf_iters`` once an
         iteration lowers the loss by (L_k − L_{k+1}) / max(|L_k|, |L_{k+1}|, 1) ≤ vf_ftol. None
-        is SciPy's default (≈ 2.2e-9, which the presets' fits never meet early).
+        is SciPy's default (≈ 2.2e-9, which in practice does not stop the presets' fits early).
     vf_optimizer : {"lbfgs", "adam"}, default "lbfgs"
         The value fit: ``vf_iters`` L-BFGS-B iterations on the whole batch
         (``ValueFunction.fit``), or sb3-contrib's critic, ``vf_epochs`` epochs of Adam steps on
