@@ -46,7 +46,9 @@ from npytrpo import (
     Policy,
     RewardScaler,
     ValueFunction,
+    collect_workers,
     gae,
+    make_worker_env,
     trpo_step,
 )
 from npytrpo.rollout import EpisodeTracker, collect, make_vector_env
@@ -87,7 +89,10 @@ threadpool_limits(limits=1, user_api="blas")
 # ---------------------------------------------------------------- the parts TRPO(env) builds
 # n_envs copies in SAME_STEP autoreset mode: the step that ends an episode returns the next
 # episode's first observation and keeps the real final one, so every step is a transition.
-env = make_vector_env(args.env, cfg.n_envs, vectorization=cfg.vectorization)
+if cfg.vectorization == "workers":  # each copy runs its whole rollout in its own process
+    env, rollout = make_worker_env(args.env, cfg.n_envs), collect_workers
+else:  # the copies step in this process ("sync") or one worker process each ("async")
+    env, rollout = make_vector_env(args.env, cfg.n_envs, vectorization=cfg.vectorization), collect
 obs_dim = env.single_observation_space.shape[0]
 space = env.single_action_space
 if isinstance(space, gym.spaces.Discrete):  # softmax over n actions
@@ -98,7 +103,7 @@ elif cfg.use_sde:  # gSDE: noise z(s)ᵀE, z the last hidden features, E redrawn
     policy = Policy(obs_dim, head, cfg.hidden)
 else:  # diagonal Gaussian, state-independent log-std ℓ
     policy = GaussianPolicy(obs_dim, space.shape[0], cfg.hidden, log_std_init=cfg.log_std_init)
-vf = ValueFunction(obs_dim, cfg.value_hidden, l2=cfg.vf_l2, max_iter=cfg.vf_iters)
+vf = ValueFunction(obs_dim, cfg.value_hidden, l2=cfg.vf_l2, max_iter=cfg.vf_iters, ftol=cfg.vf_ftol)
 
 # One seed, four independent streams: θ's init, φ's init, action sampling, the env's reset.
 seed_theta, seed_phi, seed_actions, seed_env = np.random.SeedSequence(args.seed).spawn(4)
@@ -125,7 +130,7 @@ t_start = time.perf_counter()
 for iteration in range(1, n_iter + 1):
     # 1. Rollout: arrays (T, n_envs, ...) with T = n_steps. The observation normaliser is frozen
     # while collecting; its statistics take the new raw observations afterwards.
-    ro, obs, _ = collect(
+    ro, obs, _ = rollout(
         env, policy, theta, obs, cfg.n_steps, rng,
         tracker=tracker, obs_normalizer=obs_norm, reward_scaler=reward_scaler,
         noise_every=cfg.sde_sample_freq,

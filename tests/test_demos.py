@@ -167,3 +167,29 @@ def test_demo_help_describes_every_option(path, tmp_path):
             assert f"(default: {shown(default)})" in line, f"{path.name}: {flag}'s default"
         if isinstance(default, tuple):
             assert "comma-separated" in line, f"{path.name}: {flag} does not say how to list"
+
+
+def test_classic_control_builds_the_value_function_with_every_option_of_the_agent():
+    """The demo's ``ValueFunction(...)`` passes every keyword-only option of ValueFunction (l2,
+    max_iter, ftol, and any added later) from the config, as the agent does: an option the demo
+    left out would part it from the agent only late in a run (CartPole's vf_ftol first stops a
+    fit after more than 39 iterations), where the 2-iteration comparison above cannot see it."""
+    import inspect
+
+    from npytrpo.value import ValueFunction
+
+    options = {
+        name
+        for name, p in inspect.signature(ValueFunction).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    tree = ast.parse((DEMOS / "classic_control.py").read_text(encoding="utf-8"))
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ValueFunction"
+    ]
+    assert len(calls) == 1
+    passed = {kw.arg: ast.unparse(kw.value) for kw in calls[0].keywords}
+    assert set(passed) == options == {"l2", "max_iter", "ftol"}
+    assert passed == {"l2": "cfg.vf_l2", "max_iter": "cfg.vf_iters", "ftol": "cfg.vf_ftol"}
