@@ -268,8 +268,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--vectorization",
         choices=("", "sync", "async", "workers"),
         default="",
-        help="npytrpo's vectorization (default: the preset's, sync); 'workers' runs each "
-        "sub-env's rollout in its own process, while sb3-contrib keeps the zoo's DummyVecEnv",
+        help="npytrpo's vectorization (default: the preset's: sync, workers for Pendulum-v1); "
+        "'workers' runs each sub-env's rollout in its own process, while sb3-contrib keeps the "
+        "zoo's DummyVecEnv",
     )
     ap.add_argument(
         "--set",
