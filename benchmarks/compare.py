@@ -284,15 +284,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--step-only", action="store_true", help="only the step section")
     args = ap.parse_args(argv)
     args.env_list = list(ENVS) if args.envs == "all" else [e for e in args.envs.split(",") if e]
-    overrides = {}
-    for item in args.set:
-        key, sep, raw = item.partition("=")
-        if not (key and sep):
-            ap.error(f"--set takes KEY=VALUE, got {item!r}")
-        try:
-            overrides[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            overrides[key] = raw
+    from npytrpo.agent_config import AgentConfig  # not for --help (argparse has exited)
+    from npytrpo.tools.cli import parse_overrides
+    from npytrpo.tools.errors import CLIError
+
+    try:  # the command line's own --set: JSON values, unknown keys named
+        overrides = parse_overrides(args.set, list(AgentConfig().as_options()))
+    except CLIError as exc:
+        ap.error(str(exc))
     if args.vectorization:
         overrides["vectorization"] = args.vectorization
     args.overrides = json.dumps(overrides) if overrides else ""

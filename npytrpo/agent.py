@@ -110,7 +110,7 @@ class TRPO:
         obs_dim = obs_dim_of(self.env.single_observation_space)
         self.policy = make_policy(self.config, obs_dim, self.env.single_action_space)
         vf = {"l2": cfg.vf_l2, "max_iter": cfg.vf_iters, "ftol": cfg.vf_ftol}
-        self.value = ValueFunction(obs_dim, self.config.value_hidden, **vf)
+        self.value = ValueFunction(obs_dim, cfg.value_hidden, **vf)
         self.state = initial_state(self.seed, self.config, self.policy, self.value, self.env)
         self.history: list[dict] = []
         self._worker: ThreadPoolExecutor | None = None

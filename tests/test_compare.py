@@ -77,7 +77,8 @@ def test_vectorization_reaches_npytrpo_side(compare, monkeypatch, capsys):
 
 def test_set_reaches_npytrpo_side(compare, monkeypatch, capsys):
     """``--set vf_ftol=0.05 n_steps=256`` runs npytrpo's side with those values (JSON-parsed:
-    numbers stay numbers) over its preset; a word without ``=`` is a usage error."""
+    numbers stay numbers) over its preset; a word without ``=`` or an unknown key is a usage
+    error."""
     monkeypatch.setitem(sys.modules, "sb3_contrib", None)
     monkeypatch.setenv("PYTHONPATH", _env()["PYTHONPATH"])
     argv = ["--envs", "CartPole-v1", "--timesteps", "1", "--raw-seconds", "0.05", "--no-step"]
@@ -88,6 +89,10 @@ def test_set_reaches_npytrpo_side(compare, monkeypatch, capsys):
     with pytest.raises(SystemExit) as err:
         compare.parse_args(["--set", "vf_ftol"])
     assert err.value.code == 2
+    with pytest.raises(SystemExit) as err:  # an unknown key, before any run starts
+        compare.parse_args(["--set", "vf_fto=0.05"])
+    assert err.value.code == 2
+    assert "unknown hyperparameter 'vf_fto'" in capsys.readouterr().err
 
 
 def test_step_section_without_sb3(compare):
