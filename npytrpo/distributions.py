@@ -166,12 +166,14 @@ class CategoricalHead:
 
         The CDF is built from ``exp(z − max z)`` unnormalised and the uniform scaled by its total
         (the same draw as with normalised probabilities, two operations cheaper: this runs at
-        every environment step). Returns int64 of shape (N,).
+        every environment step). The action is a_n = #{k < K−1 : cdf_nk ≤ u_n}: leaving the
+        last entry out of the count makes a u_n rounded up to cdf_{n,K−1} give K − 1, and since
+        the CDF is nondecreasing this is min(#{k : cdf_nk ≤ u_n}, K − 1). Returns int64 of
+        shape (N,).
         """
         cdf = np.cumsum(np.exp(z - z.max(axis=1, keepdims=True)), axis=1)
         u = rng.random((z.shape[0], 1)) * cdf[:, -1:]
-        a = (cdf <= u).sum(axis=1)
-        return np.minimum(a, z.shape[1] - 1).astype(np.int64, copy=False)
+        return (cdf[:, :-1] <= u).sum(axis=1, dtype=np.int64)
 
     def mode(self, z: np.ndarray) -> np.ndarray:
         """``argmax_k z_k``, int64 of shape (N,)."""
