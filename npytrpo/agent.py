@@ -22,8 +22,8 @@ import dataclasses
 import math
 import os
 import time
-import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import gymnasium as gym
@@ -41,7 +41,6 @@ from .agent_config import (
     make_policy,
     obs_dim_of,
 )
-from .fit_process import ValueFits, timed
 from .io.periodic import periodic_checkpoints
 from .io.persist import read_agent, restore_state, save_agent
 from .logs import append_csv_row, check_returns, exploration_std, iteration_row
@@ -51,6 +50,7 @@ from .ppo import ppo_clip_update, ppo_kl_update
 from .rollout import collect, next_values
 from .trust_region import npg_step, trpo_step, vpg_step
 from .value import ValueFunction
+from .value_adam import fit_value
 from .workers import WorkerVectorEnv, collect_workers
 
 __all__ = ["TRPO", "PPO"]
@@ -75,7 +75,7 @@ class TRPO:
         results: ``blas_threads=1`` (NumPy's and SciPy's OpenBLAS pools spin against each
         other on these small matrices; an iteration can become 30× slower), ``tune_malloc``
         (``memory.keep_freed_memory``: large temporaries stop page-faulting afresh) and
-        ``parallel_value_fit`` (the value fit runs in a process of its own during the policy step).
+        ``parallel_value_fit`` (the value fit runs on a worker thread during the policy step).
     seed : int or None
         Seeds everything; None draws one (recorded in ``self.seed``).
     log_dir : str or None
@@ -113,8 +113,7 @@ class TRPO:
         self.value = ValueFunction(obs_dim, cfg.value_hidden, **vf)
         self.state = initial_state(self.seed, self.config, self.policy, self.value, self.env)
         self.history: list[dict] = []
-        self._fits = ValueFits()  # where the value fits run (parallel_value_fit)
-        weakref.finalize(self, self._fits.close)
+        self._worker: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ views of the state
     @property
@@ -192,8 +191,6 @@ class TRPO:
             checkpoint_every, checkpoint_dir, keep, log_dir=self.log_dir, start=self.num_timesteps
         )
         n_iter = math.ceil(total_timesteps / self.batch_size)
-        if n_iter > 0:
-            self._fits.prepare(self.config, self.env, max(n_iter, self.state.iteration))
         bar = None
         if progress_bar and n_iter > 0:
             from tqdm.auto import tqdm
@@ -259,11 +256,11 @@ class TRPO:
         check_returns(targets[m], st.num_timesteps, ro.num_transitions)
         obs, actions = ro.obs[m], ro.actions[m]
         # The policy step and the value fit both start from this batch's GAE (V before the fit)
-        # and share nothing, so they may run at once (``fit_process.ValueFits``).
+        # and share nothing, so they may run at once (``_start_value_fit``).
         action_std = exploration_std(self.policy, st.theta, obs, actions)  # π_old's
         start = (V0, v_pass) if m.all() else None  # the fit's first evaluation reuses V's pass
-        fit = self._fits.start(cfg, self.env, self.value, st, obs, targets[m], start)
-        res, t_policy = timed(self._policy_update, obs, actions, adv[m])
+        fit = self._start_value_fit(obs, targets[m], start)
+        res, t_policy = _timed(self._policy_update, obs, actions, adv[m])
         (st.value_theta, vinfo), t_value = fit()
         st.theta = res.theta_new
         t3 = time.perf_counter()
@@ -279,6 +276,21 @@ class TRPO:
         if self.log_dir is not None:
             append_csv_row(self.log_dir, row)
         return row
+
+    def _start_value_fit(self, obs, targets, start):
+        """``fit_value`` in worker 0 of a ``WorkerVectorEnv`` (no GIL shared), on the agent's
+        thread (NumPy releases the GIL inside BLAS) or, without ``parallel_value_fit``, right
+        away; a callable giving ((θ_v, info), seconds). Deterministic in each case."""
+        cfg, st = self.config, self.state
+        if cfg.parallel_value_fit and isinstance(self.env, WorkerVectorEnv):
+            return self.env.start_value_fit(cfg, self.value, st, obs, targets)
+        job = (fit_value, cfg, self.value, st, obs, targets, start)
+        if not cfg.parallel_value_fit:
+            out = _timed(*job)
+            return lambda: out
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npytrpo-vf")
+        return self._worker.submit(_timed, *job).result
 
     def _policy_update(self, obs, actions, adv):
         cfg, st = self.config, self.state
@@ -409,7 +421,13 @@ class TRPO:
         return agent
 
 
-# ---------------------------------------------------------------------- PPO
+# ---------------------------------------------------------------------- construction helpers
+def _timed(fn, *args, **kw):
+    t = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - t
+
+
 class PPO(TRPO):
     """The same agent with PPO-Clip as its update rule (``update="ppo"``; ``"ppo_kl"`` for the
     adaptive-KL penalty). Every ``TRPO`` argument applies; PPO's own options are the fields of

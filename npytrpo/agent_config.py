@@ -51,22 +51,6 @@ POLICIES = ("auto", "categorical", "gaussian")
 VECTORIZATIONS = ("sync", "async", "workers")
 
 
-#: Where the value fit may run, besides True (a process) and False (after the policy step).
-FIT_PLACES = ("process", "thread")
-
-
-def _fit_place(value: Any) -> bool | str:
-    """``parallel_value_fit``: a bool or one of ``FIT_PLACES``."""
-    if isinstance(value, str):
-        return choice(value, "parallel_value_fit", FIT_PLACES)
-    try:
-        return boolean(value, "parallel_value_fit")
-    except TypeError:
-        raise TypeError(
-            f"parallel_value_fit must be a bool or one of {FIT_PLACES}, got {value!r}"
-        ) from None
-
-
 def _agent_step_default() -> TRPOConfig:
     # The agent standardises advantages by default (rl-zoo, sb3-contrib); the bare step does not.
     return TRPOConfig(normalize_advantages=True)
@@ -139,12 +123,8 @@ class AgentConfig:
         BLAS threads while learning/evaluating (None leaves BLAS alone); see ``TRPO``.
     tune_malloc : bool, default True
         Keep freed memory in the C heap (``memory.keep_freed_memory``); see ``TRPO``.
-    parallel_value_fit : bool, "process" or "thread", default True
-        Where the value fit runs while the policy step runs (both start from the batch's GAE;
-        θ_v is the same, bit for bit, in every case): True or "process" in a process of its
-        own (``fit_process.FitProcess``; with ``vectorization="workers"`` in worker 0), so
-        that the two share no GIL; "thread" on a thread of the agent's process; False after
-        the policy step, in the agent's thread.
+    parallel_value_fit : bool, default True
+        Fit the value function on a worker thread while the policy step runs.
     use_sde : bool, default False
         Box actions: generalized state-dependent exploration (``gsde.GSDEHead``, Raffin et al.
         2021) instead of the state-independent diagonal Gaussian.
@@ -184,7 +164,7 @@ class AgentConfig:
     pg_lr: float = 0.01
     blas_threads: int | None = 1
     tune_malloc: bool = True
-    parallel_value_fit: bool | str = True
+    parallel_value_fit: bool = True
     use_sde: bool = False
     sde_sample_freq: int = -1
     step: TRPOConfig = field(default_factory=_agent_step_default)
@@ -223,7 +203,7 @@ class AgentConfig:
             if self.blas_threads is None
             else integer(self.blas_threads, "blas_threads", low=1),
             "tune_malloc": boolean(self.tune_malloc, "tune_malloc"),
-            "parallel_value_fit": _fit_place(self.parallel_value_fit),
+            "parallel_value_fit": boolean(self.parallel_value_fit, "parallel_value_fit"),
             "use_sde": boolean(self.use_sde, "use_sde"),
             "sde_sample_freq": integer(self.sde_sample_freq, "sde_sample_freq", low=-1),
         }

@@ -30,13 +30,14 @@ resume from new episodes, as in sync.
 from __future__ import annotations
 
 import math
+import time
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode
 
 from .acting import env_action, frozen_normalizer
-from .fit_process import FIT_FIELDS, value_fit_job
 from .io import envstate
 from .normalize import ObservationNormalizer, RewardScaler
 from .policies import Policy
@@ -153,7 +154,7 @@ class RolloutWorker(gym.Wrapper):
     def npytrpo_run_job(self):
         """Run and clear the job set on this worker (None if none): the value fit."""
         job, self.npytrpo_job = self.npytrpo_job, None
-        return None if job is None else value_fit_job(*job)
+        return None if job is None else _value_fit_job(*job)
 
     def npytrpo_snapshot(self) -> tuple[dict, dict]:
         """``envstate.snapshot`` of the wrapped env alone (its arrays keyed ``0/…``)."""
@@ -172,6 +173,25 @@ class RolloutWorker(gym.Wrapper):
             return "ok", envstate.check(_OneEnv(self.env), mine, one)
         except ValueError as e:
             return "ValueError", str(e).replace("env/0/", f"env/{self.index}/")
+
+
+def _value_fit_job(config, value, fields: dict, obs, targets):
+    """``value_adam.fit_value`` in a worker, BLAS limited and malloc tuned as in the agent (a
+    worker started by ``spawn``/``forkserver`` inherits neither): ((θ_v, info), seconds, the
+    Adam value fit's state after it)."""
+    from threadpoolctl import threadpool_limits
+
+    from .memory import keep_freed_memory
+    from .value_adam import fit_value
+
+    if config.tune_malloc:
+        keep_freed_memory()
+
+    state = SimpleNamespace(**fields)
+    t = time.perf_counter()
+    with threadpool_limits(limits=config.blas_threads, user_api="blas"):  # None: no limit
+        out = fit_value(config, value, state, obs, targets)
+    return out, time.perf_counter() - t, state.value_adam
 
 
 class _OneEnv:
@@ -200,7 +220,9 @@ class WorkerVectorEnv(AsyncVectorEnv):
         (a thread would share the GIL). The fit is the one the agent's thread would run, bit for
         bit: the same function on the same arrays, BLAS limited to ``config.blas_threads``.
         """
-        fields = {k: getattr(state, k) for k in FIT_FIELDS}
+        fields = {
+            k: getattr(state, k) for k in ("value_theta", "value_adam", "env_seed", "iteration")
+        }
         jobs = [(config, value, fields, obs, targets)] + [None] * (self.num_envs - 1)
         self.set_attr("npytrpo_job", jobs)
         self.call_async("npytrpo_run_job")

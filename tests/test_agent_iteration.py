@@ -66,7 +66,7 @@ def hand_iteration(agent, fitted_value_for_gae=False):
     return res.theta_new, value_theta
 
 
-@pytest.mark.parametrize("parallel", [True, "thread", False])
+@pytest.mark.parametrize("parallel", [True, False])
 def test_iteration_is_gae_with_prefit_value_then_policy_step_then_value_fit(parallel):
     """θ and value θ after one iteration equal the hand loop: GAE (pre-fit V) → step → fit."""
     agent, twin = agent_pair(parallel_value_fit=parallel)

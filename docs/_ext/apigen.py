@@ -65,7 +65,6 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         (
             "npytrpo.rollout",
             "npytrpo.workers",
-            "npytrpo.fit_process",
             "npytrpo.acting",
             "npytrpo.advantages",
             "npytrpo.value",
