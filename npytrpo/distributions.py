@@ -166,10 +166,10 @@ class CategoricalHead:
 
         The CDF is built from ``exp(z − max z)`` unnormalised and the uniform scaled by its total
         (the same draw as with normalised probabilities, two operations cheaper: this runs at
-        every environment step). The action is a_n = #{k < K−1 : cdf_nk ≤ u_n}: leaving the
-        last entry out of the count makes a u_n rounded up to cdf_{n,K−1} give K − 1, and since
-        the CDF is nondecreasing this is min(#{k : cdf_nk ≤ u_n}, K − 1). Returns int64 of
-        shape (N,).
+        every environment step). The action is a_n = #{k < K−1 : cdf_nk ≤ u_n}, the CDF's
+        steps below u_n: the last entry is the total T_n, and u_n = r·T_n < T_n for r < 1 (the
+        product rounds below T_n), so counting it would add nothing and a_n ≤ K − 1 holds by
+        construction. Returns int64 of shape (N,).
         """
         cdf = np.cumsum(np.exp(z - z.max(axis=1, keepdims=True)), axis=1)
         u = rng.random((z.shape[0], 1)) * cdf[:, -1:]
