@@ -3,6 +3,7 @@ and one TRPO step on a CartPole batch. Imports no PyTorch."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -70,6 +71,9 @@ def run_npytrpo(env_id: str, seed: int, timesteps: int, overrides: dict | None =
         "eval_mean": ev["mean_return"],
         "eval_std": ev["std_return"],
         "threads": blas_summary(),
+        # the trained parameters' SHA-256 prefixes: two runs did the same arithmetic or not
+        "theta_sha": hashlib.sha256(agent.theta.tobytes()).hexdigest()[:16],
+        "value_theta_sha": hashlib.sha256(agent.value_theta.tobytes()).hexdigest()[:16],
     }
     agent.env.close()
     return out
