@@ -28,6 +28,7 @@ from .policies import CategoricalPolicy, GaussianPolicy, Policy
 from .ppo_config import PPOConfig
 from .rollout import EpisodeTracker, make_vector_env
 from .value_adam import VF_OPTIMIZERS
+from .vecenv import SameStepSyncVectorEnv
 from .workers import make_worker_env
 
 __all__ = [
@@ -333,7 +334,7 @@ def make_env(env, n_envs: int, vectorization: str):
         spec = getattr(env, "spec", None)
         return env, getattr(spec, "id", None)
     if isinstance(env, gym.Env):
-        vec = gym.vector.SyncVectorEnv(
+        vec = SameStepSyncVectorEnv(
             [lambda: env], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
         )
         spec = getattr(env, "spec", None)

@@ -42,6 +42,7 @@ from gymnasium.vector import AutoresetMode
 from .acting import env_action, frozen_normalizer, learning_rewards, track_episodes
 from .normalize import ObservationNormalizer, RewardScaler
 from .policies import Policy
+from .vecenv import SameStepSyncVectorEnv
 
 __all__ = [
     "Rollout",
@@ -165,7 +166,9 @@ def make_vector_env(
     n_envs : int
         Number of copies.
     vectorization : {"sync", "async"}, default "sync"
-        Step the copies in this process, or each in a worker process.
+        Step the copies in this process (a ``vecenv.SameStepSyncVectorEnv``: gymnasium's
+        ``SyncVectorEnv`` with a leaner ``step`` of the same numbers), or each in a worker
+        process (gymnasium's ``AsyncVectorEnv``).
     env_kwargs : dict, optional
         Keyword arguments of ``gymnasium.make`` for each copy.
 
@@ -178,7 +181,7 @@ def make_vector_env(
     """
     if vectorization not in ("sync", "async"):
         raise ValueError(f"vectorization must be 'sync' or 'async', got {vectorization!r}")
-    return gym.make_vec(
+    env = gym.make_vec(
         env_id,
         num_envs=n_envs,
         vectorization_mode=vectorization,
@@ -187,6 +190,7 @@ def make_vector_env(
         vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP, "copy": False},
         **(env_kwargs or {}),
     )
+    return SameStepSyncVectorEnv.adopt(env) if vectorization == "sync" else env
 
 
 def _final_obs(info: dict, done: np.ndarray, fallback: np.ndarray) -> np.ndarray:

@@ -64,6 +64,7 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "and the ``TRPO`` agent with ``learn``, ``predict``, ``evaluate``, ``save``, ``load``.",
         (
             "npytrpo.rollout",
+            "npytrpo.vecenv",
             "npytrpo.workers",
             "npytrpo.acting",
             "npytrpo.advantages",
