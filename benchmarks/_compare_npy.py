@@ -79,10 +79,31 @@ def run_npytrpo(env_id: str, seed: int, timesteps: int, overrides: dict | None =
     return out
 
 
-def raw_env_rate(env_id: str, n_envs: int, seconds: float, seed: int = 0) -> float:
-    """Env-steps/s of ``n_envs`` sync copies of ``env_id`` (npytrpo's vector env, SAME_STEP
-    autoreset) stepped with random actions drawn beforehand; stepping runs ≥ ``seconds``."""
-    env = make_vector_env(env_id, n_envs)
+#: The vector envs whose raw stepping rate compare.py measures: gymnasium's own
+#: ``SyncVectorEnv`` (the issue's reference) and the one npytrpo's rollouts step.
+RAW_VECTOR_ENVS = ("gymnasium SyncVectorEnv", "npytrpo make_vector_env")
+
+
+def raw_vector_env(env_id: str, n_envs: int, kind: str):
+    """``n_envs`` sync copies of ``env_id`` in SAME_STEP autoreset mode with ``copy=False``:
+    gymnasium's ``SyncVectorEnv`` or npytrpo's ``make_vector_env`` (``RAW_VECTOR_ENVS``)."""
+    if kind == RAW_VECTOR_ENVS[1]:
+        return make_vector_env(env_id, n_envs)
+    if kind != RAW_VECTOR_ENVS[0]:
+        raise ValueError(f"kind must be one of {RAW_VECTOR_ENVS}, got {kind!r}")
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode
+
+    kw = {"autoreset_mode": AutoresetMode.SAME_STEP, "copy": False}
+    return gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="sync", vector_kwargs=kw)
+
+
+def raw_env_rate(
+    env_id: str, n_envs: int, seconds: float, seed: int = 0, kind: str = RAW_VECTOR_ENVS[1]
+) -> float:
+    """Env-steps/s of the vector env ``kind`` (``raw_vector_env``) stepped with random actions
+    drawn beforehand; stepping runs ≥ ``seconds``."""
+    env = raw_vector_env(env_id, n_envs, kind)
     try:
         env.reset(seed=seed)
         env.action_space.seed(seed)

@@ -17,7 +17,10 @@ alternating which goes first. Printed per side (medians over runs):
   the work done, which load on a shared machine disturbs far less than the wall time;
 - the final deterministic evaluation (mean return over 10 episodes);
 - the raw vector-env rate at the same n_envs with random actions, measured in this run before
-  every pair of runs: the physical limit of the rollout.
+  every pair of runs: the physical limit of the rollout. Two vector envs are measured:
+  gymnasium's own ``SyncVectorEnv`` (the reference of issue 12's target) and the one npytrpo's
+  rollouts step (``make_vector_env``: a ``SyncVectorEnv`` with a leaner ``step``), and the
+  rollout is set against each.
 
 Threads: npytrpo runs BLAS on one thread (its default ``blas_threads=1``); sb3-contrib gets one
 torch thread too (``--threads 1``, the default here). ``--threads 0`` leaves torch's own default
@@ -102,16 +105,17 @@ def _side_args(
 def run_pairs(env_id: str, args: argparse.Namespace, sides: tuple[str, ...]) -> tuple:
     """All runs of one env: for each seed and repeat, each side once, alternating the order;
     the raw env rate before every pair. Returns (runs by side, raw rates)."""
-    from _compare_npy import raw_env_rate
+    from _compare_npy import RAW_VECTOR_ENVS, raw_env_rate
 
     timesteps = args.timesteps or DEFAULT_TIMESTEPS.get(env_id, 100_000)
     n_envs = npytrpo_kwargs(env_id)[0].get("n_envs", 2)
     runs: dict[str, list[dict]] = {s: [] for s in sides}
-    raw = []
+    raw: dict[str, list[float]] = {kind: [] for kind in RAW_VECTOR_ENVS}
     k = 0
     for seed in range(args.seeds):
         for _ in range(args.repeats):
-            raw.append(raw_env_rate(env_id, n_envs, args.raw_seconds, seed))
+            for kind in RAW_VECTOR_ENVS:
+                raw[kind].append(raw_env_rate(env_id, n_envs, args.raw_seconds, seed, kind))
             order = sides if k % 2 == 0 else sides[::-1]
             k += 1
             for side in order:
@@ -139,7 +143,7 @@ def _median(runs: list[dict], fn) -> float:
     return float(np.median([fn(r) for r in runs]))
 
 
-def summarize(env_id: str, runs: dict, raw: list[float], n_envs: int) -> None:
+def summarize(env_id: str, runs: dict, raw: dict[str, list[float]], n_envs: int) -> None:
     """Medians over runs per side, the ratios and the targets."""
     sides = [s for s in SIDES if runs.get(s)]
     rows = {
@@ -167,19 +171,23 @@ def summarize(env_id: str, runs: dict, raw: list[float], n_envs: int) -> None:
         if len(sides) == 2 and med[sides[1]][key]:
             ratio = f"{med[sides[0]][key] / med[sides[1]][key]:13.2f}×"
         print(f"  {key:<30}{vals}{ratio:>14}")
-    raw_rate = float(np.median(raw))
-    raw_us = 1e6 / raw_rate
-    print(
-        f"  raw vector env (n_envs={n_envs}, random actions): {raw_rate:,.0f} env-steps/s "
-        f"({raw_us:.1f} µs/env-step; median of {len(raw)} measurement(s) in this run)"
-    )
-    for s in sides:
-        over = med[s]["rollout µs/env-step"] / raw_us
+    for kind, rates in raw.items():
+        raw_rate = float(np.median(rates))
+        raw_us = 1e6 / raw_rate
         print(
-            f"  {s}: rollout / raw env = {over:.2f}× (target for npytrpo ≤ "
-            f"{TARGET_ROLLOUT_OVER_RAW:g}×); value fit / policy step = "
-            f"{med[s]['value fit ms/iter'] / med[s]['policy step ms/iter']:.2f}"
+            f"  raw vector env, {kind} (n_envs={n_envs}, random actions): {raw_rate:,.0f} "
+            f"env-steps/s ({raw_us:.1f} µs/env-step; median of {len(rates)} measurement(s) "
+            "in this run)"
         )
+        for s in sides:
+            over = med[s]["rollout µs/env-step"] / raw_us
+            print(
+                f"    {s}: rollout / raw env = {over:.2f}× (target for npytrpo ≤ "
+                f"{TARGET_ROLLOUT_OVER_RAW:g}×)"
+            )
+    for s in sides:
+        ratio = med[s]["value fit ms/iter"] / med[s]["policy step ms/iter"]
+        print(f"  {s}: value fit / policy step = {ratio:.2f}")
     for s in sides:
         print(f"  {s} settings: {runs[s][0]['settings']}; {runs[s][0]['threads']}")
     if len(sides) == 2:

@@ -114,6 +114,8 @@ TESTS: dict[str, list[str]] = {
         # make_rollout's normalising branch serves collect_workers
         "tests/test_workers.py",
     ],
+    # vecenv.py: the lean SAME_STEP step, judged against gymnasium's own SyncVectorEnv.
+    "vecenv": ["tests/test_vecenv.py", "tests/test_rollout.py"],
     # acting.py: what collect and the workers' run_slice share (env actions, the frozen
     # normaliser, episode bookkeeping, learning rewards).
     "acting": [

@@ -57,7 +57,8 @@ def test_tiny_run_without_sb3(compare, monkeypatch, capsys):
     assert "os.cpu_count() = " in out and "sched_getaffinity" in out
     assert "run npytrpo      CartPole-v1  seed 0:   1,024 steps" in out
     assert "env-steps per CPU-second" in out
-    assert "raw vector env (n_envs=2, random actions)" in out
+    for kind in ("gymnasium SyncVectorEnv", "npytrpo make_vector_env"):
+        assert f"raw vector env, {kind} (n_envs=2, random actions)" in out
     assert "run sb3-contrib" not in out and "RATIO" not in out
 
 
