@@ -18,8 +18,9 @@ the same machine state:
   (median ms per iteration of rollout, policy step, value fit);
 - ``collect`` alone (``rollout``, ``rollout-pendulum``): ``--rollout-rounds`` pairs of one
   rollout of ``--rollout-steps`` steps on each version's ``make_vector_env`` with the preset's
-  policy (and a frozen normaliser where the preset has one), each followed by the raw vector
-  env stepped as often with actions drawn beforehand: rollout / raw env per version.
+  policy (and a frozen normaliser where the preset has one; sync sampling, whatever the
+  preset's vectorization), each followed by the raw vector env stepped as often with actions
+  drawn beforehand: rollout / raw env per version.
 
 Choose with ``--parts`` (default ``step,agent``). Timed in wall time and in thread CPU time (one
 BLAS thread). The results are checked to be bit-identical between the versions (θ, value θ,
@@ -128,7 +129,9 @@ def time_rollouts(pkgs, rounds: int, env_id: str, n_steps: int):
     """One ``collect`` of ``n_steps`` per version and round, alternating, on each version's own
     ``make_vector_env`` (2 envs) and the preset's policy, plus the raw vector env stepped
     ``n_steps`` times with actions drawn beforehand (each version's env, the same rounds)."""
-    kw = agent_kwargs(pkgs["B"], env_id)
+    # ``collect`` steps the env one step at a time in this process: sync sampling, whatever the
+    # preset's vectorization (Pendulum's "workers" runs whole rollouts through collect_workers).
+    kw = {**agent_kwargs(pkgs["B"], env_id), "vectorization": "sync"}
     setups, raw_envs = {}, {}
     for k, pkg in pkgs.items():
         agent = pkg.TRPO(env_id, seed=0, **kw)  # builds the policy, normaliser, env as usual

@@ -380,6 +380,24 @@ class GSDEHead:
         shape = sigma.shape if n is None else (integer(n, "n", low=1), *sigma.shape)
         return sigma * rng.standard_normal(shape)
 
+    def noise_sampler(self, theta_h: np.ndarray):
+        """The rollout's fast ``sample_noise``: ``(rng, n) -> E`` of shape (n, n_features,
+        act_dim), the same numbers, with θ_h checked and σ = exp(θ_h) formed once (θ_h stays
+        fixed for a rollout; the sampler keeps no reference to it). Unchecked per call."""
+        sigma = np.exp(self._expand(self._check_theta_h(theta_h)))
+
+        def draw(rng: np.random.Generator, n: int) -> np.ndarray:
+            return sigma * rng.standard_normal((n, *sigma.shape))
+
+        return draw
+
+    @staticmethod
+    def apply_noise(mu: np.ndarray, z: np.ndarray, E: np.ndarray) -> np.ndarray:
+        """Unchecked ``noisy_action`` with one matrix per row, the rollout's fast path:
+        ``a_n = μ_n + z_nᵀ E_n`` for μ (N, act_dim), z (N, n_features), E (N, n_features,
+        act_dim); returns (N, act_dim)."""
+        return mu + np.einsum("ni,nij->nj", z, E)
+
     def noisy_action(
         self, mean: GSDEDist | np.ndarray, features: np.ndarray, E: np.ndarray
     ) -> np.ndarray:
@@ -405,7 +423,7 @@ class GSDEHead:
         if E.shape == shape:
             return mu + z @ E
         if E.shape == (mu.shape[0], *shape):
-            return mu + np.einsum("ni,nij->nj", z, E)
+            return self.apply_noise(mu, z, E)
         raise ValueError(
             f"E must have shape {shape} or ({mu.shape[0]}, {shape[0]}, {shape[1]}), got {E.shape}"
         )

@@ -312,14 +312,15 @@ class Policy:
         (``MLP.predictor``) and the head's ``sample`` (or ``mode`` when ``deterministic``), with
         no further checks. θ must not be mutated while the sampler is in use.
 
-        A head with state-dependent exploration noise (``sample_noise`` / ``noisy_action``,
-        gSDE) draws one noise matrix per row of ``obs`` (per sub-env) and keeps it for
+        A head with state-dependent exploration noise (gSDE: ``sample_noise`` / ``noisy_action``,
+        which the sampler calls in their unchecked forms ``noise_sampler`` / ``apply_noise``)
+        draws one noise matrix per row of ``obs`` (per sub-env) and keeps it for
         ``noise_every`` calls (gSDE's ``sde_sample_freq``; −1: for the sampler's whole life,
         i.e. one rollout); other heads ignore ``noise_every``.
         """
         net_theta, theta_h = self.split(self.check_theta(theta))
         predict, head = self.net.predictor(net_theta), self.head
-        if not deterministic and hasattr(head, "sample_noise"):
+        if not deterministic and hasattr(head, "noise_sampler"):
             return _noise_holding_sampler(predict, head, theta_h, noise_every)
 
         if deterministic:
@@ -378,13 +379,15 @@ def _noise_holding_sampler(predict, head, theta_h: np.ndarray, noise_every: int)
     if every == 0:
         raise ValueError("noise_every must be -1 or >= 1, got 0")
     held = {"E": None, "calls": 0}
+    # The unchecked forms of ``sample_noise(θ_h, rng, n)`` and ``noisy_action``: same numbers.
+    draw, apply_noise = head.noise_sampler(theta_h), head.apply_noise
 
     def act(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out, features = predict(obs)
         if held["E"] is None or (every > 0 and held["calls"] % every == 0):
-            held["E"] = head.sample_noise(theta_h, rng, n=obs.shape[0])
+            held["E"] = draw(rng, obs.shape[0])
         held["calls"] += 1
-        return head.noisy_action(out, features, held["E"])
+        return apply_noise(out, features, held["E"])
 
     return act
 

@@ -70,6 +70,25 @@ def test_noisy_action_is_mean_plus_features_times_the_noise_matrix():
     np.testing.assert_array_equal(a, np.ones((4, 2)) @ E)
 
 
+@pytest.mark.parametrize("full_std", [True, False])
+def test_rollout_fast_forms_give_the_checked_forms_numbers(full_std):
+    """``noise_sampler(θ_h)(rng, n)`` draws ``sample_noise(θ_h, rng, n)``'s matrices bit for
+    bit (twice in a row from one generator, and after θ_h is overwritten: σ is its own copy);
+    ``apply_noise`` gives ``noisy_action``'s actions bit for bit; a bad θ_h fails at once."""
+    head, out, theta_h, z = _case(full_std, n=4, nf=3, d=2)
+    draw = head.noise_sampler(theta_h)
+    theta_copy = theta_h.copy()
+    theta_h[:] = 99.0  # the sampler must not read θ_h after it was made
+    fast, slow = np.random.default_rng(5), np.random.default_rng(5)
+    for n in (4, 1):
+        E = draw(fast, n)
+        np.testing.assert_array_equal(E, head.sample_noise(theta_copy, slow, n=n))
+    En = head.sample_noise(theta_copy, np.random.default_rng(6), n=4)
+    np.testing.assert_array_equal(head.apply_noise(out, z, En), head.noisy_action(out, z, En))
+    with pytest.raises(ValueError, match="theta_h"):
+        head.noise_sampler(np.zeros(head.num_params + 1))
+
+
 def test_mode_is_a_float64_copy_of_the_mean():
     head, out, theta_h, z = _case()
     dist = head.params(out.astype(np.float32), theta_h, z)

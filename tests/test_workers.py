@@ -382,7 +382,8 @@ def test_bad_arguments():
     sync = make_vector_env("CartPole-v1", 2)
     try:
         obs, _ = sync.reset(seed=0)
-        with pytest.raises(TypeError, match="^env must be a WorkerVectorEnv, got SyncVectorEnv$"):
+        msg = "^env must be a WorkerVectorEnv, got SameStepSyncVectorEnv$"
+        with pytest.raises(TypeError, match=msg):
             collect_workers(
                 sync, policy, theta, obs, 4, np.random.default_rng(0), tracker=EpisodeTracker(2)
             )
