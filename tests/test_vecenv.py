@@ -97,9 +97,34 @@ class InfoEnv(CounterEnv):
 
 def test_infos_and_final_infos_merge_as_gymnasium():
     """Sub-env infos (scalars, arrays, nested dicts, on some steps only) and the reset infos
-    of SAME_STEP episode ends give gymnasium's info dict."""
-    ref, lean = pair(lambda: gym.wrappers.TimeLimit(InfoEnv(k_term=3), 5), 3)
+    of SAME_STEP episode ends give gymnasium's info dict; the sub-envs run out of step with
+    each other, so each info lands in its own sub-env's row and mask entry."""
+    fns = [
+        lambda: gym.wrappers.TimeLimit(InfoEnv(k_term=3), 5),
+        lambda: gym.wrappers.TimeLimit(InfoEnv(k_term=2, first_episode=1), 4),
+        lambda: gym.wrappers.TimeLimit(InfoEnv(k_term=4), 7),
+    ]
+    kw = {"autoreset_mode": AutoresetMode.SAME_STEP, "copy": False}
+    ref, lean = SyncVectorEnv(fns, **kw), SameStepSyncVectorEnv(fns, **kw)
     assert run_both(ref, lean, 40, 0) >= 10
+
+
+def test_lean_path_is_taken_for_array_observations(monkeypatch):
+    """For a Box/Discrete SAME_STEP env with array observations, ``step`` runs neither
+    gymnasium's ``SyncVectorEnv.step`` nor its ``concatenate`` (the point of the class)."""
+    import npytrpo.vecenv as vecenv
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("gymnasium's generic path was taken")
+
+    _, lean = pair(lambda: gym.make("CartPole-v1", max_episode_steps=10), 2)
+    lean.reset(seed=0)
+    monkeypatch.setattr(SyncVectorEnv, "step", refuse)
+    monkeypatch.setattr(vecenv, "concatenate", refuse)
+    ends = 0
+    for t in range(25):
+        ends += bool(lean.step(np.array([t % 2, 1]))[4])
+    assert ends >= 2  # the episode ends took the lean path too
 
 
 class ListObsEnv(CounterEnv):
