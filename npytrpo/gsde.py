@@ -45,7 +45,9 @@ Sampling and rollouts. ``sample`` draws every state's action independently from 
 marginal, variance v including ε_v). Rollouts use the noise matrix instead, as sb3 does:
 ``sample_noise`` draws E (one matrix, or one per environment), ``noisy_action`` returns
 ``μ + zᵀE`` (sb3's ``get_noise``; no ε_v term, so these actions have variance v − ε_v, a relative
-difference ε_v/v, ~1e-6). Log-probs of the stored actions always use the Gaussian above.
+difference ε_v/v, ~1e-6). ``Policy.sampler`` calls their unchecked forms, ``noise_sampler``
+(σ formed once per rollout) and ``apply_noise``, which give the same numbers. Log-probs of the
+stored actions always use the Gaussian above.
 
 Mapping to sb3 / sb3-contrib (``use_sde=True``; we implement ``use_expln=False``,
 ``squash_output=False``, ``learn_features=False``):
