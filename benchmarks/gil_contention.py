@@ -31,22 +31,12 @@ import threading
 import time
 
 import numpy as np
+from profile_ops import median_ms
 from threadpoolctl import threadpool_limits
 
 from npytrpo.policies import CategoricalPolicy
 from npytrpo.trust_region import trpo_step
 from npytrpo.value import ValueFunction
-
-
-def median_ms(fn, repeats: int) -> float:
-    """Median wall time of ``repeats`` calls of ``fn`` in ms, after one warm-up call."""
-    fn()
-    t = np.empty(repeats)
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        t[i] = time.perf_counter() - t0
-    return 1e3 * float(np.median(t))
 
 
 def beside(work, measure):
