@@ -80,8 +80,8 @@ class SameStepSyncVectorEnv(SyncVectorEnv):
             if info:  # _add_info of an empty dict adds nothing
                 infos = self._add_info(infos, info, i)
             env_obs[i] = o
-            if type(o) is np.ndarray and o.shape == shape:
-                out[i] = o  # np.stack's numbers for an array of the space's shape
+            if type(o) is np.ndarray and o.shape == shape and o.dtype == out.dtype:
+                out[i] = o  # np.stack's numbers for an array of the space's shape and dtype
             else:
                 stacked = False
         if not stacked:  # anything else: gymnasium's own stacking (and its errors)

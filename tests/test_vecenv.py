@@ -167,6 +167,34 @@ def test_wrong_observation_shape_raises_as_gymnasium():
     assert str(from_lean.value) == str(from_ref.value)
 
 
+def test_observations_of_another_dtype_are_cast_as_gymnasium_casts():
+    """An env whose observations are not of its space's dtype goes through gymnasium's
+    stacking: float32 observations into a float64 batch give the same batch, float64 ones into
+    an integer batch raise the TypeError gymnasium raises (not a silent truncation)."""
+    f32 = spaces.Box(-np.inf, np.inf, (2,), np.float64)
+
+    class Float32Obs(CounterEnv):
+        def _obs(self):
+            return np.array([self.t + 0.1, self.episode], dtype=np.float32)
+
+    ref, lean = pair(lambda: gym.wrappers.TimeLimit(Float32Obs(observation_space=f32), 5), 2)
+    assert run_both(ref, lean, 20, 0) >= 3
+    class FloatStepObs(CounterEnv):  # int64 on reset, float64 on step
+        def reset(self, *, seed=None, options=None):
+            obs, info = super().reset(seed=seed, options=options)
+            return obs.astype(np.int64), info
+
+    ints = spaces.Box(-100, 100, (2,), np.int64)
+    ref, lean = pair(lambda: FloatStepObs(observation_space=ints), 2)
+    errors = []
+    for env in (ref, lean):
+        env.reset(seed=0)
+        with pytest.raises(TypeError) as err:
+            env.step(np.array([0, 1]))
+        errors.append(str(err.value))
+    assert errors[0] == errors[1]
+
+
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.DISABLED])
 def test_other_autoreset_modes_are_gymnasiums_step(mode, monkeypatch):
     """NEXT_STEP and DISABLED modes take the base class's ``step`` (called, and equal)."""
