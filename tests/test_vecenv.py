@@ -179,6 +179,7 @@ def test_observations_of_another_dtype_are_cast_as_gymnasium_casts():
 
     ref, lean = pair(lambda: gym.wrappers.TimeLimit(Float32Obs(observation_space=f32), 5), 2)
     assert run_both(ref, lean, 20, 0) >= 3
+
     class FloatStepObs(CounterEnv):  # int64 on reset, float64 on step
         def reset(self, *, seed=None, options=None):
             obs, info = super().reset(seed=seed, options=options)
