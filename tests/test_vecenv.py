@@ -22,8 +22,9 @@ CLASSIC = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous
 
 
 def pair(make_one, n_envs, mode=AutoresetMode.SAME_STEP, copy=False):
-    """gymnasium's SyncVectorEnv and SameStepSyncVectorEnv over the same sub-env factory."""
-    fns = [make_one] * n_envs
+    """gymnasium's SyncVectorEnv and SameStepSyncVectorEnv over the same sub-env factories:
+    ``make_one`` for every sub-env, or a list of one factory per sub-env (``n_envs`` None)."""
+    fns = make_one if n_envs is None else [make_one] * n_envs
     return (
         SyncVectorEnv(fns, autoreset_mode=mode, copy=copy),
         SameStepSyncVectorEnv(fns, autoreset_mode=mode, copy=copy),
@@ -104,8 +105,7 @@ def test_infos_and_final_infos_merge_as_gymnasium():
         lambda: gym.wrappers.TimeLimit(InfoEnv(k_term=2, first_episode=1), 4),
         lambda: gym.wrappers.TimeLimit(InfoEnv(k_term=4), 7),
     ]
-    kw = {"autoreset_mode": AutoresetMode.SAME_STEP, "copy": False}
-    ref, lean = SyncVectorEnv(fns, **kw), SameStepSyncVectorEnv(fns, **kw)
+    ref, lean = pair(fns, None)
     assert run_both(ref, lean, 40, 0) >= 10
 
 
@@ -171,13 +171,13 @@ def test_observations_of_another_dtype_are_cast_as_gymnasium_casts():
     """An env whose observations are not of its space's dtype goes through gymnasium's
     stacking: float32 observations into a float64 batch give the same batch, float64 ones into
     an integer batch raise the TypeError gymnasium raises (not a silent truncation)."""
-    f32 = spaces.Box(-np.inf, np.inf, (2,), np.float64)
+    box64 = spaces.Box(-np.inf, np.inf, (2,), np.float64)
 
     class Float32Obs(CounterEnv):
         def _obs(self):
             return np.array([self.t + 0.1, self.episode], dtype=np.float32)
 
-    ref, lean = pair(lambda: gym.wrappers.TimeLimit(Float32Obs(observation_space=f32), 5), 2)
+    ref, lean = pair(lambda: gym.wrappers.TimeLimit(Float32Obs(observation_space=box64), 5), 2)
     assert run_both(ref, lean, 20, 0) >= 3
 
     class FloatStepObs(CounterEnv):  # int64 on reset, float64 on step
