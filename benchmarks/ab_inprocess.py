@@ -94,7 +94,10 @@ def agent_kwargs(pkg, env_id: str) -> dict:
     kw = importlib.import_module(f"{pkg.__name__}.tools.presets").get_preset(env_id)
     for k in ("timesteps", "note"):
         kw.pop(k, None)
-    return {**kw, "parallel_value_fit": False}
+    return {**kw, "parallel_value_fit": PARALLEL_FIT[0]}
+
+
+PARALLEL_FIT = [False]  # --parallel-fit: each version's own parallel value fit
 
 
 def time_agents(pkgs, rounds: int, chunk: int, env_id: str = "CartPole-v1"):
@@ -177,7 +180,8 @@ def time_rollouts(pkgs, rounds: int, env_id: str, n_steps: int):
 
 def report_agents(pkgs, a, env_id: str, rng) -> None:
     agents, same, split = time_agents(pkgs, a.agent_rounds, a.chunk, env_id)
-    print(f"\nagent learn({a.chunk}) chunks, {env_id} preset (value fit in the main thread), "
+    where = "parallel_value_fit" if a.parallel_fit else "value fit in the main thread"
+    print(f"\nagent learn({a.chunk}) chunks, {env_id} preset ({where}), "
           f"{a.agent_rounds} pairs; bit-identical θ and value θ: {same}")
     print("  wall: " + ratio_summary(agents["A"][0], agents["B"][0], rng))
     print("  CPU:  " + ratio_summary(agents["A"][1], agents["B"][1], rng))
@@ -209,10 +213,14 @@ def main() -> None:
     p.add_argument("--step-rounds", type=int, default=200)
     p.add_argument("--agent-rounds", type=int, default=40)
     p.add_argument("--chunk", type=int, default=2048, help="env steps per timed learn() call")
+    p.add_argument("--parallel-fit", action="store_true",
+                   help="agents with parallel_value_fit=True (each version's own way of fitting "
+                   "beside the step), not the fit in the main thread")
     p.add_argument("--rollout-rounds", type=int, default=40)
     p.add_argument("--rollout-steps", type=int, default=512)
     a = p.parse_args()
     parts = a.parts.split(",")
+    PARALLEL_FIT[0] = a.parallel_fit
     from threadpoolctl import threadpool_limits
     threadpool_limits(1, "blas")
     tmp = tempfile.mkdtemp(prefix="ab_inprocess_")

@@ -6,6 +6,7 @@
 ``frozen_normalizer``       the observation normaliser of one rollout, statistics frozen
 ``track_episodes``          returns and lengths of the episodes that ended, the rest carried
 ``learning_rewards``        the rewards learned from (scaled step by step, or raw)
+``run_episodes``            whole episodes with a given policy (``TRPO.evaluate``)
 ==========================  ==============================================================
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from .normalize import ObservationNormalizer
 
-__all__ = ["env_action", "frozen_normalizer", "track_episodes", "learning_rewards"]
+__all__ = ["env_action", "frozen_normalizer", "track_episodes", "learning_rewards", "run_episodes"]
 
 
 def track_episodes(tracker, rewards, done, valid) -> tuple[list[float], list[int]]:
@@ -78,3 +79,30 @@ def learning_rewards(reward_scaler, raw_rewards, term, trunc) -> np.ndarray:
     for t in range(raw_rewards.shape[0]):
         rewards[t] = reward_scaler.scale(raw_rewards[t], term[t], trunc[t])
     return rewards
+
+
+def run_episodes(act, env: gym.Env, n_episodes: int, seed: int) -> dict:
+    """``n_episodes`` whole episodes of ``env``, acting with ``act(obs) -> action``; the env is
+    reset with ``seed`` once, then without one (as ``TRPO.evaluate`` does).
+
+    Returns ``mean_return``, ``std_return``, ``mean_length`` (floats) and the per-episode
+    ``returns`` (undiscounted, raw rewards) and ``lengths`` (lists).
+    """
+    returns, lengths = [], []
+    obs, _ = env.reset(seed=seed)
+    for _ in range(n_episodes):
+        total, steps, done = 0.0, 0, False
+        while not done:
+            obs, r, term, trunc, _ = env.step(act(obs))
+            total, steps = total + float(r), steps + 1
+            done = bool(term or trunc)
+        returns.append(total)
+        lengths.append(steps)
+        obs, _ = env.reset()
+    return {
+        "mean_return": float(np.mean(returns)),
+        "std_return": float(np.std(returns)),
+        "mean_length": float(np.mean(lengths)),
+        "returns": returns,
+        "lengths": lengths,
+    }

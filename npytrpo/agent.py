@@ -6,8 +6,9 @@ One iteration (Schulman et al. 2015, with GAE from Schulman et al. 2016):
 2. update the observation normaliser with the new raw observations;
 3. Â, V-targets by GAE(γ, λ) on (T, n_envs), truncation bootstrapping from V(s_final)
    (``advantages.gae``);
-4. θ ← ``trust_region.trpo_step`` on the valid transitions;
-5. fit the value function to the targets (``value.ValueFunction.fit``);
+4. θ ← ``trust_region.trpo_step`` on the valid transitions (``updates.policy_update``);
+5. fit the value function to the targets (``value.ValueFunction.fit``), by default in a helper
+   process beside step 4 and the next iteration's step 1 (``fitproc``);
 6. log one row (``logs.LOG_FIELDS``) to the history, the CSV file and the progress bar.
 
 The hyperparameters are one ``AgentConfig`` (``agent.config``), everything that changes while
@@ -23,7 +24,6 @@ import math
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import gymnasium as gym
@@ -31,6 +31,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._validate import integer
+from .acting import run_episodes
 from .advantages import gae
 from .agent_config import (
     AgentConfig,
@@ -41,14 +42,14 @@ from .agent_config import (
     make_policy,
     obs_dim_of,
 )
+from .fitproc import FitProcess
 from .io.periodic import periodic_checkpoints
 from .io.persist import read_agent, restore_state, save_agent
-from .logs import append_csv_row, check_returns, exploration_std, iteration_row
+from .logs import append_csv_row, check_returns, exploration_std, iteration_row, value_fields
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
-from .ppo import ppo_clip_update, ppo_kl_update
 from .rollout import collect, next_values
-from .trust_region import npg_step, trpo_step, vpg_step
+from .updates import policy_update
 from .value import ValueFunction
 from .value_adam import fit_value
 from .workers import WorkerVectorEnv, collect_workers
@@ -75,7 +76,8 @@ class TRPO:
         results: ``blas_threads=1`` (NumPy's and SciPy's OpenBLAS pools spin against each
         other on these small matrices; an iteration can become 30× slower), ``tune_malloc``
         (``memory.keep_freed_memory``: large temporaries stop page-faulting afresh) and
-        ``parallel_value_fit`` (the value fit runs on a worker thread during the policy step).
+        ``parallel_value_fit`` (the value fit runs in a helper process beside the policy step
+        and the next rollout; ``fitproc``).
     seed : int or None
         Seeds everything; None draws one (recorded in ``self.seed``).
     log_dir : str or None
@@ -113,7 +115,7 @@ class TRPO:
         self.value = ValueFunction(obs_dim, cfg.value_hidden, **vf)
         self.state = initial_state(self.seed, self.config, self.policy, self.value, self.env)
         self.history: list[dict] = []
-        self._worker: ThreadPoolExecutor | None = None
+        self._fitter = FitProcess()
 
     # ------------------------------------------------------------------ views of the state
     @property
@@ -183,6 +185,11 @@ class TRPO:
         ``log_dir/checkpoints``), atomically, keeping the ``keep`` newest (None: all); see
         ``io.periodic``. ``TRPO.load`` of the newest + ``learn`` of the rest continues the run
         (bit-identically for classic-control and MuJoCo envs, sync or "workers"). Returns ``self``.
+
+        With ``parallel_value_fit`` an iteration's value fit runs on beside the next rollout
+        (``fitproc``) wherever nothing sees the agent in between: it is waited for before a
+        callback, a periodic checkpoint, the end, an exception or a Ctrl-C. The results are
+        those of fitting in turn, bit for bit.
         """
         total_timesteps = integer(total_timesteps, "total_timesteps", low=0)
         if callback is not None and not callable(callback):
@@ -197,18 +204,24 @@ class TRPO:
 
             bar = tqdm(total=n_iter * self.batch_size, unit="step", dynamic_ncols=True)
         t_start = time.perf_counter()
+        pending = None  # finishes the last iteration, whose value fit may still be running
         try:
             with self._blas():
-                for _ in range(n_iter):
-                    row = self._iterate(t_start)
-                    if saver is not None:
-                        saver(self)
+                for i in range(n_iter):
+                    row, pending = self._iterate(t_start, pending)
+                    seen = callback is not None or i == n_iter - 1
+                    if seen or (saver is not None and saver.due(self.num_timesteps)):
+                        pending = pending()  # the agent is seen: whole iterations only
                     if bar is not None:
                         bar.update(self.batch_size)
                         bar.set_postfix(ret=f"{row['ep_return_mean']:.1f}", kl=f"{row['kl']:.4f}")
+                    if pending is None and saver is not None:
+                        saver(self)
                     if callback is not None and callback(self, row) is False:
                         break
         finally:
+            if pending is not None:
+                pending()  # an exception or Ctrl-C: still end on a whole iteration
             if bar is not None:
                 bar.close()
         return self
@@ -219,7 +232,11 @@ class TRPO:
             return contextlib.nullcontext()
         return threadpool_limits(limits=self.config.blas_threads, user_api="blas")
 
-    def _iterate(self, t_start: float) -> dict:
+    def _iterate(self, t_start: float, previous: Callable | None) -> tuple[dict, Callable]:
+        """One iteration up to its policy step: (its log row, ``finish``). The value fit may
+        still run; ``finish()`` waits for it, sets θ_v, completes the row and logs it, and
+        returns None. ``previous`` (the last iteration's ``finish``, or None) is called once
+        this rollout is collected: the rollout acts with π alone (``fitproc``)."""
         st, cfg = self.state, self.config
         t0 = time.perf_counter()
         run = collect_workers if isinstance(self.env, WorkerVectorEnv) else collect
@@ -239,6 +256,8 @@ class TRPO:
         if st.obs_normalizer is not None:
             st.obs_normalizer.rms.update(ro.raw_obs[ro.valid])
         t1 = time.perf_counter()
+        if previous is not None:
+            previous(t0)  # the last iteration ended when this rollout began
 
         T, E = ro.n_steps, ro.n_envs
         V0, v_pass = self.value.forward(st.value_theta, ro.obs.reshape(-1, self.policy.obs_dim))
@@ -260,60 +279,58 @@ class TRPO:
         action_std = exploration_std(self.policy, st.theta, obs, actions)  # π_old's
         start = (V0, v_pass) if m.all() else None  # the fit's first evaluation reuses V's pass
         fit = self._start_value_fit(obs, targets[m], start)
-        res, t_policy = _timed(self._policy_update, obs, actions, adv[m])
-        (st.value_theta, vinfo), t_value = fit()
+        try:
+            res, t_policy = _timed(policy_update, cfg, st, self.policy, obs, actions, adv[m])
+        except BaseException:
+            with contextlib.suppress(Exception):
+                fit()  # wait for the fit, and leave the state as it was
+            raise
         st.theta = res.theta_new
-        t3 = time.perf_counter()
-
         st.num_timesteps += ro.num_transitions
         st.num_episodes += len(ro.episode_returns)
         st.iteration += 1
         row = iteration_row(
-            st, ro, res, vinfo, action_std=action_std, t_rollout=t1 - t0,
-            t_policy=t_policy, t_value=t_value, wall=t3 - t_start, t_iter=t3 - t0,
+            st, ro, res, None, action_std=action_std, t_rollout=t1 - t0,
+            t_policy=t_policy, t_value=float("nan"), wall=0.0, t_iter=1.0,
         )  # fmt: skip
-        self.history.append(row)
-        if self.log_dir is not None:
-            append_csv_row(self.log_dir, row)
-        return row
+        return row, self._finisher(row, fit, t0, t_start, ro.num_transitions)
 
-    def _start_value_fit(self, obs, targets, start):
-        """``fit_value`` in worker 0 of a ``WorkerVectorEnv`` (no GIL shared), on the agent's
-        thread (NumPy releases the GIL inside BLAS) or, without ``parallel_value_fit``, right
-        away; a callable giving ((θ_v, info), seconds). Deterministic in each case."""
-        cfg, st = self.config, self.state
-        if cfg.parallel_value_fit and isinstance(self.env, WorkerVectorEnv):
-            return self.env.start_value_fit(cfg, self.value, st, obs, targets)
-        job = (fit_value, cfg, self.value, st, obs, targets, start)
-        if not cfg.parallel_value_fit:
-            out = _timed(*job)
-            return lambda: out
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npytrpo-vf")
-        return self._worker.submit(_timed, *job).result
+    def _finisher(self, row: dict, fit: Callable, t0: float, t_start: float, n: int) -> Callable:
+        """``finish(t_end=None)`` of ``_iterate``: idempotent, so that ``learn`` may call it
+        again after an interruption. The iteration's time runs from ``t0`` to ``t_end`` (the
+        next rollout's start) or, by default, to the end of the fit."""
+        st, done = self.state, []
 
-    def _policy_update(self, obs, actions, adv):
+        def finish(t_end: float | None = None) -> None:
+            if done:
+                return None
+            (st.value_theta, vinfo), t_value, st.value_adam = fit()
+            done.append(True)
+            t3 = time.perf_counter() if t_end is None else t_end
+            row.update(value_fields(vinfo, t_value), wall_time=t3 - t_start)
+            row["steps_per_sec"] = n / (t3 - t0)
+            self.history.append(row)
+            if self.log_dir is not None:
+                append_csv_row(self.log_dir, row)
+            return None
+
+        return finish
+
+    def _start_value_fit(self, obs, targets, start) -> Callable:
+        """``fit_value`` in the agent's ``FitProcess`` (``parallel_value_fit``) or right away;
+        a callable giving ((θ_v, info), seconds, the Adam fit's state). Deterministic, and the
+        same bits either way."""
         cfg, st = self.config, self.state
-        pi, theta = self.policy, st.theta
-        if cfg.update == "trpo":
-            return trpo_step(pi, theta, obs, actions, adv, cfg.step)
-        if cfg.update == "npg":
-            return npg_step(pi, theta, obs, actions, adv, cfg.step)
-        if cfg.update == "vpg":
-            return vpg_step(pi, theta, obs, actions, adv, cfg.step, lr=cfg.pg_lr)
-        # PPO: minibatch order from the agent's generator; Adam moments and β carry over.
-        if cfg.update == "ppo":
-            res = ppo_clip_update(
-                pi, theta, obs, actions, adv, cfg.ppo, rng=st.rng, adam_state=st.ppo_adam
-            )
-        else:
-            res = ppo_kl_update(
-                pi, theta, obs, actions, adv, cfg.ppo, rng=st.rng, beta=st.ppo_beta,
-                adam_state=st.ppo_adam,
-            )  # fmt: skip
-            st.ppo_beta = res.beta_next
-        st.ppo_adam = res.adam_state
-        return res
+        if cfg.parallel_value_fit:
+            return self._fitter.submit(cfg, self.value, st, obs, targets)
+        out, seconds = _timed(fit_value, cfg, self.value, st, obs, targets, start)
+        return lambda: (out, seconds, st.value_adam)
+
+    def close(self) -> None:
+        """End the helper processes: the value fit's and, with ``vectorization`` "async" or
+        "workers", the env's. The agent can still ``save``, ``predict`` and ``evaluate``."""
+        self._fitter.close()
+        self.env.close()
 
     # ------------------------------------------------------------------ acting
     def predict(
@@ -362,30 +379,13 @@ class TRPO:
             env = gym.make(self.env_id)
         seed = self.seed + 1_000_003 if seed is None else check_seed(seed)
         rng = np.random.default_rng(seed)
-        returns, lengths = [], []
         try:
             with self._blas():
-                obs, _ = env.reset(seed=seed)
-                for _ in range(n_episodes):
-                    total, steps, done = 0.0, 0, False
-                    while not done:
-                        a = self.predict(obs, deterministic=deterministic, rng=rng)
-                        obs, r, term, trunc, _ = env.step(a)
-                        total, steps = total + float(r), steps + 1
-                        done = bool(term or trunc)
-                    returns.append(total)
-                    lengths.append(steps)
-                    obs, _ = env.reset()
+                act = lambda o: self.predict(o, deterministic=deterministic, rng=rng)  # noqa: E731
+                return run_episodes(act, env, n_episodes, seed)
         finally:
             if own:
                 env.close()
-        return {
-            "mean_return": float(np.mean(returns)),
-            "std_return": float(np.std(returns)),
-            "mean_length": float(np.mean(lengths)),
-            "returns": returns,
-            "lengths": lengths,
-        }
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> None:

@@ -125,7 +125,8 @@ class AgentConfig:
     tune_malloc : bool, default True
         Keep freed memory in the C heap (``memory.keep_freed_memory``); see ``TRPO``.
     parallel_value_fit : bool, default True
-        Fit the value function on a worker thread while the policy step runs.
+        Fit the value function in a helper process (``fitproc.FitProcess``) while the policy
+        step and the next rollout run; the same bits as fitting in turn (False).
     use_sde : bool, default False
         Box actions: generalized state-dependent exploration (``gsde.GSDEHead``, Raffin et al.
         2021) instead of the state-independent diagonal Gaussian.

@@ -12,8 +12,15 @@ import os
 
 import numpy as np
 
-__all__ = ["LOG_FIELDS", "iteration_row", "update_fields", "exploration_std", "check_returns",
-           "append_csv_row"]
+__all__ = [
+    "LOG_FIELDS",
+    "iteration_row",
+    "update_fields",
+    "value_fields",
+    "exploration_std",
+    "check_returns",
+    "append_csv_row",
+]
 
 #: Columns of the per-iteration log (history rows, progress.csv).
 LOG_FIELDS = (
@@ -106,8 +113,9 @@ def iteration_row(
 
     The ``AgentState``'s counters (already advanced) and normalisers, the ``Rollout`` ``ro``,
     the policy update's result ``res`` (``update_fields``), the value fit's ``ValueFitInfo``
-    ``vinfo``, the exploration noise ``action_std`` (RMS of a − mode(s) over the batch's Box
-    actions, NaN for discrete ones) and the timings in seconds. Episode statistics are NaN
+    ``vinfo`` (None while the fit still runs: ``value_fields`` fills its fields in), the
+    exploration noise ``action_std`` (RMS of a − mode(s) over the batch's Box actions, NaN for
+    discrete ones) and the timings in seconds. Episode statistics are NaN
     when no episode ended in this rollout; ``obs_norm_count`` and ``return_std`` (the running
     std of the discounted return that scales rewards) are NaN without those normalisers.
     """
@@ -124,16 +132,25 @@ def iteration_row(
         "ep_return_max": float(rets.max()) if rets.size else nan,
         "ep_length_mean": float(np.mean(ro.episode_lengths)) if rets.size else nan,
         **update_fields(res),
-        "value_loss": vinfo.mse_after,
+        **value_fields(vinfo, t_value),
         "action_std": action_std,
         "obs_norm_count": norm.count if norm is not None else nan,
         "return_std": float(np.sqrt(scaler.var)) if scaler is not None else nan,
-        "explained_variance": vinfo.explained_variance,
         "time_rollout": t_rollout,
         "time_policy": t_policy,
-        "time_value": t_value,
         "wall_time": wall,
         "steps_per_sec": ro.num_transitions / t_iter,
+    }
+
+
+def value_fields(vinfo, t_value: float) -> dict:
+    """The value fit's fields of a log row: ``value_loss``, ``explained_variance`` and
+    ``time_value`` (NaN while ``vinfo`` is None)."""
+    nan = float("nan")
+    return {
+        "value_loss": nan if vinfo is None else vinfo.mse_after,
+        "explained_variance": nan if vinfo is None else vinfo.explained_variance,
+        "time_value": t_value,
     }
 
 

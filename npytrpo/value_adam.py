@@ -156,7 +156,7 @@ def _descend(value, theta, obs, y, epochs, batch_size, rng, opt):
 def minibatch_generator(env_seed: int, iteration: int) -> np.random.Generator:
     """The generator of iteration ``iteration``'s minibatch shuffles: a function of the run's
     seed and the iteration alone, so that a resumed run draws the same permutations without
-    any generator state in the checkpoint, and the fit (which may run on a worker thread beside
+    any generator state in the checkpoint, and the fit (which may run in another process beside
     the policy update) never shares the agent's action-sampling generator."""
     return np.random.default_rng([int(env_seed), int(iteration), 0x5EED_F17])
 

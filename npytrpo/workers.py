@@ -30,8 +30,6 @@ resume from new episodes, as in sync.
 from __future__ import annotations
 
 import math
-import time
-from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
@@ -149,13 +147,6 @@ class RolloutWorker(gym.Wrapper):
         obs, seed = per_env[self.index]
         return run_slice(self.env, obs=obs, seed=seed, index=self.index, **shared)
 
-    npytrpo_job = None  # set by ``WorkerVectorEnv.start_value_fit`` (worker 0 only)
-
-    def npytrpo_run_job(self):
-        """Run and clear the job set on this worker (None if none): the value fit."""
-        job, self.npytrpo_job = self.npytrpo_job, None
-        return None if job is None else _value_fit_job(*job)
-
     def npytrpo_snapshot(self) -> tuple[dict, dict]:
         """``envstate.snapshot`` of the wrapped env alone (its arrays keyed ``0/…``)."""
         return envstate.snapshot(_OneEnv(self.env))
@@ -175,25 +166,6 @@ class RolloutWorker(gym.Wrapper):
             return "ValueError", str(e).replace("env/0/", f"env/{self.index}/")
 
 
-def _value_fit_job(config, value, fields: dict, obs, targets):
-    """``value_adam.fit_value`` in a worker, BLAS limited and malloc tuned as in the agent (a
-    worker started by ``spawn``/``forkserver`` inherits neither): ((θ_v, info), seconds, the
-    Adam value fit's state after it)."""
-    from threadpoolctl import threadpool_limits
-
-    from .memory import keep_freed_memory
-    from .value_adam import fit_value
-
-    if config.tune_malloc:
-        keep_freed_memory()
-
-    state = SimpleNamespace(**fields)
-    t = time.perf_counter()
-    with threadpool_limits(limits=config.blas_threads, user_api="blas"):  # None: no limit
-        out = fit_value(config, value, state, obs, targets)
-    return out, time.perf_counter() - t, state.value_adam
-
-
 class _OneEnv:
     """One env seen as a vector env's ``envs`` (what ``envstate`` reads and writes)."""
 
@@ -210,28 +182,6 @@ class WorkerVectorEnv(AsyncVectorEnv):
     def rollouts(self, shared: dict, per_env: list) -> tuple[dict, ...]:
         """Run ``run_slice`` in every worker at once and wait for all (one ``call``)."""
         return self.call("npytrpo_rollout", shared, per_env)
-
-    def start_value_fit(self, config, value, state, obs, targets):
-        """Start the agent's value fit (``value_adam.fit_value``) in worker 0 and return at
-        once; the returned callable waits for it and gives ``((θ_v, info), seconds)``, and
-        sets ``state.value_adam`` (the Adam fit's moments) from the worker.
-
-        The policy step meanwhile runs in this process on the other core, with no lock shared
-        (a thread would share the GIL). The fit is the one the agent's thread would run, bit for
-        bit: the same function on the same arrays, BLAS limited to ``config.blas_threads``.
-        """
-        fields = {
-            k: getattr(state, k) for k in ("value_theta", "value_adam", "env_seed", "iteration")
-        }
-        jobs = [(config, value, fields, obs, targets)] + [None] * (self.num_envs - 1)
-        self.set_attr("npytrpo_job", jobs)
-        self.call_async("npytrpo_run_job")
-
-        def result():
-            out, seconds, state.value_adam = self.call_wait()[0]
-            return out, seconds
-
-        return result
 
     def npytrpo_env_snapshot(self) -> tuple[dict, dict]:
         """``envstate.snapshot`` of every sub-env, taken in its worker, merged into the layout a

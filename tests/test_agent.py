@@ -465,7 +465,8 @@ def test_cartpole_learns():
 
 
 def test_parallel_value_fit_is_bit_identical_to_serial():
-    """Fitting V on the worker thread while the policy steps changes no bit of the run."""
+    """Fitting V in its helper process beside the policy step and the next rollout changes no
+    bit of the run."""
     runs = []
     for parallel in (True, False):
         agent = TRPO("Pendulum-v1", n_steps=64, seed=5, parallel_value_fit=parallel)

@@ -141,12 +141,14 @@ def _finish_like(run: Path, run_argv: list[str], reference: Path) -> None:
 
 
 def test_kill_9_leaves_a_consistent_run_that_resumes_bit_identically(reference, tmp_path):
-    """10 kill -9s at random (seeded) moments: after each the run directory is consistent;
-    resumed, the run ends bit-identical to the uninterrupted reference, with no temp files."""
+    """10 kill -9s at random (seeded) moments: after each the run directory is consistent and
+    no process of the run (the value fit's helper) is left; resumed, the run ends
+    bit-identical to the uninterrupted reference, with no temp files."""
     rng = np.random.default_rng(20240610)
     for chain in range(N_CHAINS):
         run = tmp_path / f"run{chain}"
         _kill_chain(run, RUN, rng, KILLS_PER_CHAIN, f"chain {chain} ")
+        _wait_for_no_processes_of(run)
         _finish_like(run, RUN, reference)
         leftovers = [p.name for p in run.rglob("*") if is_temp_name(p.name)]
         assert leftovers == []
@@ -162,11 +164,17 @@ def test_kill_9_of_a_workers_run_resumes_bit_identically_and_leaves_no_worker(tm
     assert code == 0, err
     run = tmp_path / "run"
     _kill_chain(run, workers_run, np.random.default_rng(7), 2, "")
+    _wait_for_no_processes_of(run)
+    _finish_like(run, workers_run, reference)
+
+
+def _wait_for_no_processes_of(run: Path) -> None:
+    """Up to 10 s for the killed run's helpers (env workers, the value fit's process) to see
+    their pipes close and exit; then none may be left."""
     deadline = time.monotonic() + 10.0
     while _worker_processes_of(run) and time.monotonic() < deadline:
-        time.sleep(0.05)  # a worker sees its pipe close and exits
+        time.sleep(0.05)
     assert _worker_processes_of(run) == []
-    _finish_like(run, workers_run, reference)
 
 
 def _worker_processes_of(run: Path) -> list[int]:

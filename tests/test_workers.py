@@ -8,15 +8,11 @@ what ``collect`` would build from those per-env arrays.
 
 from __future__ import annotations
 
-import time
 import warnings
-from dataclasses import replace
-from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info, threadpool_limits
 
 from npytrpo import TRPO
 from npytrpo.agent_config import make_policy
@@ -416,10 +412,10 @@ def test_bad_arguments():
     [{}, {"vf_optimizer": "adam", "vf_epochs": 3, "vf_batch_size": 32}],
     ids=["lbfgs", "adam"],
 )
-def test_value_fit_in_worker_zero_equals_the_fit_in_this_process(kw):
-    """With workers, parallel_value_fit runs the value fit in worker 0's process: θ, value θ,
-    the Adam fit's moments and the logged fit diagnostics equal those of the fit run in this
-    process (parallel_value_fit=False), iteration after iteration."""
+def test_value_fit_in_its_process_equals_the_fit_in_this_process(kw):
+    """With workers, parallel_value_fit runs the value fit in its helper process beside the
+    workers' rollouts: θ, value θ, the Adam fit's moments and the logged fit diagnostics equal
+    those of the fit run in this process (parallel_value_fit=False), iteration after iteration."""
     runs = []
     for parallel in (True, False):
         agent = _workers_agent("Pendulum-v1", normalize_obs=True, parallel_value_fit=parallel, **kw)
@@ -540,7 +536,7 @@ def test_worker_side_methods_in_this_process():
     """RolloutWorker's methods, called here as a worker calls them: the rollout takes its own
     (obs, seed) entry; the snapshot is the one-env snapshot; a restore of entry 1 of a two-env
     snapshot re-keys its arrays, checks without changing (apply=False), relabels a malformed
-    array's message as env/1/…, and restores with apply=True; a job runs once and is cleared."""
+    array's message as env/1/…, and restores with apply=True."""
     policy, theta = _policy("CartPole-v1")
     env = RolloutWorker(gym.make("CartPole-v1"), 1)
     twin = gym.make("CartPole-v1")
@@ -568,7 +564,6 @@ def test_worker_side_methods_in_this_process():
     np.testing.assert_array_equal(env.unwrapped.state, arrays["0/state"])
     other = {**whole, "envs": [meta["envs"][0], {**meta["envs"][0], "class": "Other"}]}
     assert env.npytrpo_restore(saved, other, False) == ("ok", False)
-    assert env.npytrpo_run_job() is None  # no job set
     env.close()
     twin.close()
     policy2d, theta2d = _policy("NpytrpoTestNaNAfter-v0")
@@ -583,57 +578,6 @@ def test_worker_side_methods_in_this_process():
 class _OneEnvView:
     def __init__(self, env):
         self.envs = [env]
-
-
-@pytest.mark.parametrize(
-    "kw", [{}, {"vf_optimizer": "adam", "vf_epochs": 2, "vf_batch_size": 16}], ids=["lbfgs", "adam"]
-)
-def test_value_fit_job_equals_fit_value_here(kw):
-    """The worker's job (run once through npytrpo_run_job, then cleared) gives fit_value's θ_v,
-    info and Adam moments on the same inputs, and its time."""
-    from npytrpo import memory, value_adam
-    from npytrpo.agent_config import AgentConfig
-    from npytrpo.value import ValueFunction
-    from npytrpo.value_adam import fit_value
-
-    cfg = AgentConfig.from_options(None, "test", value_hidden=(8,), vf_iters=5, **kw)
-    value = ValueFunction(3, (8,), l2=cfg.vf_l2, max_iter=cfg.vf_iters)
-    rng = np.random.default_rng(4)
-    obs, targets = rng.normal(size=(64, 3)), rng.normal(size=64)
-    fields = {"value_theta": value.init(rng), "value_adam": None, "env_seed": 5, "iteration": 2}
-    env = RolloutWorker(gym.make("Pendulum-v1"), 0)
-    env.npytrpo_job = (cfg, value, dict(fields), obs, targets)
-    seen = []
-    real_fit = value_adam.fit_value
-
-    def recording_fit(*args):  # records the BLAS pools' threads while the fit runs
-        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
-        return real_fit(*args)
-
-    tuned = []
-    t0 = time.perf_counter()
-    with pytest.MonkeyPatch.context() as mp, threadpool_limits(limits=2, user_api="blas"):
-        mp.setattr(value_adam, "fit_value", recording_fit)  # two threads outside the job
-        mp.setattr(memory, "keep_freed_memory", lambda: tuned.append(True))
-        (theta, info), seconds, adam = env.npytrpo_run_job()
-        env.npytrpo_job = (replace(cfg, tune_malloc=False), value, dict(fields), obs, targets)
-        env.npytrpo_run_job()
-    elapsed = time.perf_counter() - t0
-    assert tuned == [True]  # malloc tuned in the first job (tune_malloc), not the second
-    assert 0 < seconds <= elapsed  # the fit's own time
-    assert seen and set(seen) == {cfg.blas_threads} == {1}  # BLAS limited as in the agent
-    assert env.npytrpo_job is None and env.npytrpo_run_job() is None
-    state = SimpleNamespace(**fields)
-    want_theta, want_info = fit_value(cfg, value, state, obs, targets)
-    np.testing.assert_array_equal(theta, want_theta)
-    assert info == want_info
-    if kw:
-        np.testing.assert_array_equal(adam.m, state.value_adam.m)
-        np.testing.assert_array_equal(adam.v, state.value_adam.v)
-        assert adam.t == state.value_adam.t > 0
-    else:
-        assert adam is None
-    env.close()
 
 
 def test_run_slice_default_index_and_float64_finals():

@@ -74,6 +74,8 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "npytrpo.normalize",
             "npytrpo.agent",
             "npytrpo.agent_config",
+            "npytrpo.updates",
+            "npytrpo.fitproc",
             "npytrpo.logs",
             "npytrpo.memory",
         ),

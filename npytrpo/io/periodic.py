@@ -78,11 +78,15 @@ class PeriodicCheckpoints:
         self._done = num_timesteps // self.every
         return remove_stale_temps(self.directory)
 
+    def due(self, num_timesteps: int) -> bool:
+        """Whether an agent at ``num_timesteps`` is saved by the next call."""
+        return num_timesteps // self.every > self._done
+
     def __call__(self, agent: Any) -> str | None:
         """After an iteration: save ``agent`` if it passed a multiple of ``every``, then drop
         the checkpoints beyond the ``keep`` newest; return the new file's path or None."""
         n = agent.num_timesteps
-        if n // self.every <= self._done:
+        if not self.due(n):
             return None
         path = os.path.join(self.directory, checkpoint_name(n))
         agent.save(path)

@@ -15,7 +15,7 @@ after a kill -9 at any moment:
   last line) but never behind. ``--resume`` cuts it back to the checkpoint's iteration
   (``truncate_progress``) before training on, so the log never holds rows of lost training.
 - One process at a time: ``run_lock`` holds an exclusive ``flock`` on ``.lock`` (released by the
-  kernel when the process dies, kill -9 included).
+  kernel when the process dies, kill -9 included; forked helpers drop their copies at once).
 
 The latest state of a run is the saved agent with the most timesteps among ``model.npz`` and
 ``checkpoints/`` (``latest_checkpoint``).
@@ -53,6 +53,21 @@ __all__ = [
 CONFIG, PROGRESS, MODEL, CURVE = "config.json", "progress.csv", "model.npz", "curve.png"
 CHECKPOINTS = "checkpoints"
 _LOCK = ".lock"
+_HELD: set[int] = set()  # descriptors of the locks this process holds (``run_lock``)
+
+
+def _drop_locks_in_child() -> None:
+    """A forked child (an env worker, the value fit's helper) closes its copies of the lock
+    descriptors: a ``flock`` lasts while any copy is open, and a child that outlived a killed
+    run would keep its directory "in use". The parent's lock is untouched."""
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_locks_in_child)
 
 
 class RunDirError(Exception):
@@ -79,6 +94,7 @@ def run_lock(run_dir: str) -> Iterator[None]:
                 raise RunDirError(
                     f"run directory {run_dir!r} is in use by another npytrpo process"
                 ) from None
+        _HELD.add(fd)
         yield
     except BaseException:
         if created and _entries(run_dir) == []:
@@ -87,6 +103,7 @@ def run_lock(run_dir: str) -> Iterator[None]:
                 os.rmdir(run_dir)
         raise
     finally:
+        _HELD.discard(fd)
         os.close(fd)
 
 

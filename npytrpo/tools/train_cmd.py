@@ -214,6 +214,7 @@ def _session(agent, out: str, config: dict, *, progress: bool) -> int:
         print(f"interrupted after {agent.num_timesteps} timesteps: saving what was learned")
     model_path = os.path.join(out, rundir.MODEL)
     agent.save(model_path)
+    agent.close()  # its helper processes (evaluate makes an env of its own)
     print(f"model:  {model_path}")
     csv_path = os.path.join(out, rundir.PROGRESS)
     if os.path.exists(csv_path):
