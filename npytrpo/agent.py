@@ -203,6 +203,8 @@ class TRPO:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=n_iter * self.batch_size, unit="step", dynamic_ncols=True)
+        if self.config.parallel_value_fit and n_iter > 0:
+            self._fitter.start()  # it loads what a fit needs while the first rollout runs
         t_start = time.perf_counter()
         pending = None  # finishes the last iteration, whose value fit may still be running
         try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.linalg
 
 from ._validate import real_number
 
@@ -46,6 +45,8 @@ def dense_natural_step(
     g = np.asarray(g, dtype=np.float64)
     if F.ndim != 2 or F.shape[0] != F.shape[1] or g.shape != (F.shape[0],):
         raise ValueError(f"F must be (P, P) and g (P,), got {F.shape} and {g.shape}")
+    import scipy.linalg  # here, not at the top: ``import npytrpo`` stays ~0.2 s shorter
+
     if damping > 0.0:
         x = scipy.linalg.solve(F + damping * np.eye(F.shape[0]), g, assume_a="pos")
     else:

@@ -66,6 +66,7 @@ def _serve(conn, other_end) -> None:
     other_end.close()  # a forked child holds the agent's end too: drop it, or EOF never comes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the agent's to handle
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by ``start``
+    import scipy.optimize  # noqa: F401 - what an L-BFGS-B fit needs, loaded before the first job
     while True:
         try:
             job = conn.recv()

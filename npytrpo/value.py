@@ -38,7 +38,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from ._validate import int_sequence, integer, obs_batch, params_vector, real_array, real_number
 from .nn import MLP
@@ -363,6 +362,9 @@ class ValueFunction:
 
         seen: dict[bytes, np.ndarray] = {}  # V at every point L-BFGS-B evaluated
         primed = {} if start is None else {theta.tobytes(): self._check_start(start, theta, obs)}
+        from scipy import optimize  # here: the agent's process, whose fits run in its helper
+        # (``fitproc``), then never imports it; the helper does so as it starts
+
         res = optimize.minimize(
             self._loss_and_grad,
             theta,
