@@ -125,6 +125,10 @@ TESTS: dict[str, list[str]] = {
         "tests/test_faults.py",
         "tests/test_workers.py",
     ],
+    # The value fit's helper process (and the agent that overlaps it with the next rollout).
+    "fitproc": ["tests/test_fitproc.py"],
+    # The policy update of one iteration, by AgentConfig.update.
+    "updates": ["tests/test_updates.py"],
     # vectorization="workers": whole rollouts and env snapshots in worker processes.
     "workers": ["tests/test_workers.py", "tests/test_envstate.py"],
     # Every test file that imports npytrpo.io, and the resume tests of PPO (the only one of

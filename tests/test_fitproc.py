@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from types import SimpleNamespace
@@ -84,12 +86,14 @@ def test_fit_process_returns_the_fit_of_this_process_bit_for_bit(kw):
         result = fitter.submit(cfg, value, state, obs, targets)
         pid = fitter._proc.pid
         assert pid != os.getpid() and fitter.alive
-        with pytest.raises(RuntimeError, match="previous fit has not been collected"):
+        assert fitter._proc.name == "npytrpo-value-fit" and fitter._proc.daemon
+        busy = r"^FitProcess\.submit: the previous fit has not been collected$"
+        with pytest.raises(RuntimeError, match=busy):
             fitter.submit(cfg, value, state, obs, targets)
         state.value_theta = np.zeros_like(state.value_theta)  # after submit: not seen
         _assert_same_fit(result(), fields, cfg, value, obs, targets)
         assert state.value_adam is None and set(vars(state)) == {*STATE_FIELDS, "other"}
-        with pytest.raises(RuntimeError, match="no fit to collect"):
+        with pytest.raises(RuntimeError, match="^FitProcess: no fit to collect$"):
             result()
         again = fitter.submit(cfg, value, SimpleNamespace(**fields), obs, targets)
         _assert_same_fit(again(), fields, cfg, value, obs, targets)
@@ -133,7 +137,8 @@ def test_a_helper_that_dies_is_reported_and_replaced():
         result = fitter.submit(cfg, slow, slow_state, big_obs, big_targets)
         pid = fitter._proc.pid
         os.kill(pid, signal.SIGKILL)
-        with pytest.raises(RuntimeError, match="value-fit process ended before returning"):
+        gone = "^the value-fit process ended before returning its fit$"
+        with pytest.raises(RuntimeError, match=gone):
             result()
         assert not fitter.alive
         _assert_same_fit(fitter.submit(cfg, value, state, obs, targets)(), fields, cfg, value,
@@ -312,3 +317,23 @@ def test_close_ends_the_helper_and_the_workers():
     assert not proc.is_alive() and agent.env.closed
     assert agent.predict(np.zeros(4)) in (0, 1)
     assert isinstance(agent.env.single_action_space, gym.spaces.Discrete)
+
+
+def test_a_script_that_never_closes_its_agent_still_exits():
+    """The helper is a daemon: a script that learns and returns without ``close`` ends, and
+    leaves no process behind."""
+    code = (
+        "import os\n"
+        "from npytrpo import TRPO\n"
+        "a = TRPO('CartPole-v1', n_steps=32, hidden=(4,), value_hidden=(4,), seed=0)\n"
+        "a.learn(64, progress_bar=False)\n"
+        "print(a._fitter._proc.pid)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env=env, check=True)  # fmt: skip
+    helper = int(out.stdout.split()[-1])
+    deadline = time.monotonic() + 10.0
+    while os.path.exists(f"/proc/{helper}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{helper}") or "Z" in open(f"/proc/{helper}/stat").read()
