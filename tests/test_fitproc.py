@@ -337,3 +337,57 @@ def test_a_script_that_never_closes_its_agent_still_exits():
     while os.path.exists(f"/proc/{helper}") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not os.path.exists(f"/proc/{helper}") or "Z" in open(f"/proc/{helper}/stat").read()
+
+
+def test_serve_answers_each_job_and_ends_with_the_pipe():
+    """The helper's loop, run here (the agent's side on a thread): a fit's reply is fit_job's
+    result; a failing fit's reply carries the exception and its traceback; one that cannot
+    be pickled becomes a RuntimeError naming it; the loop ends when the agent's end closes,
+    having dropped its copy of that end and ignored SIGINT."""
+    import multiprocessing
+    import threading
+
+    from npytrpo import fitproc
+
+    cfg, value, fields, obs, targets = _problem({})
+    mine, theirs = multiprocessing.Pipe()
+
+    class Unpicklable(Exception):
+        def __reduce__(self):
+            raise TypeError("no pickling")
+
+    def bad_fit(*args):
+        raise Unpicklable("odd")
+
+    replies, dropped = [], []
+
+    class OtherEnd:  # what the forked helper holds of the agent's end
+        def close(self):
+            dropped.append(True)
+
+    def agent_side():
+        mine.send((cfg, value, dict(fields), obs, targets))
+        replies.append(mine.recv())
+        mine.send((cfg, value, dict(fields), obs, targets[:-1]))
+        replies.append(mine.recv())
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(fitproc, "fit_job", bad_fit)
+            mine.send((cfg, value, dict(fields), obs, targets))
+            replies.append(mine.recv())
+        mine.close()
+
+    before = signal.getsignal(signal.SIGINT)
+    thread = threading.Thread(target=agent_side)
+    thread.start()
+    try:
+        fitproc._serve(theirs, OtherEnd())  # returns once the agent's end is closed
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+        thread.join(timeout=60)
+    assert dropped == [True] and len(replies) == 3
+    (kind, result), (kind2, exc, text), (kind3, exc3, _) = replies
+    assert kind == "ok"
+    _assert_same_fit(result, fields, cfg, value, obs, targets)
+    assert kind2 == "error" and isinstance(exc, ValueError) and "Traceback" in text
+    assert kind3 == "error" and type(exc3) is RuntimeError and str(exc3).startswith("TypeError")
