@@ -14,7 +14,9 @@ policy deterministically over 20 episodes (its own seeded env). Prints per-seed 
 the mean ± std across seeds next to the targets: issue 13's for classic control, which apply to
 held-out seeds 10–14 (tune on 0–9; rl-zoo reports a single agent), issue 11's for MuJoCo
 (sb3-contrib's figures are 3 seeds at 1M steps on the v3 envs) and issue 14's for PPO. Each run
-has a fresh worker process, so its ``peak_rss_mib`` is that run's own.
+has a fresh worker process, so its ``peak_rss_mib`` is that run's own; ``peak_rss_helper_mib`` is
+the largest of its helper processes (the value fit's, env workers), measured after
+``agent.close()`` joins them.
 
 =============================  ==========  ======================================
 env                            budget      target
@@ -125,6 +127,7 @@ def run_one(
             "long_eval_mean": ev_long["mean_return"],
             "long_eval_returns": [float(r) for r in ev_long["returns"]],
         }
+    agent.close()  # joins the value fit's helper (and env workers): their peak RSS is known
     return {
         "env": env_id,
         "seed": seed,
@@ -136,6 +139,8 @@ def run_one(
         "steps_per_s": agent.num_timesteps / wall,
         "eval_returns": ev["returns"],
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # the largest helper process (value fit, env worker) of this run, shared pages included
+        "peak_rss_helper_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "settings": kw,
         "overrides": overrides,
         "evaluation_returns": [float(r) for r in ev.get("returns", [])],
@@ -242,6 +247,11 @@ def main(argv=None) -> None:
                 f"    seed {r['seed']}: eval {r['eval_mean']:.1f} ± {r['eval_std']:.1f}, "
                 f"wall {r['wall_s']:.0f} s, {r['steps_per_s']:,.0f} steps/s, "
                 f"peak RSS {r['peak_rss_mib']:.0f} MiB"
+                + (
+                    f" (largest helper process {r['peak_rss_helper_mib']:.0f} MiB)"
+                    if r.get("peak_rss_helper_mib")
+                    else ""
+                )
                 + (
                     f"; over {r['long_eval_episodes']} episodes {r['long_eval_mean']:.1f}"
                     if "long_eval_mean" in r
