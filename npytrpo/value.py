@@ -101,6 +101,14 @@ def _explained_variance(y: np.ndarray, v: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------ the baseline
+def _scipy_optimize():
+    """``scipy.optimize``, imported at the first fit rather than with the package: the agent's
+    process, whose fits run in its helper (``fitproc``), then never loads it."""
+    from scipy import optimize
+
+    return optimize
+
+
 class ValueFunction:
     r"""State-value baseline ``V_θ(s)``: a tanh MLP with one linear output, fitted by L-BFGS-B.
 
@@ -362,10 +370,7 @@ class ValueFunction:
 
         seen: dict[bytes, np.ndarray] = {}  # V at every point L-BFGS-B evaluated
         primed = {} if start is None else {theta.tobytes(): self._check_start(start, theta, obs)}
-        from scipy import optimize  # here: the agent's process, whose fits run in its helper
-        # (``fitproc``), then never imports it; the helper does so as it starts
-
-        res = optimize.minimize(
+        res = _scipy_optimize().minimize(
             self._loss_and_grad,
             theta,
             args=(obs, y, seen, primed),
