@@ -335,7 +335,9 @@ def test_periodic_saver_returns_each_new_path_and_prunes_the_oldest(tmp_path):
     agent, returned = _FakeAgent(), []
     for n in [60, 99, 100, 150, 250, 999, 1000]:
         agent.num_timesteps = n
+        due = saver.due(n)
         returned.append(saver(agent))
+        assert due == (returned[-1] is not None) and not saver.due(n)  # due says what a call does
     ck = str(tmp_path / "ck")
     paths = {n: os.path.join(ck, checkpoint_name(n)) for n in [100, 250, 999, 1000]}
     assert returned == [None, None, paths[100], None, paths[250], paths[999], paths[1000]]

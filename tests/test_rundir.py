@@ -70,6 +70,33 @@ def saved(tmp_path_factory):
     return run, agent
 
 
+def test_a_forked_child_does_not_keep_the_run_locked(tmp_path):
+    """A process forked under the lock (an env worker, the value fit's helper) drops its copy of
+    the lock at once: when the parent lets go, the directory is free though the child lives."""
+    import multiprocessing
+
+    run = str(tmp_path / "run")
+    ctx = multiprocessing.get_context("fork")
+    started = ctx.Event()
+    child = ctx.Process(target=_set_then_sleep, args=(started,))
+    with rundir.run_lock(run):
+        child.start()
+        assert started.wait(30)  # the child runs (its at-fork handlers ran first)
+    try:
+        with rundir.run_lock(run):  # "in use" if the child still held the lock
+            assert child.is_alive()
+    finally:
+        child.terminate()
+        child.join()
+
+
+def _set_then_sleep(event) -> None:
+    import time
+
+    event.set()
+    time.sleep(30)
+
+
 def test_check_run_accepts_a_log_ahead_of_the_checkpoint(saved):
     """Consistent: the log may hold rows past the newest agent (lost training)."""
     run, _ = saved
