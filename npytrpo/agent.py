@@ -45,7 +45,7 @@ from .agent_config import (
 from .fitproc import FitProcess
 from .io.periodic import periodic_checkpoints
 from .io.persist import read_agent, restore_state, save_agent
-from .logs import append_csv_row, check_returns, exploration_std, iteration_row, value_fields
+from .logs import append_csv_row, check_returns, complete_row, exploration_std, iteration_row
 from .memory import keep_freed_memory
 from .normalize import ObservationNormalizer, RewardScaler
 from .rollout import collect, next_values
@@ -213,7 +213,8 @@ class TRPO:
                     row, pending = self._iterate(t_start, pending)
                     seen = callback is not None or i == n_iter - 1
                     if seen or (saver is not None and saver.due(self.num_timesteps)):
-                        pending = pending()  # the agent is seen: whole iterations only
+                        pending()  # the agent is seen: whole iterations only
+                        pending = None
                     if bar is not None:
                         bar.update(self.batch_size)
                         bar.set_postfix(ret=f"{row['ep_return_mean']:.1f}", kl=f"{row['kl']:.4f}")
@@ -292,8 +293,8 @@ class TRPO:
         st.num_episodes += len(ro.episode_returns)
         st.iteration += 1
         row = iteration_row(
-            st, ro, res, None, action_std=action_std, t_rollout=t1 - t0,
-            t_policy=t_policy, t_value=float("nan"), wall=0.0, t_iter=1.0,
+            st, ro, res, None, action_std=action_std, t_rollout=t1 - t0, t_policy=t_policy,
+            t_value=float("nan"),
         )  # fmt: skip
         return row, self._finisher(row, fit, t0, t_start, ro.num_transitions)
 
@@ -309,8 +310,7 @@ class TRPO:
             (st.value_theta, vinfo), t_value, st.value_adam = fit()
             done.append(True)
             t3 = time.perf_counter() if t_end is None else t_end
-            row.update(value_fields(vinfo, t_value), wall_time=t3 - t_start)
-            row["steps_per_sec"] = n / (t3 - t0)
+            complete_row(row, vinfo, t_value, n=n, t_start=t_start, t0=t0, t_end=t3)
             self.history.append(row)
             if self.log_dir is not None:
                 append_csv_row(self.log_dir, row)

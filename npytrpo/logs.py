@@ -17,6 +17,7 @@ __all__ = [
     "iteration_row",
     "update_fields",
     "value_fields",
+    "complete_row",
     "exploration_std",
     "check_returns",
     "append_csv_row",
@@ -106,16 +107,15 @@ def update_fields(res) -> dict:
     }
 
 
-def iteration_row(
-    state, ro, res, vinfo, *, action_std, t_rollout, t_policy, t_value, wall, t_iter
-) -> dict:
+def iteration_row(state, ro, res, vinfo, *, action_std, t_rollout, t_policy, t_value) -> dict:
     """The log row of the iteration just finished.
 
     The ``AgentState``'s counters (already advanced) and normalisers, the ``Rollout`` ``ro``,
     the policy update's result ``res`` (``update_fields``), the value fit's ``ValueFitInfo``
-    ``vinfo`` (None while the fit still runs: ``value_fields`` fills its fields in), the
+    ``vinfo`` (None while the fit still runs: ``complete_row`` fills its fields in), the
     exploration noise ``action_std`` (RMS of a − mode(s) over the batch's Box actions, NaN for
-    discrete ones) and the timings in seconds. Episode statistics are NaN
+    discrete ones) and the timings in seconds; ``wall_time`` and ``steps_per_sec`` are NaN
+    until ``complete_row`` gives them, once the iteration's end is known. Episode statistics are NaN
     when no episode ended in this rollout; ``obs_norm_count`` and ``return_std`` (the running
     std of the discounted return that scales rewards) are NaN without those normalisers.
     """
@@ -138,9 +138,18 @@ def iteration_row(
         "return_std": float(np.sqrt(scaler.var)) if scaler is not None else nan,
         "time_rollout": t_rollout,
         "time_policy": t_policy,
-        "wall_time": wall,
-        "steps_per_sec": ro.num_transitions / t_iter,
+        "wall_time": nan,
+        "steps_per_sec": nan,
     }
+
+
+def complete_row(row: dict, vinfo, t_value: float, *, n: int, t_start: float, t0: float,
+                 t_end: float) -> None:  # fmt: skip
+    """Fill in what ``iteration_row`` left NaN, in place: the value fit's fields
+    (``value_fields``), ``wall_time`` (seconds since ``learn`` began at ``t_start``) and
+    ``steps_per_sec`` (``n`` transitions over the iteration's time, ``t0`` to ``t_end``)."""
+    row.update(value_fields(vinfo, t_value))
+    row.update(wall_time=t_end - t_start, steps_per_sec=n / (t_end - t0))
 
 
 def value_fields(vinfo, t_value: float) -> dict:
