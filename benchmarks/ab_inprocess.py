@@ -203,10 +203,15 @@ def report_rollouts(pkgs, a, env_id: str, rng) -> None:
               f"(median of per-round ratios)")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_checkout_args(p: argparse.ArgumentParser) -> None:
+    """``--a`` and ``--b``: the two checkouts an A/B script compares (also ``ab_preset_chunks``)."""
     p.add_argument("--a", required=True, help="checkout A (e.g. before a change)")
     p.add_argument("--b", required=True, help="checkout B")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_checkout_args(p)
     p.add_argument("--parts", default="step,agent",
                    help="comma-separated: step, agent (CartPole), agent-pendulum, rollout "
                    "(CartPole), rollout-pendulum")

@@ -38,9 +38,10 @@ print(f"learn {learn:.2f} s; median ms rollout {med['time_rollout']:.1f} "
 
 
 def main() -> None:
+    from ab_inprocess import add_checkout_args
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--a", required=True, help="checkout A (e.g. before a change)")
-    p.add_argument("--b", required=True, help="checkout B")
+    add_checkout_args(p)
     p.add_argument("--env", default="Hopper-v5")
     p.add_argument("--iterations", type=int, default=100)
     p.add_argument("--rounds", type=int, default=2)
