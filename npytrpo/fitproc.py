@@ -65,8 +65,10 @@ def _serve(conn, other_end) -> None:
     exception, traceback text); end when the agent's end of the pipe closes."""
     other_end.close()  # a forked child holds the agent's end too: drop it, or EOF never comes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the agent's to handle
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by ``start``
+    if hasattr(signal, "pthread_sigmask"):  # POSIX; not on Windows
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by ``start``
     import scipy.optimize  # noqa: F401 - what an L-BFGS-B fit needs, loaded before the first job
+
     while True:
         try:
             job = conn.recv()
@@ -114,11 +116,13 @@ class FitProcess:
         )
         # SIGINT stays blocked while the helper starts (it inherits the mask, ignores SIGINT,
         # then unblocks), so that a Ctrl-C at that moment cannot kill it before it serves.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        mask = getattr(signal, "pthread_sigmask", None)  # POSIX; not on Windows
+        blocked = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask else None
         try:
             proc.start()
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            if mask:
+                mask(signal.SIG_SETMASK, blocked)
         theirs.close()
         self._proc, self._conn = proc, mine
 

@@ -103,6 +103,47 @@ def test_fit_process_returns_the_fit_of_this_process_bit_for_bit(kw):
     assert not fitter.alive
 
 
+def test_a_ctrl_c_while_the_helper_starts_does_not_kill_it(monkeypatch, tmp_path):
+    """SIGINT that reaches the helper before it ignores SIGINT (here: while it waits 1 s just
+    before doing so) is held back by the mask ``start`` sets, then dropped: the helper lives
+    and fits."""
+    parent, real, waiting = os.getpid(), signal.signal, tmp_path / "waiting"
+
+    def slow_signal(sig, handler):
+        if os.getpid() != parent and sig == signal.SIGINT and handler is signal.SIG_IGN:
+            waiting.touch()  # in the helper (forked with this patch), before it ignores SIGINT
+            time.sleep(1.0)
+        return real(sig, handler)
+
+    monkeypatch.setattr(signal, "signal", slow_signal)
+    cfg, value, fields, obs, targets = _problem({})
+    fitter = FitProcess()
+    try:
+        fitter.start()
+        pid = fitter._proc.pid
+        deadline = time.monotonic() + 30
+        while not waiting.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGINT)
+        _assert_same_fit(fitter.submit(cfg, value, SimpleNamespace(**fields), obs, targets)(),
+                         fields, cfg, value, obs, targets)  # fmt: skip
+        assert fitter._proc.pid == pid  # the same helper, not a replacement
+    finally:
+        fitter.close()
+
+
+def test_without_pthread_sigmask_the_helper_starts_and_fits(monkeypatch):
+    """Where signal has no pthread_sigmask (Windows), the helper starts and fits all the same."""
+    monkeypatch.delattr(signal, "pthread_sigmask")
+    cfg, value, fields, obs, targets = _problem({})
+    fitter = FitProcess()
+    try:
+        _assert_same_fit(fitter.submit(cfg, value, SimpleNamespace(**fields), obs, targets)(),
+                         fields, cfg, value, obs, targets)  # fmt: skip
+    finally:
+        fitter.close()
+
+
 def test_an_error_in_the_fit_is_raised_by_the_caller_with_the_helpers_traceback():
     """A fit that raises (targets of the wrong length) raises the same exception type and
     message in the caller, noting the helper's traceback; the helper serves the next fit."""
