@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import os
 import time
@@ -383,7 +384,7 @@ class TRPO:
         rng = np.random.default_rng(seed)
         try:
             with self._blas():
-                act = lambda o: self.predict(o, deterministic=deterministic, rng=rng)  # noqa: E731
+                act = functools.partial(self.predict, deterministic=deterministic, rng=rng)
                 return run_episodes(act, env, n_episodes, seed)
         finally:
             if own:
