@@ -1,0 +1,122 @@
+"""Where a real training run's main process spends each iteration, the value-fit helper on.
+
+Run: ``python benchmarks/critical_path.py [--env Pendulum-v1] [--timesteps 100000]
+[--seed 0] [--set KEY=VALUE ...]``.
+
+``profile_iteration.py`` fits the value function on the main thread so that cProfile sees it;
+this script runs the preset as ``npytrpo train`` and ``compare.py`` do (``parallel_value_fit``:
+the fit of iteration k runs in its helper process beside the policy step of k and the rollout of
+k + 1, see ``npytrpo/fitproc.py``) and times, from the outside, what the main process does:
+
+- ``collect`` (the rollout), ``policy_update`` (the step), the GAE and the value forward pass;
+- ``join_fit``: the time the main process waits for the helper's fit before the next GAE. It
+  is 0 where the fit is hidden behind the step and the next rollout, and the fit's excess over
+  them where it is not, i.e. whether the fit is on the critical path.
+
+The env comes from the comparison's settings (``_compare_settings.npytrpo_kwargs``: the plain
+Gaussian for Pendulum-v1, as sb3-contrib runs it). Each piece is wrapped with a
+``perf_counter`` pair; the wrappers change no number (the final θ's hash is printed to check).
+Wall-clock figures move with the machine's load: read them side by side, within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _compare_settings import npytrpo_kwargs  # noqa: E402
+from learn import _parse_set  # noqa: E402
+
+#: ``npytrpo.agent`` functions timed from the outside, in the order of an iteration.
+PIECES = ("collect", "collect_workers", "gae", "exploration_std", "policy_update")
+
+
+def _timed(store: dict, name: str, fn, calls: list | None = None):
+    """``fn`` adding its wall time to ``store[name]`` (and each call's to ``calls``)."""
+
+    def wrapper(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            seconds = time.perf_counter() - t0
+            store[name] += seconds
+            if calls is not None:
+                calls.append(seconds)
+
+    return wrapper
+
+
+def run(env_id: str, seed: int, timesteps: int, overrides: dict) -> None:
+    import npytrpo.agent as agent_mod
+    from npytrpo.agent import TRPO
+    from npytrpo.value import ValueFunction
+
+    kw, source = npytrpo_kwargs(env_id)
+    kw.update(overrides)
+    spent: dict[str, float] = collections.defaultdict(float)
+    originals = [(agent_mod, name, getattr(agent_mod, name)) for name in PIECES]
+    originals.append((ValueFunction, "forward", ValueFunction.forward))
+    for owner, name, fn in originals:
+        # on the class for ValueFunction: the agent pickles its value function to the helper
+        # (whose timings stay in its own copy of ``spent``)
+        setattr(owner, name, _timed(spent, "value forward" if owner is ValueFunction else name, fn))
+    try:
+        agent = TRPO(env_id, seed=seed, **kw)
+        start_fit, waits = agent._start_value_fit, []
+
+        def start_and_time(*args):
+            return _timed(spent, "join_fit", start_fit(*args), waits)
+
+        agent._start_value_fit = start_and_time
+        t0 = time.perf_counter()
+        agent.learn(timesteps, progress_bar=False)
+        t_learn = time.perf_counter() - t0
+        agent.close()
+    finally:
+        for owner, name, fn in originals:
+            setattr(owner, name, fn)
+    n = len(agent.history)
+    fit = sum(r["time_value"] for r in agent.history)
+    print(f"{env_id} seed {seed}, {agent.num_timesteps:,} steps in {n} iterations; {source}")
+    print(f"settings: {kw}")
+    print(f"learn() {t_learn:.2f} s, {1e3 * t_learn / n:.1f} ms/iter\n")
+    print(f"{'main process':<28}{'s':>8}{'ms/iter':>10}{'share':>8}")
+    rows = [(k, v) for k, v in spent.items() if v > 0]
+    rows.append(("rest", t_learn - sum(spent.values())))
+    for name, seconds in rows:
+        print(f"{name:<28}{seconds:8.3f}{1e3 * seconds / n:10.1f}{seconds / t_learn:8.1%}")
+    print(f"\nthe fit in its helper (log rows' time_value): {1e3 * fit / n:.1f} ms/iter")
+    w = 1e3 * np.array(waits)
+    p50, p90 = np.percentile(w[1:], [50, 90]) if len(w) > 1 else (np.nan, np.nan)
+    print(
+        f"join_fit per iteration: first {w[0]:.1f} ms (the helper has just started: it imports "
+        f"scipy.optimize before its first fit), then median {p50:.2f}, 90th percentile "
+        f"{p90:.2f}, max {w[1:].max(initial=0.0):.1f} ms; {int((w[1:] > 1.0).sum())} of "
+        f"{len(w) - 1} later joins wait > 1 ms"
+    )
+    digest = hashlib.sha256(agent.theta.tobytes()).hexdigest()[:16]
+    print(f"final theta sha256[:16] {digest}")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--env", default="Pendulum-v1")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timesteps", type=int, default=100_000)
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    args = ap.parse_args(argv)
+    run(args.env, args.seed, args.timesteps, _parse_set(args.set))
+
+
+if __name__ == "__main__":
+    main()

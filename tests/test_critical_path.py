@@ -1,0 +1,49 @@
+"""``benchmarks/critical_path.py``: its wrappers time the main process and change no number."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "benchmarks", "critical_path.py")
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_timed_run_has_the_plain_runs_theta(env_id):
+    """A short run of the script (in its own process: it patches module attributes) prints
+    every piece and ends on the θ of the same run without the wrappers."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        from _compare_settings import npytrpo_kwargs
+    finally:
+        sys.path.pop(0)
+    from npytrpo import TRPO
+
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    out = subprocess.run(
+        [sys.executable, SCRIPT, "--env", env_id, "--timesteps", "4096"],
+        capture_output=True, text=True, env=env, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    for piece in ("policy_update", "gae", "join_fit", "value forward", "rest"):
+        assert re.search(rf"^{piece}\s+\d", out, re.M), (piece, out)
+    assert re.search(r"join_fit per iteration: first [\d.]+ ms", out), out
+    kw, _ = npytrpo_kwargs(env_id)
+    agent = TRPO(env_id, seed=0, **kw)
+    agent.learn(4096, progress_bar=False)
+    agent.close()
+    digest = hashlib.sha256(agent.theta.tobytes()).hexdigest()[:16]
+    assert f"final theta sha256[:16] {digest}" in out
+
+
+def test_help_runs():
+    out = subprocess.run(
+        [sys.executable, SCRIPT, "--help"], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": ROOT}, check=True,
+    ).stdout  # fmt: skip
+    assert "--timesteps" in out
