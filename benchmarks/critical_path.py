@@ -85,6 +85,11 @@ def run(env_id: str, seed: int, timesteps: int, overrides: dict) -> None:
     finally:
         for owner, name, fn in originals:
             setattr(owner, name, fn)
+    _report(env_id, seed, kw, source, agent, t_learn, spent, waits)
+
+
+def _report(env_id, seed, kw, source, agent, t_learn: float, spent: dict, waits: list) -> None:
+    """Print the main process's split, the helper's fit time and the joins' waits."""
     n = len(agent.history)
     fit = sum(r["time_value"] for r in agent.history)
     print(f"{env_id} seed {seed}, {agent.num_timesteps:,} steps in {n} iterations; {source}")
@@ -95,15 +100,16 @@ def run(env_id: str, seed: int, timesteps: int, overrides: dict) -> None:
     rows.append(("rest", t_learn - sum(spent.values())))
     for name, seconds in rows:
         print(f"{name:<28}{seconds:8.3f}{1e3 * seconds / n:10.1f}{seconds / t_learn:8.1%}")
-    print(f"\nthe fit in its helper (log rows' time_value): {1e3 * fit / n:.1f} ms/iter")
+    print(f"\nthe value fit (log rows' time_value): {1e3 * fit / n:.1f} ms/iter")
     w = 1e3 * np.array(waits)
-    p50, p90 = np.percentile(w[1:], [50, 90]) if len(w) > 1 else (np.nan, np.nan)
-    print(
-        f"join_fit per iteration: first {w[0]:.1f} ms (the helper has just started: it imports "
-        f"scipy.optimize before its first fit), then median {p50:.2f}, 90th percentile "
-        f"{p90:.2f}, max {w[1:].max(initial=0.0):.1f} ms; {int((w[1:] > 1.0).sum())} of "
-        f"{len(w) - 1} later joins wait > 1 ms"
-    )
+    if len(w) > 1 and agent.config.parallel_value_fit:
+        p50, p90 = np.percentile(w[1:], [50, 90])
+        print(
+            f"join_fit per iteration: first {w[0]:.1f} ms (the helper has just started: it "
+            f"imports scipy.optimize before its first fit), then median {p50:.2f}, 90th "
+            f"percentile {p90:.2f}, max {w[1:].max():.1f} ms; {int((w[1:] > 1.0).sum())} of "
+            f"{len(w) - 1} later joins wait > 1 ms"
+        )
     digest = hashlib.sha256(agent.theta.tobytes()).hexdigest()[:16]
     print(f"final theta sha256[:16] {digest}")
 
