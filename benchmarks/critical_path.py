@@ -25,6 +25,7 @@ import argparse
 import collections
 import hashlib
 import os
+import subprocess
 import sys
 import time
 
@@ -88,6 +89,18 @@ def run(env_id: str, seed: int, timesteps: int, overrides: dict) -> None:
     _report(env_id, seed, kw, source, agent, t_learn, spent, waits)
 
 
+def scipy_import_seconds(repeats: int = 3) -> list[float]:
+    """Seconds to import ``scipy.optimize`` after numpy, each in a fresh interpreter: what the
+    helper does before its first fit (``fitproc``)."""
+    code = (
+        "import time, numpy; t = time.perf_counter(); import scipy.optimize; "
+        "print(time.perf_counter() - t)"
+    )
+    runs = (subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            for _ in range(repeats))  # fmt: skip
+    return [float(r.stdout) for r in runs]
+
+
 def _report(env_id, seed, kw, source, agent, t_learn: float, spent: dict, waits: list) -> None:
     """Print the main process's split, the helper's fit time and the joins' waits."""
     n = len(agent.history)
@@ -110,6 +123,8 @@ def _report(env_id, seed, kw, source, agent, t_learn: float, spent: dict, waits:
             f"percentile {p90:.2f}, max {w[1:].max():.1f} ms; {int((w[1:] > 1.0).sum())} of "
             f"{len(w) - 1} later joins wait > 1 ms"
         )
+    secs = ", ".join(f"{t:.3f}" for t in scipy_import_seconds())
+    print(f"import scipy.optimize in a fresh interpreter (after numpy): {secs} s")
     digest = hashlib.sha256(agent.theta.tobytes()).hexdigest()[:16]
     print(f"final theta sha256[:16] {digest}")
 
