@@ -87,6 +87,10 @@ def run(env_id: str, seed: int, timesteps: int, overrides: dict) -> None:
         for owner, name, fn in originals:
             setattr(owner, name, fn)
     _report(env_id, seed, kw, source, agent, t_learn, spent, waits)
+    secs = ", ".join(f"{t:.3f}" for t in scipy_import_seconds())
+    print(f"import scipy.optimize in a fresh interpreter (after numpy): {secs} s")
+    digest = hashlib.sha256(agent.theta.tobytes()).hexdigest()[:16]
+    print(f"final theta sha256[:16] {digest}")
 
 
 def scipy_import_seconds(repeats: int = 3) -> list[float]:
@@ -123,10 +127,6 @@ def _report(env_id, seed, kw, source, agent, t_learn: float, spent: dict, waits:
             f"percentile {p90:.2f}, max {w[1:].max():.1f} ms; {int((w[1:] > 1.0).sum())} of "
             f"{len(w) - 1} later joins wait > 1 ms"
         )
-    secs = ", ".join(f"{t:.3f}" for t in scipy_import_seconds())
-    print(f"import scipy.optimize in a fresh interpreter (after numpy): {secs} s")
-    digest = hashlib.sha256(agent.theta.tobytes()).hexdigest()[:16]
-    print(f"final theta sha256[:16] {digest}")
 
 
 def main(argv=None) -> None:

@@ -11,18 +11,17 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "benchmarks", "critical_path.py")
+BENCH = os.path.join(ROOT, "benchmarks")
+SCRIPT = os.path.join(BENCH, "critical_path.py")
 
 
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-def test_timed_run_has_the_plain_runs_theta(env_id):
+def test_timed_run_has_the_plain_runs_theta(env_id, monkeypatch):
     """A short run of the script (in its own process: it patches module attributes) prints
     every piece and ends on the θ of the same run without the wrappers."""
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    try:
-        from _compare_settings import npytrpo_kwargs
-    finally:
-        sys.path.pop(0)
+    monkeypatch.syspath_prepend(BENCH)
+    from _compare_settings import npytrpo_kwargs
+
     from npytrpo import TRPO
 
     env = {**os.environ, "PYTHONPATH": ROOT}
