@@ -67,7 +67,9 @@ def _serve(conn, other_end) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the agent's to handle
     if hasattr(signal, "pthread_sigmask"):  # POSIX; not on Windows
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by ``start``
-    import scipy.optimize  # noqa: F401 - what an L-BFGS-B fit needs, loaded before the first job
+    from .lbfgsb import load_setulb
+
+    load_setulb()  # what an L-BFGS-B fit needs (~10 ms), loaded before the first job
 
     while True:
         try:

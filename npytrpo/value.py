@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import int_sequence, integer, obs_batch, params_vector, real_array, real_number
+from .lbfgsb import SCIPY_DEFAULT_FTOL, minimize_lbfgsb
 from .nn import MLP
 from .value_info import ValueFitInfo
 
@@ -101,14 +102,6 @@ def _explained_variance(y: np.ndarray, v: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------ the baseline
-def _scipy_optimize():
-    """``scipy.optimize``, imported at the first fit rather than with the package: the agent's
-    process, whose fits run in its helper (``fitproc``), then never loads it."""
-    from scipy import optimize
-
-    return optimize
-
-
 class ValueFunction:
     r"""State-value baseline ``V_θ(s)``: a tanh MLP with one linear output, fitted by L-BFGS-B.
 
@@ -329,8 +322,9 @@ class ValueFunction:
         """Minimise ``L`` by L-BFGS-B from ``theta`` (warm start).
 
         ``scipy.optimize.minimize(..., jac=True, method="L-BFGS-B")`` with ``maxiter=max_iter``,
-        ``ftol`` (SciPy's default ≈ 2.2e-9 where None) and SciPy's ``gtol = 1e-5``; it stops at
-        the first of: the iteration budget, a relative decrease
+        ``ftol`` (SciPy's default ≈ 2.2e-9 where None) and SciPy's ``gtol = 1e-5``, as
+        ``lbfgsb.minimize_lbfgsb`` runs it (the same numbers without importing
+        ``scipy.optimize``). It stops at the first of: the iteration budget, a relative decrease
         (L_k − L_{k+1}) / max(|L_k|, |L_{k+1}|, 1) ≤ ``ftol``, or a projected gradient below
         ``gtol``. Deterministic: the same inputs give a bit-identical θ.
 
@@ -366,22 +360,19 @@ class ValueFunction:
         y = self.check_targets(targets, obs.shape[0])
         max_iter = self.max_iter if max_iter is None else integer(max_iter, "max_iter", low=1)
         ftol = self.ftol if ftol is None else _ftol(ftol)
-        options = {"maxiter": max_iter} if ftol is None else {"maxiter": max_iter, "ftol": ftol}
 
         seen: dict[bytes, np.ndarray] = {}  # V at every point L-BFGS-B evaluated
         primed = {} if start is None else {theta.tobytes(): self._check_start(start, theta, obs)}
-        res = _scipy_optimize().minimize(
+        res = minimize_lbfgsb(
             self._loss_and_grad,
             theta,
             args=(obs, y, seen, primed),
-            jac=True,
-            method="L-BFGS-B",
-            options=options,
+            maxiter=max_iter,
+            ftol=SCIPY_DEFAULT_FTOL if ftol is None else ftol,
         )
         loss_before, mse_before, V_before = self._evaluate(theta, obs, y, seen)
         ev = _explained_variance(y, V_before)
-        message = res.message.decode() if isinstance(res.message, bytes) else str(res.message)
-        success = bool(res.success)
+        message, success = res.message, res.success
         theta_new = np.asarray(res.x, dtype=np.float64)
         rejected = None
         if theta_new.shape != theta.shape or not np.all(np.isfinite(theta_new)):

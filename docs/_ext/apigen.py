@@ -55,6 +55,7 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "npytrpo.ppo_config",
             "npytrpo.ppo_objectives",
             "npytrpo.optim",
+            "npytrpo.lbfgsb",
         ),
     ),
     (
