@@ -33,7 +33,6 @@ calls ``scipy.optimize.minimize`` itself, which gives the same result, only with
 from __future__ import annotations
 
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -85,6 +84,8 @@ class LBFGSBResult:
 
 
 def _scipy_version() -> tuple[int, int] | None:
+    import importlib.metadata  # here, not at the top: ~25 ms that only the fit needs
+
     try:
         major, minor = importlib.metadata.version("scipy").split(".")[:2]
         return int(major), int(minor)
