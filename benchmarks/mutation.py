@@ -105,6 +105,8 @@ TESTS: dict[str, list[str]] = {
         "tests/test_fast_paths.py",
     ],
     "value_adam": ["tests/test_value_adam.py"],
+    # lbfgsb.py: SciPy's setulb driven without scipy.optimize, judged against minimize itself.
+    "lbfgsb": ["tests/test_lbfgsb.py", "tests/test_value_details.py", "tests/test_value_ftol.py"],
     # test_fast_paths.py judges collect's copy=False path, finiteness check and frozen normaliser.
     "rollout": [
         "tests/test_rollout.py",
