@@ -96,8 +96,8 @@ def _scipy_version() -> tuple[int, int] | None:
 def load_setulb() -> Callable | None:
     """SciPy's compiled ``setulb``, or None where this module does not drive it (another SciPy
     version, or no compiled module where SciPy keeps it). Loaded once per process, without
-    executing ``scipy/__init__.py`` or ``scipy/optimize/__init__.py``; where ``scipy.optimize``
-    is already imported, its own module is used."""
+    executing ``scipy/__init__.py`` or ``scipy/optimize/__init__.py`` and without entering
+    ``sys.modules``; where ``scipy.optimize`` is already imported, its own module is used."""
     global _setulb_cache
     if _setulb_cache is _UNSET:
         _setulb_cache = _find_setulb()
@@ -122,6 +122,10 @@ def _find_setulb() -> Callable | None:
                 importlib.util.spec_from_file_location(name, path, loader=loader)
             )
             loader.exec_module(module)
+            # A single-phase extension module enters sys.modules as it loads; take it out, so
+            # that the import system holds no submodule without its package (a later
+            # ``import scipy.optimize`` loads its own copy of the same compiled code).
+            sys.modules.pop(name, None)
             return getattr(module, "setulb", None)
     return None
 

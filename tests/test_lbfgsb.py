@@ -153,7 +153,7 @@ rng = np.random.default_rng(3)
 vf = ValueFunction(3, (8,))
 theta, obs, y = vf.init(rng), rng.normal(size=(50, 3)), rng.normal(size=50)
 ours, info = vf.fit(theta, obs, y, max_iter=12)
-print(int("scipy.optimize" in sys.modules))
+print(int("scipy.optimize" in sys.modules), int("scipy.optimize._lbfgsb" in sys.modules))
 from scipy import optimize
 res = optimize.minimize(vf.loss_and_grad, theta, args=(obs, y), jac=True, method="L-BFGS-B",
                         options={"maxiter": 12})
@@ -167,4 +167,19 @@ def test_a_fit_in_a_fresh_process_does_not_import_scipy_optimize():
     out = subprocess.run(
         [sys.executable, "-c", FRESH], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == [str(int(not FAST)), "1"]
+    assert out == [str(int(not FAST)), str(int(not FAST)), "1"]
+
+
+IMPORTED_FIRST = """
+import scipy.optimize
+from scipy.optimize import _lbfgsb
+from npytrpo.lbfgsb import load_setulb
+print(int(load_setulb() is _lbfgsb.setulb))
+"""
+
+
+def test_where_scipy_optimize_is_imported_its_own_routine_is_used():
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORTED_FIRST], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [str(int(FAST))]
