@@ -64,7 +64,6 @@ _REASON = {
     603: "STP = STPMIN",
     604: "XTOL TEST SATISFIED",
 }
-_MAXFUN = 15000  # minimize's default evaluation budget
 
 _UNSET = object()
 _setulb_cache: object = _UNSET
@@ -140,13 +139,16 @@ def minimize_lbfgsb(
     gtol: float = 1e-5,
     maxcor: int = 10,
     maxls: int = 20,
+    maxfun: int = 15000,
 ) -> LBFGSBResult:
     """Minimise ``fun`` (returning ``(f, ∇f)``) from ``x0``, unconstrained, by L-BFGS-B.
 
     ``scipy.optimize.minimize(fun, x0, args, jac=True, method="L-BFGS-B", options={"maxiter":
-    maxiter, "ftol": ftol, "gtol": gtol, "maxcor": maxcor, "maxls": maxls})``, the same numbers
-    (module docstring). Stops at the first of: ``maxiter`` iterations, a relative decrease
-    (f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) ≤ ``ftol``, or max |∇f| ≤ ``gtol``.
+    maxiter, "ftol": ftol, "gtol": gtol, "maxcor": maxcor, "maxls": maxls, "maxfun": maxfun})``,
+    the same numbers (module docstring). Stops at the first of: ``maxiter`` iterations, more
+    than ``maxfun`` evaluations at the end of an iteration, a relative decrease
+    (f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) ≤ ``ftol``, max |∇f| ≤ ``gtol``, or a line search
+    that fails (at most ``maxls`` trials).
 
     Parameters
     ----------
@@ -161,7 +163,8 @@ def minimize_lbfgsb(
     """
     setulb = load_setulb()
     if setulb is None:
-        return _scipy_minimize(fun, x0, args, maxiter, ftol, gtol, maxcor, maxls)
+        options = {"maxiter": maxiter, "ftol": ftol, "gtol": gtol, "maxcor": maxcor}
+        return _scipy_minimize(fun, x0, args, {**options, "maxls": maxls, "maxfun": maxfun})
     x = np.array(np.asarray(x0, dtype=np.float64).ravel())  # setulb's iterate, updated in place
     n, m = x.size, maxcor
     last_x = x.copy()
@@ -187,7 +190,7 @@ def minimize_lbfgsb(
             nit += 1
             if nit >= maxiter:
                 task[:] = _STOP, 504
-            elif nfev > _MAXFUN:
+            elif nfev > maxfun:
                 task[:] = _STOP, 502
         else:
             break
@@ -198,15 +201,14 @@ def minimize_lbfgsb(
         nit=nit,
         nfev=nfev,
         success=state == _CONVERGENCE,
-        message=f"{_STATE.get(state, state)}: {_REASON.get(reason, '')}",
+        message=f"{_STATE[state]}: {_REASON.get(reason, '')}",
     )
 
 
-def _scipy_minimize(fun, x0, args, maxiter, ftol, gtol, maxcor, maxls) -> LBFGSBResult:
-    """``scipy.optimize.minimize`` with the same options (the fallback of the module docstring)."""
+def _scipy_minimize(fun, x0, args, options: dict) -> LBFGSBResult:
+    """``scipy.optimize.minimize`` with these options (the fallback of the module docstring)."""
     from scipy import optimize
 
-    options = {"maxiter": maxiter, "ftol": ftol, "gtol": gtol, "maxcor": maxcor, "maxls": maxls}
     res = optimize.minimize(fun, x0, args=args, jac=True, method="L-BFGS-B", options=options)
     message = res.message.decode() if isinstance(res.message, bytes) else str(res.message)
     return LBFGSBResult(

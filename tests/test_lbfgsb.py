@@ -5,9 +5,11 @@ fresh process that fits V without loading ``scipy.optimize``."""
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+import scipy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
@@ -19,9 +21,9 @@ from npytrpo.value import ValueFunction
 FAST = lbfgsb.load_setulb() is not None
 
 
-def scipy_run(fun, x0, args=(), maxiter=15000, ftol=SCIPY_DEFAULT_FTOL):
+def scipy_run(fun, x0, args=(), maxiter=15000, ftol=SCIPY_DEFAULT_FTOL, **more):
     """The reference: SciPy's minimize with the options minimize_lbfgsb documents."""
-    options = {"maxiter": maxiter, "ftol": ftol}
+    options = {"maxiter": maxiter, "ftol": ftol, **more}
     return optimize.minimize(fun, x0, args=args, jac=True, method="L-BFGS-B", options=options)
 
 
@@ -131,6 +133,82 @@ def test_x0_is_untouched_and_fun_gets_a_copy_it_may_change():
     np.testing.assert_allclose(got.x, np.ones(3), atol=1e-8)
 
 
+OTHER_OPTIONS = [
+    {"gtol": 1e-2},
+    {"maxcor": 3},
+    {"maxls": 2},
+    {"maxfun": 7},
+    {"maxfun": 7, "maxcor": 3, "maxls": 2, "gtol": 1e-2},
+]
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["setulb", "minimize"])
+@pytest.mark.parametrize("options", OTHER_OPTIONS, ids=str)
+def test_every_option_reaches_the_run_as_in_scipy(options, fallback, monkeypatch):
+    """Non-default gtol, maxcor, maxls and maxfun: the same run as minimize's with them, on
+    either path (SciPy would warn of an option it does not know: an error here)."""
+    if fallback:
+        monkeypatch.setattr(lbfgsb, "_setulb_cache", None)
+    x0 = np.linspace(-1.2, 1.0, 6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = minimize_lbfgsb(rosenbrock, x0, maxiter=200, **options)
+        want = scipy_run(rosenbrock, x0, maxiter=200, **options)
+    assert_same_run(got, want)
+    if options == {"maxfun": 7}:
+        assert got.message.endswith("F,G EVALUATIONS EXCEEDS LIMIT") and got.nfev > 7
+
+
+def test_integer_start_and_float32_gradients_are_taken_as_float64():
+    """x0 of ints and a fun whose gradient is float32: cast to float64 as SciPy does."""
+
+    def f32(x):
+        f, g = quadratic(x, np.diag([1.0, 4.0, 9.0]), np.ones(3))
+        return f, g.astype(np.float32)
+
+    x0 = np.array([3, -2, 1])
+    got = minimize_lbfgsb(f32, x0, maxiter=50)
+    assert_same_run(got, scipy_run(f32, x0, maxiter=50))
+    np.testing.assert_allclose(got.x, [1.0, 0.25, 1 / 9], atol=1e-5)
+
+
+def test_a_supported_scipy_runs_without_minimize(monkeypatch):
+    """Where setulb is found, minimize is never called (else the module saves nothing)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("scipy.optimize.minimize was called")
+
+    monkeypatch.setattr(optimize, "minimize", refuse)
+    x0 = np.linspace(-1.2, 1.0, 3)
+    if FAST:
+        assert minimize_lbfgsb(rosenbrock, x0, maxiter=5).nit == 5
+    else:
+        with pytest.raises(AssertionError, match="minimize was called"):
+            minimize_lbfgsb(rosenbrock, x0, maxiter=5)
+
+
+def test_setulb_loads_from_its_file_and_leaves_sys_modules_alone(monkeypatch):
+    """The uncached search, with scipy.optimize's compiled module out of sys.modules as in a
+    process that never imported it: a working setulb (on a supported SciPy), and sys.modules
+    as before. Its runs equal minimize's."""
+    name = "scipy.optimize._lbfgsb"
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    found = lbfgsb._find_setulb()
+    assert name not in sys.modules
+    assert (found is not None) == (lbfgsb._scipy_version() in lbfgsb.SUPPORTED_SCIPY)
+    if found is not None:
+        assert found.__name__ == "setulb"
+        monkeypatch.setattr(lbfgsb, "_setulb_cache", found)
+        x0 = np.linspace(-1.2, 1.0, 5)
+        assert_same_run(
+            minimize_lbfgsb(rosenbrock, x0, maxiter=40), scipy_run(rosenbrock, x0, maxiter=40)
+        )
+
+
+def test_scipy_version_is_the_installed_major_minor():
+    assert lbfgsb._scipy_version() == tuple(int(p) for p in scipy.__version__.split(".")[:2])
+
+
 def test_unsupported_scipy_falls_back_to_minimize(monkeypatch):
     """Another SciPy version: load_setulb finds nothing and minimize runs, with the same result."""
     monkeypatch.setattr(lbfgsb, "_setulb_cache", lbfgsb._UNSET)
@@ -142,6 +220,7 @@ def test_unsupported_scipy_falls_back_to_minimize(monkeypatch):
     x0 = np.linspace(-1.2, 1.0, 4)
     got = minimize_lbfgsb(rosenbrock, x0, maxiter=20, ftol=1e-7)
     assert len(calls) == 1 and calls[0]["options"]["ftol"] == 1e-7
+    assert calls[0]["options"]["maxiter"] == 20 and calls[0]["method"] == "L-BFGS-B"
     monkeypatch.setattr(optimize, "minimize", real)
     assert_same_run(got, scipy_run(rosenbrock, x0, maxiter=20, ftol=1e-7))
 
