@@ -179,6 +179,7 @@ def test_a_supported_scipy_runs_without_minimize(monkeypatch):
         raise AssertionError("scipy.optimize.minimize was called")
 
     monkeypatch.setattr(optimize, "minimize", refuse)
+    monkeypatch.setattr(lbfgsb, "_setulb_cache", lbfgsb._UNSET)  # found afresh
     x0 = np.linspace(-1.2, 1.0, 3)
     if FAST:
         assert minimize_lbfgsb(rosenbrock, x0, maxiter=5).nit == 5
@@ -205,6 +206,26 @@ def test_setulb_loads_from_its_file_and_leaves_sys_modules_alone(monkeypatch):
         )
 
 
+def test_where_scipy_optimize_is_loaded_its_setulb_is_the_one():
+    """In this process the test module imported scipy.optimize: its very routine is used."""
+    from scipy.optimize import _lbfgsb
+
+    found = lbfgsb._find_setulb()
+    assert found is (_lbfgsb.setulb if FAST else None)
+
+
+def test_defaults_are_scipys():
+    """ftol, gtol, maxcor, maxls and maxfun default to the values of SciPy's own L-BFGS-B."""
+    import inspect
+
+    from scipy.optimize._lbfgsb_py import _minimize_lbfgsb
+
+    ours = inspect.signature(minimize_lbfgsb).parameters
+    theirs = inspect.signature(_minimize_lbfgsb).parameters
+    for name in ("ftol", "gtol", "maxcor", "maxls", "maxfun"):
+        assert ours[name].default == theirs[name].default, name
+
+
 def test_scipy_version_is_the_installed_major_minor():
     assert lbfgsb._scipy_version() == tuple(int(p) for p in scipy.__version__.split(".")[:2])
 
@@ -223,6 +244,9 @@ def test_unsupported_scipy_falls_back_to_minimize(monkeypatch):
     assert calls[0]["options"]["maxiter"] == 20 and calls[0]["method"] == "L-BFGS-B"
     monkeypatch.setattr(optimize, "minimize", real)
     assert_same_run(got, scipy_run(rosenbrock, x0, maxiter=20, ftol=1e-7))
+    A, b = np.diag([1.0, 3.0]), np.array([1.0, -1.0])  # fun's extra arguments reach it
+    got = minimize_lbfgsb(quadratic, np.zeros(2), (A, b), maxiter=20)
+    assert_same_run(got, scipy_run(quadratic, np.zeros(2), (A, b), maxiter=20))
 
 
 FRESH = """
