@@ -44,8 +44,9 @@ import numpy as np
 __all__ = ["LBFGSBResult", "minimize_lbfgsb", "load_setulb", "SCIPY_DEFAULT_FTOL"]
 
 #: SciPy versions (major, minor) whose ``setulb`` call and task codes this loop follows (the
-#: C translation of L-BFGS-B, with ``ln_task``). Checked against ``minimize`` in the tests.
-SUPPORTED_SCIPY = ((1, 17),)
+#: C translation of L-BFGS-B, with ``ln_task``, since 1.15): ``tests/test_lbfgsb.py`` passed
+#: on 1.15.3, 1.16.3 and 1.17.1 (``benchmarks/results/speed14/scipy_versions_2026-12-03.txt``).
+SUPPORTED_SCIPY = ((1, 15), (1, 16), (1, 17))
 
 #: ``minimize``'s default relative-decrease tolerance for L-BFGS-B (factr = 1e7).
 SCIPY_DEFAULT_FTOL = 2.2204460492503131e-09
