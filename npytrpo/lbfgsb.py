@@ -83,13 +83,26 @@ class LBFGSBResult:
     message: str
 
 
-def _scipy_version() -> tuple[int, int] | None:
-    import importlib.metadata  # here, not at the top: ~25 ms that only the fit needs
+def _scipy_folder() -> str | None:
+    """The folder of the ``scipy`` package that ``import scipy`` would load (not imported)."""
+    spec = importlib.util.find_spec("scipy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return spec.submodule_search_locations[0]
 
+
+def _scipy_version(folder: str) -> tuple[int, int] | None:
+    """(major, minor) of the SciPy in ``folder``, read from its ``version.py`` (a module of
+    assignments only, run on its own: the version of the very files that will be loaded)."""
+    spec = importlib.util.spec_from_file_location(
+        "_npytrpo_scipy_version", os.path.join(folder, "version.py")
+    )
     try:
-        major, minor = importlib.metadata.version("scipy").split(".")[:2]
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        major, minor = str(module.version).split(".")[:2]
         return int(major), int(minor)
-    except (importlib.metadata.PackageNotFoundError, ValueError):
+    except (OSError, AttributeError, ValueError):
         return None
 
 
@@ -105,17 +118,14 @@ def load_setulb() -> Callable | None:
 
 
 def _find_setulb() -> Callable | None:
-    if _scipy_version() not in SUPPORTED_SCIPY:
+    scipy_folder = _scipy_folder()
+    if scipy_folder is None or _scipy_version(scipy_folder) not in SUPPORTED_SCIPY:
         return None
     name = "scipy.optimize._lbfgsb"
     if name in sys.modules:
         return getattr(sys.modules[name], "setulb", None)
-    spec = importlib.util.find_spec("scipy")  # finds the package without importing it
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = os.path.join(spec.submodule_search_locations[0], "optimize")
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = os.path.join(folder, "_lbfgsb" + suffix)
+        path = os.path.join(scipy_folder, "optimize", "_lbfgsb" + suffix)
         if os.path.isfile(path):
             loader = importlib.machinery.ExtensionFileLoader(name, path)
             module = importlib.util.module_from_spec(

@@ -3,6 +3,7 @@
 value fits, quadratics, Rosenbrock and a wrong gradient; the fallback to ``minimize``; and a
 fresh process that fits V without loading ``scipy.optimize``."""
 
+import os
 import subprocess
 import sys
 import warnings
@@ -39,7 +40,7 @@ def assert_same_run(got, want):
 def test_the_installed_scipy_is_driven_directly_where_its_version_is_supported():
     """On a SciPy in SUPPORTED_SCIPY the compiled setulb is found (else the tests below compare
     the fallback, which is minimize itself)."""
-    assert FAST == (lbfgsb._scipy_version() in lbfgsb.SUPPORTED_SCIPY)
+    assert FAST == (lbfgsb._scipy_version(lbfgsb._scipy_folder()) in lbfgsb.SUPPORTED_SCIPY)
 
 
 @settings(max_examples=40, deadline=None)
@@ -196,7 +197,8 @@ def test_setulb_loads_from_its_file_and_leaves_sys_modules_alone(monkeypatch):
     monkeypatch.delitem(sys.modules, name, raising=False)
     found = lbfgsb._find_setulb()
     assert name not in sys.modules
-    assert (found is not None) == (lbfgsb._scipy_version() in lbfgsb.SUPPORTED_SCIPY)
+    supported = lbfgsb._scipy_version(lbfgsb._scipy_folder()) in lbfgsb.SUPPORTED_SCIPY
+    assert (found is not None) == supported
     if found is not None:
         assert found.__name__ == "setulb"
         monkeypatch.setattr(lbfgsb, "_setulb_cache", found)
@@ -226,14 +228,23 @@ def test_defaults_are_scipys():
         assert ours[name].default == theirs[name].default, name
 
 
-def test_scipy_version_is_the_installed_major_minor():
-    assert lbfgsb._scipy_version() == tuple(int(p) for p in scipy.__version__.split(".")[:2])
+def test_scipy_version_is_the_imported_scipys_major_minor(tmp_path):
+    """Read from the files that load, the version of the imported scipy; None for a folder
+    without a readable version.py."""
+    folder = lbfgsb._scipy_folder()
+    assert folder == os.path.dirname(scipy.__file__)
+    assert lbfgsb._scipy_version(folder) == tuple(int(p) for p in scipy.__version__.split(".")[:2])
+    assert lbfgsb._scipy_version(str(tmp_path)) is None
+    (tmp_path / "version.py").write_text('version = "2.0rc1"\n')
+    assert lbfgsb._scipy_version(str(tmp_path)) is None
+    (tmp_path / "version.py").write_text('version = "1.15.0"\n')
+    assert lbfgsb._scipy_version(str(tmp_path)) == (1, 15)
 
 
 def test_unsupported_scipy_falls_back_to_minimize(monkeypatch):
     """Another SciPy version: load_setulb finds nothing and minimize runs, with the same result."""
     monkeypatch.setattr(lbfgsb, "_setulb_cache", lbfgsb._UNSET)
-    monkeypatch.setattr(lbfgsb, "_scipy_version", lambda: (1, 9))
+    monkeypatch.setattr(lbfgsb, "_scipy_version", lambda folder: (1, 9))
     assert lbfgsb.load_setulb() is None
     calls = []
     real = optimize.minimize
