@@ -69,7 +69,7 @@ def _serve(conn, other_end) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by ``start``
     from .lbfgsb import load_setulb
 
-    load_setulb()  # what an L-BFGS-B fit needs (~10 ms), loaded before the first job
+    load_setulb()  # what an L-BFGS-B fit needs (2–3 ms), loaded before the first job
 
     while True:
         try:

@@ -18,7 +18,7 @@ Importing ``scipy.optimize`` takes 0.25–0.5 s on the development machine (it l
 ``scipy.linalg`` and ``scipy.sparse`` with it), and the agent's value-fit helper process paid it
 before its first fit, while the main process waited (``benchmarks/critical_path.py``, eleventh
 session: 0.32 s, 7 % of a CartPole run). :func:`minimize_lbfgsb` loads only the compiled module
-that holds ``setulb`` (~10 ms) and runs the loop above itself.
+that holds ``setulb`` (2–3 ms) and runs the loop above itself.
 
 **The same numbers as SciPy.** The loop makes the same calls with the same arguments as
 ``scipy.optimize.minimize`` in the SciPy versions listed in :data:`SUPPORTED_SCIPY`, so it
