@@ -6,13 +6,13 @@ compiled routine, ``setulb``, which does all of the algorithm: the limited-memor
 (``maxcor`` = 10 pairs), the Cauchy point, the subspace minimisation, and the Moré–Thuente line
 search (at most ``maxls`` = 20 trials). Each call returns a task code:
 
-========  ===========================================================================
-task      what the loop does
-========  ===========================================================================
-3 (FG)    evaluate f and ∇f at the x that ``setulb`` wrote, call again
-1 (NEW_X) an iteration ended: count it; stop (code 504) once ``maxiter`` are done
-4, 5, …   converged, stopped, or failed: the run ends; the message names why
-========  ===========================================================================
+==========  ========================================================================
+task        what the loop does
+==========  ========================================================================
+3 (FG)      evaluate f and ∇f at the x that ``setulb`` wrote, call again
+1 (NEW_X)   an iteration ended: count it; stop (code 504) once ``maxiter`` are done
+4, 5, …     converged, stopped, or failed: the run ends; the message names why
+==========  ========================================================================
 
 Importing ``scipy.optimize`` takes 0.25–0.5 s on the development machine (it loads most of
 ``scipy.linalg`` and ``scipy.sparse`` with it), and the agent's value-fit helper process paid it
