@@ -102,7 +102,7 @@ def _scipy_version(folder: str) -> tuple[int, int] | None:
         spec.loader.exec_module(module)
         major, minor = str(module.version).split(".")[:2]
         return int(major), int(minor)
-    except (OSError, AttributeError, ValueError):
+    except Exception:  # noqa: BLE001 - any version.py this cannot read means: use minimize
         return None
 
 
@@ -127,17 +127,27 @@ def _find_setulb() -> Callable | None:
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         path = os.path.join(scipy_folder, "optimize", "_lbfgsb" + suffix)
         if os.path.isfile(path):
-            loader = importlib.machinery.ExtensionFileLoader(name, path)
-            module = importlib.util.module_from_spec(
-                importlib.util.spec_from_file_location(name, path, loader=loader)
-            )
-            loader.exec_module(module)
-            # A single-phase extension module enters sys.modules as it loads; take it out, so
-            # that the import system holds no submodule without its package (a later
-            # ``import scipy.optimize`` loads its own copy of the same compiled code).
-            sys.modules.pop(name, None)
-            return getattr(module, "setulb", None)
+            return _load_extension(name, path)
     return None
+
+
+def _load_extension(name: str, path: str) -> Callable | None:
+    """``setulb`` of the compiled module at ``path``, or None if it does not load (then
+    ``minimize`` runs instead: the fit never fails for want of the shortcut)."""
+    loader = importlib.machinery.ExtensionFileLoader(name, path)
+    try:
+        module = importlib.util.module_from_spec(
+            importlib.util.spec_from_file_location(name, path, loader=loader)
+        )
+        loader.exec_module(module)
+    except ImportError:
+        return None
+    finally:
+        # A single-phase extension module enters sys.modules as it loads; take it out, so that
+        # the import system holds no submodule without its package (a later
+        # ``import scipy.optimize`` loads its own copy of the same compiled code).
+        sys.modules.pop(name, None)
+    return getattr(module, "setulb", None)
 
 
 def minimize_lbfgsb(

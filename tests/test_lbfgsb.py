@@ -241,6 +241,17 @@ def test_scipy_version_is_the_imported_scipys_major_minor(tmp_path):
     assert lbfgsb._scipy_version(str(tmp_path)) == (1, 15)
 
 
+def test_a_compiled_module_that_does_not_load_means_minimize(tmp_path, monkeypatch):
+    """A file where the compiled module should be that is not one: None (minimize runs), and
+    sys.modules as before; a version.py that does not run: no version."""
+    bad = tmp_path / "_lbfgsb.so"
+    bad.write_bytes(b"not a shared object")
+    assert lbfgsb._load_extension("scipy.optimize._lbfgsb_test", str(bad)) is None
+    assert "scipy.optimize._lbfgsb_test" not in sys.modules
+    (tmp_path / "version.py").write_text("raise RuntimeError('broken')\n")
+    assert lbfgsb._scipy_version(str(tmp_path)) is None
+
+
 def test_unsupported_scipy_falls_back_to_minimize(monkeypatch):
     """Another SciPy version: load_setulb finds nothing and minimize runs, with the same result."""
     monkeypatch.setattr(lbfgsb, "_setulb_cache", lbfgsb._UNSET)
