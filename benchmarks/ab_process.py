@@ -18,34 +18,26 @@ is for changes that claim to keep every number. Nothing is asserted on the times
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from ab_inprocess import add_checkout_args  # noqa: E402
+from compare import _side_args, run_worker  # noqa: E402
 
 
 def run(checkout: str, env_id: str, seed: int, timesteps: int) -> tuple[float, dict]:
-    """One training process from ``checkout``: (seconds less the evaluation, its RESULT)."""
-    root = os.path.abspath(checkout)
-    worker = os.path.join(root, "benchmarks", "_compare_worker.py")
-    cmd = [sys.executable, worker, "train", "npytrpo", env_id, str(seed), str(timesteps), "1"]
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": root}, capture_output=True,
-                         text=True, cwd=root)  # fmt: skip
-    wall = time.perf_counter() - t0
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
-    if out.returncode or not lines:
-        raise SystemExit(f"{checkout}: worker failed ({out.returncode}):\n{out.stderr[-2000:]}")
-    res = json.loads(lines[-1][len("RESULT ") :])
+    """One training process from ``checkout``: (seconds less the evaluation, its RESULT), timed
+    as ``compare.py`` times its whole-process figure."""
+    res, wall = run_worker(_side_args("npytrpo", env_id, seed, timesteps, 1), root=checkout)
     return wall - res["t_eval"], res
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--a", required=True, help="checkout A (e.g. the version before a change)")
-    p.add_argument("--b", required=True, help="checkout B")
+    add_checkout_args(p)
     p.add_argument("--env", default="CartPole-v1")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timesteps", type=int, default=100_000)

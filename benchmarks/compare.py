@@ -67,11 +67,20 @@ TARGET_STEP_FRACTION = 0.2
 TARGET_ROLLOUT_OVER_RAW = 2.0
 
 
-def run_worker(args: list[str]) -> tuple[dict, float]:
-    """Run ``_compare_worker.py ARGS`` as a fresh interpreter; its result and its wall time."""
-    cmd = [sys.executable, os.path.join(HERE, "_compare_worker.py"), *args]
+def run_worker(args: list[str], root: str | None = None) -> tuple[dict, float]:
+    """Run ``_compare_worker.py ARGS`` as a fresh interpreter; its result and its wall time.
+
+    ``root``: another checkout whose worker (and whose ``npytrpo``) runs instead of this one's
+    (``ab_process.py``)."""
+    env = None
+    if root is None:
+        cmd = [sys.executable, os.path.join(HERE, "_compare_worker.py"), *args]
+    else:
+        root = os.path.abspath(root)
+        cmd = [sys.executable, os.path.join(root, "benchmarks", "_compare_worker.py"), *args]
+        env = {**os.environ, "PYTHONPATH": root}
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=root)
     wall = time.perf_counter() - t0
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:

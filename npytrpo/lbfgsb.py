@@ -184,8 +184,10 @@ def minimize_lbfgsb(
     """
     setulb = load_setulb()
     if setulb is None:
-        options = {"maxiter": maxiter, "ftol": ftol, "gtol": gtol, "maxcor": maxcor}
-        return _scipy_minimize(fun, x0, args, {**options, "maxls": maxls, "maxfun": maxfun})
+        options = dict(
+            maxiter=maxiter, ftol=ftol, gtol=gtol, maxcor=maxcor, maxls=maxls, maxfun=maxfun
+        )
+        return _scipy_minimize(fun, x0, args, options)
     x = np.array(np.asarray(x0, dtype=np.float64).ravel())  # setulb's iterate, updated in place
     n, m = x.size, maxcor
     last_x = x.copy()
