@@ -40,9 +40,10 @@ def test_mujoco_presets_are_rl_zoo_defaults():
     # Swimmer: γ 0.9999 (the zoo's) and the zoo's critic, n_critic_updates 20 of Adam on
     # minibatches of 128 at learning_rate 1e-3 without weight decay, instead of our L-BFGS-B fit.
     zoo_critic = dict(vf_optimizer="adam", vf_epochs=20, vf_batch_size=128, vf_lr=1e-3, vf_l2=0.0)
-    # and GAE's λ 0.98 (ours; benchmarks/results/swimmer15).
+    # and GAE's λ 0.98 (ours; benchmarks/results/swimmer15). Hopper: λ 0.98 (ours; hopper15).
     swimmer = {"gamma": 0.9999, "gae_lambda": 0.98, **zoo_critic}
-    changes = {"HalfCheetah-v5": {"delta": 0.04}, "Swimmer-v5": swimmer}
+    changes = {"HalfCheetah-v5": {"delta": 0.04}, "Swimmer-v5": swimmer,
+               "Hopper-v5": {"gae_lambda": 0.98}}
     for env_id in MUJOCO_ENVS:
         expected = {**common, **changes.get(env_id, {})}
         assert get_preset(env_id) == expected, env_id
