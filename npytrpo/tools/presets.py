@@ -283,8 +283,9 @@ PRESETS.update(
         "Hopper-v5": {
             "note": _MUJOCO_NOTE.format("Hopper", "")
             + "; gae_lambda 0.98 (zoo 0.95) is ours: 3256.8 +- 382.8 over seeds 0-9 (worst "
-            "2413.4) against 2761.7 +- 883.9 (worst 607.0), and 3549.7 +- 142.6 on held-out "
-            "seeds 10-14 against 3326.0 +- 354.3 (benchmarks/results/hopper15)",
+            "2413.4) and 3549.7 +- 142.6 on held-out seeds 10-14, where 0.95 gave 2761.7 +- "
+            "883.9 (worst 607.0) and 3326.0 +- 354.3 on another machine of the same kind "
+            "(benchmarks/results/hopper15)",
             **_MUJOCO,
             "gae_lambda": 0.98,
         },
