@@ -298,24 +298,6 @@ def test_categorical_sample_valid_and_reproducible(case):
 
 
 @given(categorical_cases())
-def test_categorical_sample_is_the_inverse_cdf_count(case):
-    """The draw is a_n = #{k < K−1 : F_nk ≤ u_n}, with F the running sum of exp(z − max z) and
-    u_n = r_n·F_n,K−1 from the generator's next uniforms r_n: a plain loop over classes on the
-    same numbers (the docstring's rule), against the vectorised form the rollout runs."""
-    z, _ = case
-    a = categorical_sample(z, np.random.default_rng(11))
-    r = np.random.default_rng(11).random(z.shape[0])
-    for n in range(z.shape[0]):
-        e, running = np.exp(z[n] - z[n].max()), 0.0
-        F = []
-        for ek in e:
-            running += ek
-            F.append(running)
-        u = r[n] * F[-1]
-        assert a[n] == sum(1 for Fk in F[:-1] if Fk <= u), (n, z[n], r[n])
-
-
-@given(categorical_cases())
 def test_categorical_mode_is_argmax_probability(case):
     """categorical_mode(z) is the most probable action, as int64."""
     z, _ = case
