@@ -1,7 +1,7 @@
 """Re-measure the claims of docs/theory.md that hold only up to rounding (its second edition).
 
     python docs/measure.py              # every measurement (~10 s on one core)
-    python docs/measure.py cg-identity  # one of: cg-identity, cg-scale, cg-min-norm, rank
+    python docs/measure.py cg-identity  # one of: cg-identity, cg-scale, cg-min-norm, xax, rank
 
 Every number that docs/theory.md quotes "(measured: docs/measure.py NAME)" is printed here by
 library calls only; nothing is sampled except the fixed batch below (seed 0):
@@ -11,6 +11,8 @@ library calls only; nothing is sampled except the fixed batch below (seed 0):
 - ``cg-scale``     (§ 6): the step βx for advantages Â and 1000·Â. CG is linear in its
   right-hand side, so only the *absolute* stopping rule rᵀr < tol breaks the invariance.
 - ``cg-min-norm``  (§ 7): undamped CG (ω = 0, tol = 0) on a singular F against F⁺g.
+- ``xax``          (§ 6): xᵀF_ωx from one more product against xᵀ(g − r), r the residual CG's
+  recurrence tracks (``TRPOConfig(xax="residual")``), and against gᵀx, per damping ω.
 - ``rank``         (§ 4): rank F against the counts min(N(K−1), P − h − 1) (categorical)
   and min(N·d, P_net) + d (Gaussian).
 """
@@ -140,8 +142,39 @@ def rank() -> dict:
     return out
 
 
+def xax() -> dict:
+    """max_k of |xₖᵀ(g − rₖ) − xₖᵀF_ωxₖ| / xₖᵀF_ωxₖ and of |gᵀxₖ − xₖᵀF_ωxₖ| / xₖᵀF_ωxₖ over
+    CG's iterates k = 1 … 10 (each from a run stopped there), at the policy step's size."""
+    pi = CategoricalPolicy(4, 2, hidden=(64, 64))  # CartPole's policy shape, N of its batch
+    theta, obs, actions, adv = batch(pi, n=1024)
+    g = pi.surrogate_grad(theta, obs, actions, adv)
+    F = pi.fisher_operator(theta, obs)
+    print(
+        "§ 6  xᵀF_ωx by one more product against xᵀ(g − r) and gᵀx, CG iterates 1–10"
+        f" (CategoricalPolicy(4, 2, (64, 64)), N = {obs.shape[0]}, P = {pi.num_params})"
+    )
+    out = {}
+    for omega in (0.1, 1e-2, 1e-3, 1e-4):
+        A = lambda v, w=omega: F(v) + w * v  # noqa: E731
+        gaps_r, gaps_g = [], []
+        for k in range(1, 11):
+            res = conjugate_gradient(A, g, maxiter=k, tol=1e-10)
+            x, exact = res.x, float(res.x @ A(res.x))
+            gaps_r.append(abs(x @ (g - res.residual) - exact) / exact)
+            gaps_g.append(abs(g @ x - exact) / exact)
+            if res.converged:
+                break
+        out[omega] = (max(gaps_r), max(gaps_g))
+        print(
+            f"  ω = {omega:<7g} max relative gap: xᵀ(g − r) {out[omega][0]:.1e},"
+            f" gᵀx {out[omega][1]:.1e}   ({k} iterates)"
+        )
+    return out
+
+
 MEASUREMENTS = {
     "cg-identity": cg_identity,
+    "xax": xax,
     "cg-scale": cg_scale,
     "cg-min-norm": cg_min_norm,
     "rank": rank,

@@ -58,6 +58,11 @@ class CGResult:
     nmatvec : int
         Number of calls to ``matvec``: ``iterations``, plus one for ``x0`` when given,
         plus one for a rejected final direction (non-positive curvature or non-finite).
+    residual : ndarray of shape (n,)
+        The residual r = b − A x of ``x`` as the recurrence tracks it, r₀ − Σₖ αₖ A pₖ: so
+        b − r is A x from the products CG already made (A is linear), which
+        ``trust_region.natural_direction`` may use for xᵀAx instead of one more product
+        (NaN where the warm start's A x₀ was not finite).
     """
 
     x: np.ndarray
@@ -67,6 +72,7 @@ class CGResult:
     status: int
     message: str
     nmatvec: int
+    residual: np.ndarray
 
     @property
     def success(self) -> bool:
@@ -180,49 +186,51 @@ def conjugate_gradient(
     n = b.shape[0]
 
     if not np.any(b):
-        return CGResult(np.zeros(n), 0, 0.0, True, CONVERGED, "b = 0, so x = 0 solves A x = b", 0)
+        msg = "b = 0, so x = 0 solves A x = b"
+        return CGResult(np.zeros(n), 0, 0.0, True, CONVERGED, msg, 0, b.copy())
 
-    # r₀ = b − A·0 = b without a product (r is only ever rebound, never mutated: no copy)
+    # r₀ = b − A·0 = b without a product (r is only ever rebound, never mutated: no copy; a
+    # result that returns r as ``residual`` copies it, so that it never aliases b)
     x, r, nmatvec = (np.zeros(n), b, 0) if x0 is None else _warm_start(matvec, b, x0)
     if r is None:
-        return _nonfinite(x, 0, np.inf, nmatvec)
+        return _nonfinite(x, 0, np.inf, nmatvec, np.full(n, np.nan))
     with _quiet():
         rr = float(np.dot(r, r))  # r_kᵀ r_k
     if rr < tol or rr == 0.0:
-        return _converged(x, 0, rr, tol, nmatvec)
+        return _converged(x, 0, rr, tol, nmatvec, r)
     p = r  # p₀ = r₀
 
     for k in range(maxiter):
         Ap = _apply(matvec, p)
         nmatvec += 1
         if not np.isfinite(Ap).all():
-            return _nonfinite(x, k, rr, nmatvec)
+            return _nonfinite(x, k, rr, nmatvec, r)
         with _quiet():
             pAp = float(np.dot(p, Ap))  # p_kᵀ A p_k
         if not np.isfinite(pAp):
-            return _nonfinite(x, k, rr, nmatvec)
+            return _nonfinite(x, k, rr, nmatvec, r)
         if pAp <= 0.0:
             msg = f"non-positive curvature p^T A p = {pAp:.3e} at iteration {k}; not used"
-            return CGResult(x, k, _sqrt(rr), False, NONPOSITIVE_CURVATURE, msg, nmatvec)
+            return CGResult(x, k, _sqrt(rr), False, NONPOSITIVE_CURVATURE, msg, nmatvec, r.copy())
         alpha = rr / pAp  # α_k
         with _quiet():
             x_new = x + alpha * p  # x_{k+1}
             r_new = r - alpha * Ap  # r_{k+1}
             rr_new = float(np.dot(r_new, r_new))
         if not (np.isfinite(rr_new) and np.isfinite(x_new).all()):
-            return _nonfinite(x, k, rr, nmatvec)
+            return _nonfinite(x, k, rr, nmatvec, r)
         x, r = x_new, r_new
         if callback is not None:
             callback(x)
         if rr_new < tol or rr_new == 0.0:
-            return _converged(x, k + 1, rr_new, tol, nmatvec)
+            return _converged(x, k + 1, rr_new, tol, nmatvec, r)
         beta = rr_new / rr  # β_{k+1}
         with _quiet():
             p = r + beta * p  # p_{k+1}; an overflow here shows up as a non-finite A p next
         rr = rr_new
 
     msg = f"reached maxiter = {maxiter} iterations with r^T r = {rr:.3e} >= tol = {tol:.3e}"
-    return CGResult(x, maxiter, _sqrt(rr), False, MAXITER, msg, nmatvec)
+    return CGResult(x, maxiter, _sqrt(rr), False, MAXITER, msg, nmatvec, r)
 
 
 def _warm_start(
@@ -237,16 +245,18 @@ def _warm_start(
         return x, b - Ax0, 1  # r₀ = b − A x₀
 
 
-def _converged(x: np.ndarray, k: int, rr: float, tol: float, nmatvec: int) -> CGResult:
+def _converged(
+    x: np.ndarray, k: int, rr: float, tol: float, nmatvec: int, r: np.ndarray
+) -> CGResult:
     msg = f"converged in {k} iterations: r^T r = {rr:.3e} < tol = {tol:.3e}"
     if rr == 0.0:
         msg = f"converged in {k} iterations: residual is exactly zero"
-    return CGResult(x, k, _sqrt(rr), True, CONVERGED, msg, nmatvec)
+    return CGResult(x, k, _sqrt(rr), True, CONVERGED, msg, nmatvec, r.copy())
 
 
-def _nonfinite(x: np.ndarray, k: int, rr: float, nmatvec: int) -> CGResult:
+def _nonfinite(x: np.ndarray, k: int, rr: float, nmatvec: int, r: np.ndarray) -> CGResult:
     msg = f"matvec returned a non-finite value at iteration {k}; returning the last finite x"
-    return CGResult(x, k, _sqrt(rr), False, NONFINITE, msg, nmatvec)
+    return CGResult(x, k, _sqrt(rr), False, NONFINITE, msg, nmatvec, r.copy())
 
 
 def _quiet() -> np.errstate:

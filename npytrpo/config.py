@@ -18,7 +18,10 @@ from ._validate import boolean, choice, integer, real_number, reject_unknown
 from .distributions import KL_DIRECTIONS
 from .linesearch import ACCEPTANCE_RULES
 
-__all__ = ["TRPOConfig"]
+__all__ = ["TRPOConfig", "XAX_SOURCES"]
+
+#: How ``natural_direction`` computes xᵀAx (``TRPOConfig.xax``).
+XAX_SOURCES = ("product", "residual")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ class TRPOConfig:
         zeros (``trust_region.standardize_advantages``).
     entropy_coef : float ≥ 0, default 0.0
         c in the objective L(θ) + c·H̄(θ).
+    xax : {"product", "residual"}, default "product"
+        How the step size's xᵀAx (A = F + λI) is computed: with one more product A·x, or
+        from the residual CG's recurrence tracks, A x = g − r (``cg.CGResult.residual``),
+        which costs no product. The two agree to a few units in the last place, however
+        small λ (``docs/measure.py xax``); gᵀx, the same number in exact arithmetic, does
+        not (theory § 6). "product" is the hand-written step's, sb3-contrib's and the
+        oracle's.
 
     Examples
     --------
@@ -76,6 +86,7 @@ class TRPOConfig:
     fvp_subsample: int = 1
     normalize_advantages: bool = False
     entropy_coef: float = 0.0
+    xax: str = "product"
 
     def __post_init__(self) -> None:
         checked = {
@@ -93,6 +104,7 @@ class TRPOConfig:
             "fvp_subsample": integer(self.fvp_subsample, "fvp_subsample", low=1),
             "normalize_advantages": boolean(self.normalize_advantages, "normalize_advantages"),
             "entropy_coef": real_number(self.entropy_coef, "entropy_coef", low=0.0),
+            "xax": choice(self.xax, "xax", XAX_SOURCES),
         }  # fmt: skip
         if checked["backtrack_coeff"] ** (checked["max_backtracks"] - 1) == 0.0:
             raise ValueError(

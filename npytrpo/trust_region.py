@@ -79,7 +79,8 @@ class StepResult:
     expected_improvement : float
         gᵀ(βx), the first-order prediction of the surrogate gain of the full step.
     xAx : float
-        xᵀAx with A = F + λI, computed with one more product.
+        xᵀAx with A = F + λI: with one more product, or from CG's residual
+        (``TRPOConfig.xax``).
     cg : CGResult or None
         The conjugate-gradient result (None when CG was not run).
     line_search : LineSearchResult or None
@@ -221,7 +222,8 @@ def natural_direction(lin: Linearization, cfg: TRPOConfig) -> StepResult:
     x = cg.x
     if cg.status == NONFINITE or not np.all(np.isfinite(x)):
         return _no_step(lin, "nonfinite_direction", f"CG failed: {cg.message}", cg=cg)
-    xAx = float(x @ A(x))
+    # xᵀAx with A x from one more product, or as g − r from the products CG made (A linear)
+    xAx = float(x @ (A(x) if cfg.xax == "product" else g - cg.residual))
     if not np.isfinite(xAx):
         return _no_step(lin, "nonfinite_direction", "xᵀAx is not finite", cg=cg, x=x)
     if xAx <= 0.0:

@@ -104,6 +104,33 @@ def test_matches_scipy_solve_on_spd_systems(seed, n, log_cond):
     assert np.linalg.norm(res.x - x_star) <= bound
 
 
+@given(
+    seed=seeds, n=st.integers(1, 40), log_cond=st.floats(0.0, 6.0), maxiter=st.integers(1, 40),
+    warm=st.booleans(),
+)
+def test_residual_is_the_recurrences_and_b_minus_it_is_ax(seed, n, log_cond, maxiter, warm):
+    """``residual`` is the r whose norm ``residual_norm`` reports (a copy, never b itself),
+    and b − r is A x within Greenbaum's gap (above), so xᵀ(b − r) is xᵀAx within ‖x‖ times it:
+    what ``TRPOConfig(xax="residual")`` relies on, whatever the conditioning."""
+    eigs = np.logspace(0.0, log_cond, n)
+    A, b = spd_system(seed, n, eigs)
+    x0 = np.random.default_rng(seed + 1).standard_normal(n) if warm else None
+    x_norms = [0.0 if x0 is None else np.linalg.norm(x0)]
+    res = conjugate_gradient(
+        lambda v: A @ v, b, maxiter=maxiter, tol=0.0, x0=x0,
+        callback=lambda x: x_norms.append(np.linalg.norm(x)),
+    )  # fmt: skip
+    r = res.residual
+    assert r.shape == b.shape and r.dtype == np.float64 and not np.shares_memory(r, b)
+    assert res.residual_norm == float(np.sqrt(np.dot(r, r)))
+    steps = res.iterations + (x0 is not None)  # the warm start's b − A x₀ is one more rounding
+    scale = np.linalg.norm(b) + eigs[-1] * max(x_norms)
+    gap = RESIDUAL_GAP_FACTOR * steps * (n + 2) * EPS * scale
+    assert np.linalg.norm(b - A @ res.x - r) <= gap
+    xAx = res.x @ A @ res.x
+    assert abs(res.x @ (b - r) - xAx) <= np.linalg.norm(res.x) * gap + n * EPS * abs(xAx)
+
+
 @given(seed=seeds, n=st.integers(1, 40), log_cond=st.floats(0.0, 1.0))
 def test_at_most_n_iterations_when_well_conditioned(seed, n, log_cond):
     """With cond ≤ 10, CG reaches ‖r‖ < 1e-10‖b‖ within n iterations (finite termination)."""
@@ -161,6 +188,7 @@ def test_zero_rhs_returns_zero_at_once():
     assert res.iterations == 0 and res.nmatvec == 0 and calls[0] == 0
     np.testing.assert_array_equal(res.x, np.zeros(3))
     assert res.residual_norm == 0.0
+    np.testing.assert_array_equal(res.residual, np.zeros(3))
     assert "b = 0" in res.message
 
 
@@ -246,6 +274,7 @@ def test_nonfinite_matvec_at_x0_returns_x0():
     res = conjugate_gradient(lambda v: np.full_like(v, np.nan), np.ones(3), x0=x0)
     assert res.status == NONFINITE and res.iterations == 0 and res.nmatvec == 1
     np.testing.assert_array_equal(res.x, x0)
+    assert res.residual.shape == (3,) and np.isnan(res.residual).all()  # b − A x₀ is unknown
 
 
 def test_maxiter_exhausted():

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from npytrpo.config import TRPOConfig
+from npytrpo.config import XAX_SOURCES, TRPOConfig
 from npytrpo.distributions import KL_DIRECTIONS
 from npytrpo.linesearch import ACCEPTANCE_RULES
 
@@ -25,6 +25,7 @@ DOCUMENTED_DEFAULTS = {
     "fvp_subsample": 1,
     "normalize_advantages": False,
     "entropy_coef": 0.0,
+    "xax": "product",
 }
 
 
@@ -47,6 +48,7 @@ def test_defaults_are_the_documented_ones_in_declaration_order():
         {"normalize_advantages": True},
         *({"kl_direction": d} for d in KL_DIRECTIONS),
         *({"accept": a} for a in ACCEPTANCE_RULES),
+        *({"xax": x} for x in XAX_SOURCES),
     ],
 )
 def test_values_at_the_edges_of_their_ranges_are_accepted(options):
@@ -70,6 +72,7 @@ def test_values_at_the_edges_of_their_ranges_are_accepted(options):
         ("entropy_coef", -1e-300, "entropy_coef must be >= 0.0, got -1e-300"),
         ("kl_direction", "new", f"kl_direction must be one of {KL_DIRECTIONS}, got 'new'"),
         ("accept", "KL_SLACK", f"accept must be one of {ACCEPTANCE_RULES}, got 'KL_SLACK'"),
+        ("xax", "gx", f"xax must be one of {XAX_SOURCES}, got 'gx'"),
     ],
 )
 def test_values_just_outside_their_ranges_are_value_errors_naming_them(name, value, message):
@@ -92,6 +95,7 @@ def test_values_just_outside_their_ranges_are_value_errors_naming_them(name, val
         ("entropy_coef", [0.0], "entropy_coef must be a real number, got [0.0]"),
         ("kl_direction", 0, f"kl_direction must be a str, one of {KL_DIRECTIONS}, got 0"),
         ("accept", None, f"accept must be a str, one of {ACCEPTANCE_RULES}, got None"),
+        ("xax", 1, f"xax must be a str, one of {XAX_SOURCES}, got 1"),
     ],
 )
 def test_values_of_the_wrong_kind_are_type_errors_naming_them(name, value, message):

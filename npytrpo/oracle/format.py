@@ -38,12 +38,13 @@ RESULT_FORMAT = "npytrpo-oracle-result/1"
 GSDE_KEYS = ("full_std", "epsilon")
 
 #: Conventions of the step carried in the spec, with docs/design.md's defaults (the step's own,
-#: less the options format 1 does not carry: Fisher subsampling and an entropy bonus).
+#: less the options format 1 does not carry: Fisher subsampling, an entropy bonus, and how xᵀAx
+#: is computed, always with one more product here).
 CONVENTION_DEFAULTS: dict[str, Any] = {
     **{
         k: v
         for k, v in dataclasses.asdict(TRPOConfig()).items()
-        if k not in ("fvp_subsample", "entropy_coef")
+        if k not in ("fvp_subsample", "entropy_coef", "xax")
     },
     "gaussian_kl_reduction": "sum",
 }
