@@ -53,6 +53,19 @@ def test_pendulum_gsde_variant_has_the_zoo_settings():
     assert get_preset("MountainCarContinuous-v0/gsde")["normalize_obs"] is True
 
 
+def test_lunarlander_continuous_has_the_zoo_critic_with_our_measured_changes():
+    """LunarLanderContinuous-v3: the zoo's critic (minibatch Adam, 128 rows, lr 1e-3, no weight
+    decay, sb3's ε) with γ 0.999 (zoo 0.99) and 40 critic epochs (zoo 20), each ours and measured
+    on seeds 0–9, then held out (benchmarks/results/tune13, tune16); the note says so."""
+    p = PRESETS["LunarLanderContinuous-v3"]
+    critic = {k: p[k] for k in ("vf_optimizer", "vf_epochs", "vf_batch_size", "vf_lr", "vf_l2")}
+    assert critic == dict(vf_optimizer="adam", vf_epochs=40, vf_batch_size=128, vf_lr=1e-3,
+                          vf_l2=0.0)  # fmt: skip
+    assert (p["gamma"], p["vf_eps"], p["n_envs"], p["n_steps"], p["timesteps"]) == (
+        0.999, 5e-6, 2, 1024, 100_000)  # fmt: skip
+    assert "vf_epochs 40 (zoo 20) is ours" in p["note"] and "tune16" in p["note"]
+
+
 def test_unknown_variant_is_a_value_error_naming_the_known_ones():
     with pytest.raises(ValueError, match=r"known variants: \['Pendulum-v1/gaussian'"):
         get_preset("Pendulum-v1/beta")

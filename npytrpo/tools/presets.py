@@ -169,14 +169,18 @@ PRESETS: dict[str, dict[str, Any]] = {
         "166.6 ± 81.8, not adopted; 188.5 ± 84.8 on held-out seeds 10-14 against 138.9 ± 76.8 "
         "(benchmarks/results/tune13); gamma 0.999 (zoo 0.99) is ours: on another machine 192.6 "
         "± 60.3 over seeds 0-9 against 166.9 ± 95.0 with 0.99 (no seed below 92.6; 0.99 had "
-        "two below 53), and 134.1 ± 48.1 on held-out seeds 10-14 against 104.4 ± 89.0",
+        "two below 53), and 134.1 ± 48.1 on held-out seeds 10-14 against 104.4 ± 89.0; "
+        "vf_epochs 40 (zoo 20) is ours too: 215.0 ± 33.3 over seeds 0-9 (worst 153.8) against "
+        "192.6 ± 60.3 (30: 208.8, 60: 183.3), 173.2 ± 72.2 on held-out seeds 10-14 against "
+        "134.1 ± 48.1, and 195.0 ± 70.4 on seeds 15-19 against 162.4 ± 105.3 "
+        "(benchmarks/results/tune16)",
         "timesteps": 100_000,
         "gamma": 0.999,
         "normalize_obs": True,
         "n_envs": 2,
         "n_steps": 1024,
         "vf_optimizer": "adam",
-        "vf_epochs": 20,
+        "vf_epochs": 40,
         "vf_batch_size": 128,
         "vf_lr": 1e-3,
         "vf_l2": 0.0,
