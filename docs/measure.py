@@ -45,16 +45,18 @@ def cg_iterates(matvec, g, maxiter: int, tol: float):
     return res, xs
 
 
+def cartpole_problem(n: int, what: str):
+    """(g, v ↦ F v) on CartPole's policy shape (4 → 64 → 64 → 2) for the ``batch`` of n states,
+    after printing the § 6 heading ``what`` with N and P."""
+    pi = CategoricalPolicy(4, 2, hidden=(64, 64))
+    theta, obs, actions, adv = batch(pi, n=n)
+    print(f"§ 6  {what} (CategoricalPolicy(4, 2, (64, 64)), N = {n}, P = {pi.num_params})")
+    return pi.surrogate_grad(theta, obs, actions, adv), pi.fisher_operator(theta, obs)
+
+
 def cg_identity() -> dict:
     """max_k |xₖᵀF_ωxₖ − gᵀxₖ| / gᵀxₖ over 10 CG iterates, for several dampings ω."""
-    pi = CategoricalPolicy(4, 2, hidden=(64, 64))  # CartPole's policy shape
-    theta, obs, actions, adv = batch(pi, n=64)
-    g = pi.surrogate_grad(theta, obs, actions, adv)
-    F = pi.fisher_operator(theta, obs)
-    print(
-        "§ 6  xᵀF_ωx against gᵀx for the 10 CG iterates (CategoricalPolicy(4, 2, (64, 64)),"
-        f" N = {obs.shape[0]}, P = {pi.num_params})"
-    )
+    g, F = cartpole_problem(64, "xᵀF_ωx against gᵀx for the 10 CG iterates")
     out = {}
     for omega in (0.1, 1e-2, 1e-3, 1e-4):
         res, xs = cg_iterates(lambda v, w=omega: F(v) + w * v, g, 10, 1e-10)
@@ -145,14 +147,8 @@ def rank() -> dict:
 def xax() -> dict:
     """max_k of |xₖᵀ(g − rₖ) − xₖᵀF_ωxₖ| / xₖᵀF_ωxₖ and of |gᵀxₖ − xₖᵀF_ωxₖ| / xₖᵀF_ωxₖ over
     CG's iterates k = 1 … 10 (each from a run stopped there), at the policy step's size."""
-    pi = CategoricalPolicy(4, 2, hidden=(64, 64))  # CartPole's policy shape, N of its batch
-    theta, obs, actions, adv = batch(pi, n=1024)
-    g = pi.surrogate_grad(theta, obs, actions, adv)
-    F = pi.fisher_operator(theta, obs)
-    print(
-        "§ 6  xᵀF_ωx by one more product against xᵀ(g − r) and gᵀx, CG iterates 1–10"
-        f" (CategoricalPolicy(4, 2, (64, 64)), N = {obs.shape[0]}, P = {pi.num_params})"
-    )
+    what = "xᵀF_ωx by one more product against xᵀ(g − r) and gᵀx, CG iterates 1–10"
+    g, F = cartpole_problem(1024, what)  # N of CartPole's batch
     out = {}
     for omega in (0.1, 1e-2, 1e-3, 1e-4):
         A = lambda v, w=omega: F(v) + w * v  # noqa: E731
