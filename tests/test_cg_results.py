@@ -103,8 +103,8 @@ def status_cases():
 
 @pytest.mark.parametrize("case", range(5))
 def test_result_fields_have_their_types_in_every_status(case):
-    """converged is a bool equal to (status == CONVERGED); residual_norm a finite float; the
-    message names the outcome; nmatvec counts the calls to matvec."""
+    """converged is a bool equal to (status == CONVERGED); residual_norm a finite float, the norm
+    of the residual vector; the message names the outcome; nmatvec counts the calls to matvec."""
     matvec, b, kw, status = status_cases()[case]
     calls = []
     res = quiet_cg(lambda v: calls.append(1) or matvec(v), b, **kw)
@@ -113,6 +113,10 @@ def test_result_fields_have_their_types_in_every_status(case):
     assert type(res.residual_norm) is float and np.isfinite(res.residual_norm)
     assert type(res.iterations) is int and type(res.nmatvec) is int
     assert res.nmatvec == len(calls)
+    # the residual the recurrence tracks, in every status: the vector residual_norm measures
+    r = res.residual
+    assert isinstance(r, np.ndarray) and r.dtype == np.float64 and r.shape == b.shape
+    assert res.residual_norm == float(np.sqrt(np.dot(r, r)))
     word = {
         CONVERGED: "converged in",
         MAXITER: "maxiter",
