@@ -1,10 +1,11 @@
 """Re-measure the claims of docs/theory.md that hold only up to rounding (its second edition).
 
     python docs/measure.py              # every measurement (~10 s on one core)
-    python docs/measure.py cg-identity  # one of: cg-identity, cg-scale, cg-min-norm, xax, rank
+    python docs/measure.py cg-identity  # one of the names below (xax-trained trains: ~10 s more)
 
 Every number that docs/theory.md quotes "(measured: docs/measure.py NAME)" is printed here by
-library calls only; nothing is sampled except the fixed batch below (seed 0):
+library calls only; nothing is sampled except the fixed batch below (seed 0) and, for
+``xax-trained``, one seeded training run:
 
 - ``cg-identity``  (§ 6): every CG iterate from x₀ = 0 has xₖᵀF_ωxₖ = gᵀxₖ in exact
   arithmetic; the largest relative gap over the iterates, per damping ω.
@@ -13,6 +14,7 @@ library calls only; nothing is sampled except the fixed batch below (seed 0):
 - ``cg-min-norm``  (§ 7): undamped CG (ω = 0, tol = 0) on a singular F against F⁺g.
 - ``xax``          (§ 6): xᵀF_ωx from one more product against xᵀ(g − r), r the residual CG's
   recurrence tracks (``TRPOConfig(xax="residual")``), and against gᵀx, per damping ω.
+- ``xax-trained`` (§ 6): the same gaps on every step of a CartPole-v1 preset run (100k steps).
 - ``rank``         (§ 4): rank F against the counts min(N(K−1), P − h − 1) (categorical)
   and min(N·d, P_net) + d (Gaussian).
 """
@@ -115,6 +117,38 @@ def cg_min_norm() -> dict:
     return out
 
 
+def xax_trained(seed: int = 0) -> dict:
+    """The same three xᵀAx on the steps of a real run: the CartPole-v1 preset trained for its
+    100k steps (one seed, the value fit in-process), every step's x, g and CG residual."""
+    import npytrpo.updates as updates
+    from npytrpo import TRPO
+    from npytrpo.tools.presets import get_preset
+
+    gaps, real_step = [], updates.trpo_step
+
+    def recording(*args, **kw):
+        res = real_step(*args, **kw)
+        if res.cg is not None and res.xAx > 0.0:
+            by_residual, by_gx = res.x @ (res.g - res.cg.residual), res.g @ res.x
+            gaps.append((abs(by_residual - res.xAx) / res.xAx, abs(by_gx - res.xAx) / res.xAx))
+        return res
+
+    kw = {k: v for k, v in get_preset("CartPole-v1").items() if k not in ("timesteps", "note")}
+    updates.trpo_step = recording
+    try:
+        TRPO("CartPole-v1", seed=seed, parallel_value_fit=False, **kw).learn(
+            100_000, progress_bar=False
+        )
+    finally:
+        updates.trpo_step = real_step
+    r = np.array(gaps)
+    where = f"the {len(r)} steps of CartPole-v1's preset (seed {seed}, ω = {kw['damping']})"
+    print(f"§ 6  xᵀF_ωx by one more product against xᵀ(g − r) and gᵀx on {where}")
+    for name, col in (("xᵀ(g − r)", r[:, 0]), ("gᵀx", r[:, 1])):
+        print(f"  {name:<10} relative gap: median {np.median(col):.1e}, max {col.max():.1e}")
+    return {"residual": r[:, 0].max(), "gx": r[:, 1].max()}
+
+
 def rank() -> dict:
     """rank F and the predicted counts, for categorical and Gaussian heads and two batch sizes."""
     print("§ 4  rank F (numerical: eigenvalues > 1e-12·max) against the counts")
@@ -171,6 +205,7 @@ def xax() -> dict:
 MEASUREMENTS = {
     "cg-identity": cg_identity,
     "xax": xax,
+    "xax-trained": xax_trained,
     "cg-scale": cg_scale,
     "cg-min-norm": cg_min_norm,
     "rank": rank,
