@@ -117,6 +117,36 @@ def cg_min_norm() -> dict:
     return out
 
 
+def xax_gaps(g, cg, xAx: float) -> tuple[float, float]:
+    """Relative gaps to the product's xᵀAx of xᵀ(g − r) (r: CG's ``residual``) and of gᵀx."""
+    x = cg.x
+    return abs(x @ (g - cg.residual) - xAx) / xAx, abs(g @ x - xAx) / xAx
+
+
+def xax() -> dict:
+    """max_k of |xₖᵀ(g − rₖ) − xₖᵀF_ωxₖ| / xₖᵀF_ωxₖ and of |gᵀxₖ − xₖᵀF_ωxₖ| / xₖᵀF_ωxₖ over
+    CG's iterates k = 1 … 10 (each from a run stopped there), at the policy step's size."""
+    what = "xᵀF_ωx by one more product against xᵀ(g − r) and gᵀx, CG iterates 1–10"
+    g, F = cartpole_problem(1024, what)  # N of CartPole's batch
+    out = {}
+    for omega in (0.1, 1e-2, 1e-3, 1e-4):
+        A = lambda v, w=omega: F(v) + w * v  # noqa: E731
+        gaps_r, gaps_g = [], []
+        for k in range(1, 11):
+            res = conjugate_gradient(A, g, maxiter=k, tol=1e-10)
+            by_residual, by_gx = xax_gaps(g, res, float(res.x @ A(res.x)))
+            gaps_r.append(by_residual)
+            gaps_g.append(by_gx)
+            if res.converged:
+                break
+        out[omega] = (max(gaps_r), max(gaps_g))
+        print(
+            f"  ω = {omega:<7g} max relative gap: xᵀ(g − r) {out[omega][0]:.1e},"
+            f" gᵀx {out[omega][1]:.1e}   ({k} iterates)"
+        )
+    return out
+
+
 def xax_trained(seed: int = 0) -> dict:
     """The same three xᵀAx on the steps of a real run: the CartPole-v1 preset trained for its
     100k steps (one seed, the value fit in-process), every step's x, g and CG residual."""
@@ -129,8 +159,7 @@ def xax_trained(seed: int = 0) -> dict:
     def recording(*args, **kw):
         res = real_step(*args, **kw)
         if res.cg is not None and res.xAx > 0.0:
-            by_residual, by_gx = res.x @ (res.g - res.cg.residual), res.g @ res.x
-            gaps.append((abs(by_residual - res.xAx) / res.xAx, abs(by_gx - res.xAx) / res.xAx))
+            gaps.append(xax_gaps(res.g, res.cg, res.xAx))
         return res
 
     kw = {k: v for k, v in get_preset("CartPole-v1").items() if k not in ("timesteps", "note")}
@@ -174,30 +203,6 @@ def rank() -> dict:
         print(
             f"  Gaussian d = 2, h = 6, N = {n:<3d} P = {gp.num_params}: rank {r}, "
             f"min(N·d, P_net) + d = {pred}"
-        )
-    return out
-
-
-def xax() -> dict:
-    """max_k of |xₖᵀ(g − rₖ) − xₖᵀF_ωxₖ| / xₖᵀF_ωxₖ and of |gᵀxₖ − xₖᵀF_ωxₖ| / xₖᵀF_ωxₖ over
-    CG's iterates k = 1 … 10 (each from a run stopped there), at the policy step's size."""
-    what = "xᵀF_ωx by one more product against xᵀ(g − r) and gᵀx, CG iterates 1–10"
-    g, F = cartpole_problem(1024, what)  # N of CartPole's batch
-    out = {}
-    for omega in (0.1, 1e-2, 1e-3, 1e-4):
-        A = lambda v, w=omega: F(v) + w * v  # noqa: E731
-        gaps_r, gaps_g = [], []
-        for k in range(1, 11):
-            res = conjugate_gradient(A, g, maxiter=k, tol=1e-10)
-            x, exact = res.x, float(res.x @ A(res.x))
-            gaps_r.append(abs(x @ (g - res.residual) - exact) / exact)
-            gaps_g.append(abs(g @ x - exact) / exact)
-            if res.converged:
-                break
-        out[omega] = (max(gaps_r), max(gaps_g))
-        print(
-            f"  ω = {omega:<7g} max relative gap: xᵀ(g − r) {out[omega][0]:.1e},"
-            f" gᵀx {out[omega][1]:.1e}   ({k} iterates)"
         )
     return out
 

@@ -189,9 +189,9 @@ def conjugate_gradient(
         msg = "b = 0, so x = 0 solves A x = b"
         return CGResult(np.zeros(n), 0, 0.0, True, CONVERGED, msg, 0, b.copy())
 
-    # r₀ = b − A·0 = b without a product (r is only ever rebound, never mutated: no copy; a
-    # result that returns r as ``residual`` copies it, so that it never aliases b)
-    x, r, nmatvec = (np.zeros(n), b, 0) if x0 is None else _warm_start(matvec, b, x0)
+    # r₀ = b − A·0 = b without a product, copied once so that ``residual`` never aliases b
+    # (r is only ever rebound, never mutated: every result returns the r it has)
+    x, r, nmatvec = (np.zeros(n), b.copy(), 0) if x0 is None else _warm_start(matvec, b, x0)
     if r is None:
         return _nonfinite(x, 0, np.inf, nmatvec, np.full(n, np.nan))
     with _quiet():
@@ -211,7 +211,7 @@ def conjugate_gradient(
             return _nonfinite(x, k, rr, nmatvec, r)
         if pAp <= 0.0:
             msg = f"non-positive curvature p^T A p = {pAp:.3e} at iteration {k}; not used"
-            return CGResult(x, k, _sqrt(rr), False, NONPOSITIVE_CURVATURE, msg, nmatvec, r.copy())
+            return CGResult(x, k, _sqrt(rr), False, NONPOSITIVE_CURVATURE, msg, nmatvec, r)
         alpha = rr / pAp  # α_k
         with _quiet():
             x_new = x + alpha * p  # x_{k+1}
@@ -251,12 +251,12 @@ def _converged(
     msg = f"converged in {k} iterations: r^T r = {rr:.3e} < tol = {tol:.3e}"
     if rr == 0.0:
         msg = f"converged in {k} iterations: residual is exactly zero"
-    return CGResult(x, k, _sqrt(rr), True, CONVERGED, msg, nmatvec, r.copy())
+    return CGResult(x, k, _sqrt(rr), True, CONVERGED, msg, nmatvec, r)
 
 
 def _nonfinite(x: np.ndarray, k: int, rr: float, nmatvec: int, r: np.ndarray) -> CGResult:
     msg = f"matvec returned a non-finite value at iteration {k}; returning the last finite x"
-    return CGResult(x, k, _sqrt(rr), False, NONFINITE, msg, nmatvec, r.copy())
+    return CGResult(x, k, _sqrt(rr), False, NONFINITE, msg, nmatvec, r)
 
 
 def _quiet() -> np.errstate:
