@@ -311,6 +311,10 @@ def test_warm_start_at_solution_needs_no_iteration():
     res = conjugate_gradient(lambda v: d * v, d * 3.0, x0=np.full(3, 3.0), tol=0.0)
     assert res.converged and res.iterations == 0 and res.nmatvec == 1
     np.testing.assert_array_equal(res.x, np.full(3, 3.0))
+    np.testing.assert_array_equal(res.residual, np.zeros(3))  # r₀ = b − A x₀ = 0 exactly
+    res = conjugate_gradient(lambda v: d * v, d * 3.0, tol=1e3)  # rᵀr = 189 < tol from x = 0
+    assert res.converged and res.iterations == 0 and res.nmatvec == 0
+    np.testing.assert_array_equal(res.residual, d * 3.0)  # r₀ = b
 
 
 @pytest.mark.parametrize("use_x0", [False, True])

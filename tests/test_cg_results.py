@@ -40,6 +40,7 @@ def test_overflow_in_the_update_returns_last_finite_iterate(x0):
     assert res.iterations == 0 and res.nmatvec == (1 if x0 is None else 2)
     np.testing.assert_array_equal(res.x, np.zeros(4) if x0 is None else x0)
     assert res.residual_norm == pytest.approx(2e150, rel=1e-15)  # ‖r₀‖ = ‖b − 1e-200·x0‖
+    np.testing.assert_array_equal(res.residual, b - 1e-200 * res.x)  # r₀ of the x returned
 
 
 def test_overflow_in_the_curvature_returns_last_finite_iterate():
