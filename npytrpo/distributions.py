@@ -172,8 +172,16 @@ class CategoricalHead:
         decreases (a running sum of non-negative terms, in floating point too), so that count
         is the index of its first entry above u_n, which ``argmax`` of ``cdf > u`` finds (half
         the cost of comparing and summing on a rollout's few rows; the same integers).
-        Returns int64 of shape (N,).
+        With two actions the same numbers take fewer array operations on the columns: c₀ =
+        e^{z₀−m}, u = r (c₀ + e^{z₁−m}) and a = [c₀ ≤ u] (a Bernoulli draw; on the 2 rows of a
+        CartPole rollout step each operation on a whole (N, K) array costs more than the
+        arithmetic). Returns int64 of shape (N,).
         """
+        if z.shape[1] == 2:
+            m = np.maximum(z[:, 0], z[:, 1])  # the row max
+            c0 = np.exp(z[:, 0] - m)
+            u = rng.random(z.shape[0]) * (c0 + np.exp(z[:, 1] - m))
+            return (c0 <= u).astype(np.int64)
         cdf = np.add.accumulate(np.exp(z - z.max(axis=1, keepdims=True)), axis=1)  # cumsum
         u = rng.random((z.shape[0], 1)) * cdf[:, -1:]
         return (cdf > u).argmax(axis=1).astype(np.int64, copy=False)

@@ -6,7 +6,10 @@
   whose square overflows is no false alarm;
 - a SAME_STEP env that ends an episode without ``info["final_obs"]`` is still an error;
 - the frozen normaliser of a rollout clips like ``ObservationNormalizer.normalize``;
-- ``ValueFunction.fit(..., start=forward(θ, obs))`` equals ``fit`` without it.
+- ``ValueFunction.fit(..., start=forward(θ, obs))`` equals ``fit`` without it;
+- ``MLP.predictor`` (biases repeated to the batch's rows) equals ``MLP.forward``, whatever the
+  sequence of batch sizes it is called with;
+- the two-action sampler draws the integers of the general inverse CDF for the same generator.
 """
 
 import dataclasses
@@ -14,9 +17,14 @@ import dataclasses
 import gymnasium as gym
 import numpy as np
 import pytest
+import scipy.special
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from hypothesis import given
+from hypothesis import strategies as st
 from toy_envs import CounterEnv, counter_vec
 
+from npytrpo.distributions import CategoricalHead
+from npytrpo.nn import MLP
 from npytrpo.normalize import ObservationNormalizer
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
 from npytrpo.rollout import EpisodeTracker, Rollout, collect, make_vector_env
@@ -194,3 +202,58 @@ def test_value_fit_rejects_start_from_another_theta_or_obs():
         vf.fit(theta, obs, y, start=vf.forward(other, obs))
     with pytest.raises(ValueError, match=message):
         vf.fit(theta, obs, y, start=vf.forward(theta, obs + 1.0))
+
+
+@given(
+    hidden=st.lists(st.integers(1, 9), min_size=0, max_size=2),
+    batch_sizes=st.lists(st.integers(0, 6), min_size=1, max_size=5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_predictor_equals_forward_for_every_batch_size_in_turn(hidden, batch_sizes, seed):
+    """predictor(θ)(x) == forward(θ, x) bit for bit, features too, as N changes between calls
+    (the repeated biases are remade for each new N; a linear model's features are x)."""
+    rng = np.random.default_rng(seed)
+    net = MLP([3, *hidden, 2])
+    theta = net.init(rng)
+    theta += rng.standard_normal(theta.shape)  # biases away from their zero init
+    predict = net.predictor(theta)
+    for n in batch_sizes:
+        x = rng.standard_normal((n, 3))
+        out, feats = predict(x)
+        ref, cache = net.forward(theta, x)
+        np.testing.assert_array_equal(out, ref)
+        np.testing.assert_array_equal(feats, cache.inputs[-1])
+        assert out.shape == (n, 2)
+
+
+def _inverse_cdf_reference(z, rng):
+    """The general sampler's formula: a_n = first k with cdf_nk > u_n, u_n = r_n · cdf_n,K−1."""
+    cdf = np.cumsum(np.exp(z - z.max(axis=1, keepdims=True)), axis=1)
+    u = rng.random((z.shape[0], 1)) * cdf[:, -1:]
+    return (cdf > u).argmax(axis=1)
+
+
+@given(
+    z=st.lists(
+        st.tuples(*[st.floats(-800.0, 800.0)] * 2), min_size=1, max_size=40
+    ).map(np.array),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_two_action_sample_is_the_general_inverse_cdf_draw(z, seed):
+    """With K = 2, CategoricalHead.sample returns the reference formula's integers for the
+    same generator state (logits up to ±800: exp of their gap underflows to 0), as int64."""
+    a = CategoricalHead(2).sample(z, np.random.default_rng(seed))
+    assert a.dtype == np.int64 and a.shape == (z.shape[0],)
+    np.testing.assert_array_equal(a, _inverse_cdf_reference(z, np.random.default_rng(seed)))
+
+
+def test_two_action_sample_frequencies_match_softmax():
+    """Two-action draws: frequencies within 5σ of softmax(z); a probability-0 action never."""
+    rows = np.array([[0.0, 0.0], [1.5, -0.5], [-2.0, 1.0], [0.0, -1e3], [-1e3, 0.0]])
+    n = 20_000
+    a = CategoricalHead(2).sample(np.repeat(rows, n, axis=0), np.random.default_rng(11))
+    p1 = scipy.special.softmax(rows, axis=1)[:, 1]
+    freq = a.reshape(len(rows), n).mean(axis=1)
+    bound = 5.0 * np.sqrt(p1 * (1 - p1) / n) + 1.0 / n
+    assert np.all(np.abs(freq - p1) <= bound), (freq, p1)
+    assert freq[3] == 0.0 and freq[4] == 1.0
