@@ -60,6 +60,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_distributions.py",
         "tests/test_distributions_details.py",
         "tests/test_policies.py",
+        "tests/test_fast_paths.py",
     ],
     "policies": [
         "tests/test_policies.py",
@@ -71,6 +72,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_nn_details.py",
         "tests/test_policies.py",
         "tests/test_gsde_policy.py",
+        "tests/test_fast_paths.py",
     ],
     "closed_form": ["tests/test_closed_form.py", "tests/test_trust_region.py"],
     "advantages": [

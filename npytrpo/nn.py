@@ -220,8 +220,7 @@ class MLP:
         ((5, 2), (5, 8), True)
         """
         layers = self.unpack(theta)
-        weights = [W for W, _ in layers]
-        tiled: list = [None, []]  # (N, every bias repeated to (N, fan_out)) for the last N seen
+        tiled: list = [None, []]  # N of the last batch, and (W, b repeated to (N, fan_out))
 
         # Per-call overhead is what costs on a rollout's few rows, so: ``x.dot(W)`` (the BLAS
         # call of ``x @ W``, less dispatch), and each bias added from a copy repeated to the
@@ -229,14 +228,14 @@ class MLP:
         # machinery of ``+ b``; the same sums, so the same numbers as ``forward``).
         def predict(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if tiled[0] != x.shape[0]:
-                tiled[:] = x.shape[0], [np.tile(b, (x.shape[0], 1)) for _, b in layers]
-            biases = tiled[1]
-            for W, b in zip(weights[:-1], biases[:-1], strict=True):
+                tiled[:] = x.shape[0], [(W, np.tile(b, (x.shape[0], 1))) for W, b in layers]
+            *hidden, (W_out, b_out) = tiled[1]
+            for W, b in hidden:
                 x = x.dot(W)
                 x += b  # z = x W + b
                 np.tanh(x, out=x)
-            out = x.dot(weights[-1])
-            out += biases[-1]
+            out = x.dot(W_out)
+            out += b_out
             return out, x
 
         return predict

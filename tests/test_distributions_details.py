@@ -47,6 +47,22 @@ def test_categorical_draw_inverts_the_cdf_with_half_open_intervals():
     assert a.dtype == np.int64
 
 
+def test_two_action_draw_has_the_same_half_open_intervals():
+    """K = 2 (its own code path): equal logits give F = (½, 1), so u = 0 and just below ½ draw
+    0, u = ½ exactly opens action 1, and the largest uniform below 1 draws 1; with p = (0, 1)
+    (logit −1e3 underflows) u = 0 draws 1, never the zero-probability action; with p = (1, 0),
+    0."""
+    head = CategoricalHead(2)
+    below = np.nextafter
+    u = [0.0, below(0.5, 0.0), 0.5, below(1.0, 0.0)]
+    a = head.sample(np.zeros((4, 2)), FixedUniforms(u))
+    np.testing.assert_array_equal(a, [0, 0, 1, 1])
+    assert a.dtype == np.int64
+    z = np.array([[-1e3, 0.0], [-1e3, 0.0], [0.0, -1e3], [0.0, -1e3]])
+    np.testing.assert_array_equal(head.sample(z, FixedUniforms([0.0, 0.5, 0.0, below(1.0, 0.0)])),
+                                  [1, 1, 0, 0])
+
+
 def test_categorical_zero_probability_actions_are_never_drawn_even_at_their_step():
     """p = (0, ½, 0, ½) (logits −1e3 underflow to probability 0): the interval of a zero-
     probability action is empty, so u = 0 gives action 1 and u = ½ gives action 3."""
