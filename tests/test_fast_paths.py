@@ -9,7 +9,9 @@
 - ``ValueFunction.fit(..., start=forward(θ, obs))`` equals ``fit`` without it;
 - ``MLP.predictor`` (biases repeated to the batch's rows) equals ``MLP.forward``, whatever the
   sequence of batch sizes it is called with;
-- the two-action sampler draws the integers of the general inverse CDF for the same generator.
+- the two-action sampler draws the integers of the general inverse CDF for the same generator;
+- ``MLP.vjp`` through a layer of one unit (an element-wise outer product) equals backprop with
+  matrix products throughout.
 """
 
 import dataclasses
@@ -257,3 +259,33 @@ def test_two_action_sample_frequencies_match_softmax():
     bound = 5.0 * np.sqrt(p1 * (1 - p1) / n) + 1.0 / n
     assert np.all(np.abs(freq - p1) <= bound), (freq, p1)
     assert freq[3] == 0.0 and freq[4] == 1.0
+
+
+def _vjp_by_matrix_products(net, cache, u):
+    """Backprop with ``δ_{i−1} = (δ_i @ W_iᵀ) ⊙ (1 − h_i²)`` at every layer (no fast path)."""
+    grad = np.empty(net.num_params)
+    delta = u
+    for i in range(net.n_layers - 1, -1, -1):
+        w, b = net._slices[i]
+        grad[w] = (cache.inputs[i].T @ delta).ravel()
+        grad[b] = delta.sum(axis=0)
+        if i > 0:
+            delta = (delta @ cache.weights[i].T) * cache.dtanh[i - 1]
+    return grad
+
+
+@given(
+    hidden=st.lists(st.integers(1, 9), min_size=1, max_size=2),
+    d_out=st.integers(1, 3),
+    n=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_vjp_through_one_unit_layers_equals_matrix_product_backprop(hidden, d_out, n, seed):
+    """vjp == backprop by matrix products, bit for bit, for nets whose output or hidden layers
+    may have one unit (where vjp multiplies element-wise instead)."""
+    rng = np.random.default_rng(seed)
+    net = MLP([3, *hidden, d_out])
+    theta = net.init(rng) + rng.standard_normal(net.num_params)
+    _, cache = net.forward(theta, rng.standard_normal((n, 3)))
+    u = rng.standard_normal((n, d_out))
+    np.testing.assert_array_equal(net.vjp(cache, u.copy()), _vjp_by_matrix_products(net, cache, u))
