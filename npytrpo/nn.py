@@ -27,6 +27,11 @@ import numpy as np
 
 __all__ = ["MLP", "MLPCache", "orthogonal"]
 
+#: ``MLP.predictor`` repeats its biases to the batch's rows up to this many rows (a rollout's
+#: n_envs); larger batches add them by broadcasting, where the call overhead no longer counts
+#: and a repeated copy would only add memory.
+TILED_BIAS_ROWS = 64
+
 
 def orthogonal(shape: tuple[int, int], gain: float, rng: np.random.Generator) -> np.ndarray:
     """Orthogonal matrix initialisation (Saxe et al. 2014).
@@ -224,11 +229,14 @@ class MLP:
 
         # Per-call overhead is what costs on a rollout's few rows, so: ``x.dot(W)`` (the BLAS
         # call of ``x @ W``, less dispatch), and each bias added from a copy repeated to the
-        # batch's N rows, made when N changes (an add of equal shapes skips the broadcasting
-        # machinery of ``+ b``; the same sums, so the same numbers as ``forward``).
+        # batch's N ≤ TILED_BIAS_ROWS rows, made when N changes (an add of equal shapes skips
+        # the broadcasting machinery of ``+ b``; the same sums, so the same numbers as
+        # ``forward``).
         def predict(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            if tiled[0] != x.shape[0]:
-                tiled[:] = x.shape[0], [(W, np.tile(b, (x.shape[0], 1))) for W, b in layers]
+            n = x.shape[0]
+            if tiled[0] != n:
+                tiled[:] = n, [(W, np.tile(b, (n, 1)) if n <= TILED_BIAS_ROWS else b)
+                               for W, b in layers]  # fmt: skip
             *hidden, (W_out, b_out) = tiled[1]
             for W, b in hidden:
                 x = x.dot(W)

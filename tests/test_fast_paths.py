@@ -208,12 +208,13 @@ def test_value_fit_rejects_start_from_another_theta_or_obs():
 
 @given(
     hidden=st.lists(st.integers(1, 9), min_size=0, max_size=2),
-    batch_sizes=st.lists(st.integers(0, 6), min_size=1, max_size=5),
+    batch_sizes=st.lists(st.sampled_from([0, 1, 2, 5, 64, 65, 200]), min_size=1, max_size=5),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_predictor_equals_forward_for_every_batch_size_in_turn(hidden, batch_sizes, seed):
     """predictor(θ)(x) == forward(θ, x) bit for bit, features too, as N changes between calls
-    (the repeated biases are remade for each new N; a linear model's features are x)."""
+    (the repeated biases are remade for each new N, up to TILED_BIAS_ROWS = 64 rows, and
+    broadcast above it; a linear model's features are x)."""
     rng = np.random.default_rng(seed)
     net = MLP([3, *hidden, 2])
     theta = net.init(rng)
