@@ -15,6 +15,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from .nn import TILED_BIAS_ROWS
 from .normalize import ObservationNormalizer
 
 __all__ = ["env_action", "frozen_normalizer", "track_episodes", "learning_rewards", "run_episodes"]
@@ -49,14 +50,25 @@ def track_episodes(tracker, rewards, done, valid) -> tuple[list[float], list[int
 def frozen_normalizer(norm: ObservationNormalizer):
     """``(o, out) -> out = clip((o − μ) / √(σ² + ε), −c, c)`` with the statistics of ``norm``
     as they are now (they stay frozen during a rollout): the numbers of
-    ``norm.normalize(o, update=False)``, with √(σ² + ε) taken once and no checks per step."""
-    mean, scale, c = norm.rms.mean.copy(), np.sqrt(norm.rms.var + norm.epsilon), norm.clip
+    ``norm.normalize(o, update=False)``, with √(σ² + ε) taken once and no checks per step.
+
+    ``o`` and ``out`` have shape (..., obs_dim). For a batch of up to ``TILED_BIAS_ROWS`` rows
+    (a rollout step's n_envs observations) μ, √(σ² + ε) and ±c are repeated to its rows once, so
+    that each step's four operations combine arrays of equal shapes (NumPy's broadcasting costs
+    more than their arithmetic on a few rows; the same numbers)."""
+    stats = (norm.rms.mean.copy(), np.sqrt(norm.rms.var + norm.epsilon))
+    stats += (np.full_like(stats[0], -norm.clip), np.full_like(stats[0], norm.clip))
+    shaped: list = [None, stats]  # the last batch's shape, and the statistics for it
 
     def normalize(o: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if shaped[0] != o.shape:
+            rows = o.shape[0] if o.ndim == 2 and o.shape[0] <= TILED_BIAS_ROWS else None
+            shaped[:] = o.shape, stats if rows is None else [np.tile(a, (rows, 1)) for a in stats]
+        mean, scale, low, high = shaped[1]
         np.subtract(o, mean, out=out)  # o − μ
         np.divide(out, scale, out=out)  # (o − μ) / √(σ² + ε)
-        np.maximum(out, -c, out=out)  # clip to [−c, c]: max with −c, then min with c,
-        return np.minimum(out, c, out=out)  # the same numbers as np.clip for finite o
+        np.maximum(out, low, out=out)  # clip to [−c, c]: max with −c, then min with c,
+        return np.minimum(out, high, out=out)  # the same numbers as np.clip for finite o
 
     return normalize
 

@@ -5,7 +5,8 @@
 - the per-step finiteness check still names the step and the sub-env, and a finite observation
   whose square overflows is no false alarm;
 - a SAME_STEP env that ends an episode without ``info["final_obs"]`` is still an error;
-- the frozen normaliser of a rollout clips like ``ObservationNormalizer.normalize``;
+- the frozen normaliser of a rollout clips like ``ObservationNormalizer.normalize``, and gives
+  its numbers for every batch shape in turn (statistics repeated to a few rows, or broadcast);
 - ``ValueFunction.fit(..., start=forward(θ, obs))`` equals ``fit`` without it;
 - ``MLP.predictor`` (biases repeated to the batch's rows) equals ``MLP.forward``, whatever the
   sequence of batch sizes it is called with;
@@ -25,6 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from toy_envs import CounterEnv, counter_vec
 
+from npytrpo.acting import frozen_normalizer
 from npytrpo.distributions import CategoricalHead
 from npytrpo.nn import MLP
 from npytrpo.normalize import ObservationNormalizer
@@ -290,3 +292,24 @@ def test_vjp_through_one_unit_layers_equals_matrix_product_backprop(hidden, d_ou
     _, cache = net.forward(theta, rng.standard_normal((n, 3)))
     u = rng.standard_normal((n, d_out))
     np.testing.assert_array_equal(net.vjp(cache, u.copy()), _vjp_by_matrix_products(net, cache, u))
+
+
+@given(
+    shapes=st.lists(
+        st.sampled_from([(1, 3), (2, 3), (64, 3), (65, 3), (7, 2, 3), (0, 3)]), min_size=1,
+        max_size=5,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_frozen_normaliser_equals_normalize_for_every_batch_shape_in_turn(shapes, seed):
+    """frozen_normalizer(norm)(o, out) == norm.normalize(o, update=False) bit for bit, as the
+    batch shape changes between calls (statistics repeated to ≤ 64 rows, broadcast otherwise),
+    with observations spread wide enough that some entries clip at ±c."""
+    rng = np.random.default_rng(seed)
+    norm = ObservationNormalizer(3, clip=2.0)
+    norm.rms.update(rng.standard_normal((5, 3)) * [1.0, 3.0, 0.1])
+    normalize = frozen_normalizer(norm)
+    for shape in shapes:
+        o = rng.standard_normal(shape) * 4.0
+        out = normalize(o, np.empty_like(o))
+        np.testing.assert_array_equal(out, norm.normalize(o, update=False))
