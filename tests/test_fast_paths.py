@@ -313,3 +313,17 @@ def test_frozen_normaliser_equals_normalize_for_every_batch_shape_in_turn(shapes
         o = rng.standard_normal(shape) * 4.0
         out = normalize(o, np.empty_like(o))
         np.testing.assert_array_equal(out, norm.normalize(o, update=False))
+
+
+def test_frozen_normaliser_prepares_its_statistics_for_each_new_shape():
+    """A fixed sequence of shapes, each different from the one before (2 rows, then 1, 65, 64,
+    0, a 3-D batch, 1): statistics prepared for the previous shape would not fit the next."""
+    rng = np.random.default_rng(3)
+    norm = ObservationNormalizer(3, clip=2.0)
+    norm.rms.update(rng.standard_normal((5, 3)))
+    normalize = frozen_normalizer(norm)
+    for shape in [(2, 3), (1, 3), (65, 3), (64, 3), (0, 3), (7, 2, 3), (1, 3)]:
+        o = rng.standard_normal(shape) * 4.0
+        np.testing.assert_array_equal(
+            normalize(o, np.empty_like(o)), norm.normalize(o, update=False)
+        )
