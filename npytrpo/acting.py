@@ -15,7 +15,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from .nn import TILED_BIAS_ROWS
+from .nn import repeat_for_small_batch
 from .normalize import ObservationNormalizer
 
 __all__ = ["env_action", "frozen_normalizer", "track_episodes", "learning_rewards", "run_episodes"]
@@ -52,18 +52,16 @@ def frozen_normalizer(norm: ObservationNormalizer):
     as they are now (they stay frozen during a rollout): the numbers of
     ``norm.normalize(o, update=False)``, with √(σ² + ε) taken once and no checks per step.
 
-    ``o`` and ``out`` have shape (..., obs_dim). For a batch of up to ``TILED_BIAS_ROWS`` rows
-    (a rollout step's n_envs observations) μ, √(σ² + ε) and ±c are repeated to its rows once, so
-    that each step's four operations combine arrays of equal shapes (NumPy's broadcasting costs
-    more than their arithmetic on a few rows; the same numbers)."""
+    ``o`` and ``out`` have shape (..., obs_dim). For a rollout step's few rows μ, √(σ² + ε) and
+    ±c are repeated to them once (``nn.repeat_for_small_batch``), so that each step's four
+    operations combine arrays of equal shapes (the same numbers)."""
     stats = (norm.rms.mean.copy(), np.sqrt(norm.rms.var + norm.epsilon))
     stats += (np.full_like(stats[0], -norm.clip), np.full_like(stats[0], norm.clip))
     shaped: list = [None, stats]  # the last batch's shape, and the statistics for it
 
     def normalize(o: np.ndarray, out: np.ndarray) -> np.ndarray:
         if shaped[0] != o.shape:
-            rows = o.shape[0] if o.ndim == 2 and o.shape[0] <= TILED_BIAS_ROWS else None
-            shaped[:] = o.shape, stats if rows is None else [np.tile(a, (rows, 1)) for a in stats]
+            shaped[:] = o.shape, repeat_for_small_batch(stats, o.shape)
         mean, scale, low, high = shaped[1]
         np.subtract(o, mean, out=out)  # o − μ
         np.divide(out, scale, out=out)  # (o − μ) / √(σ² + ε)
