@@ -21,8 +21,6 @@ with |x| < 1), ``off`` (−100 with |x| ≥ 1) or ``timeout``. Nothing is assert
 from __future__ import annotations
 
 import argparse
-import glob
-import json
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -112,11 +110,9 @@ def _row(r: dict, key: str) -> str:
 
 def summary(dirs: list[str]) -> None:
     """Per run and per env: the three evaluations and how their episodes ended."""
-    runs = []
-    for d in dirs:
-        for path in sorted(glob.glob(os.path.join(d, "*.json"))):
-            with open(path) as f:
-                runs.append(json.load(f))
+    from learn import load_runs
+
+    runs = load_runs(dirs)
     for env in sorted({r["env"] for r in runs}):
         rs = sorted((r for r in runs if r["env"] == env), key=lambda r: r["seed"])
         print(f"== {env} at {rs[0]['timesteps']:,} steps, overrides {rs[0]['overrides']}")
@@ -136,25 +132,17 @@ def summary(dirs: list[str]) -> None:
 
 
 def main(argv=None) -> None:
-    from learn import _parse_set
+    from learn import _parse_set, _write_run, add_run_arguments
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--envs", default="LunarLander-v3,LunarLanderContinuous-v3")
-    ap.add_argument("--first-seed", type=int, default=10)
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--timesteps", type=int, default=None)
-    ap.add_argument("--episodes", type=int, default=100)
-    ap.add_argument("--set", nargs="*", default=[], help="override preset values, key=value")
-    ap.add_argument("--out-dir", default=None, help="write each run's JSON here as it finishes")
-    ap.add_argument("--summary", nargs="+", default=None, help="print the table of stored runs")
+    envs = "LunarLander-v3,LunarLanderContinuous-v3"
+    add_run_arguments(ap, envs=envs, first_seed=10, episodes=100)
     args = ap.parse_args(argv)
     if args.summary:
         summary(args.summary)
         return
     if args.out_dir is None:
         ap.error("--out-dir is required to run (each run's JSON is written there)")
-    os.makedirs(args.out_dir, exist_ok=True)
     overrides = _parse_set(args.set)
     envs = [e for e in args.envs.split(",") if e]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
@@ -166,9 +154,7 @@ def main(argv=None) -> None:
         ]
         for f in as_completed(futures):
             r = f.result()
-            name = f"{r['env'].replace('/', '_')}_seed{r['seed']}.json"
-            with open(os.path.join(args.out_dir, name), "w") as fh:
-                json.dump(r, fh, indent=1)
+            _write_run(args.out_dir, r)
             print(f"{r['env']} seed {r['seed']}: 20 episodes {r['eval20']['mean']:.1f}", flush=True)
     summary([args.out_dir])
 

@@ -155,13 +155,20 @@ def _write_run(out_dir: str, r: dict) -> None:
         json.dump(r, f, indent=1)
 
 
-def summary(dirs: list[str]) -> None:
-    """Mean ± std and per-seed returns of the runs stored in ``dirs``, per env and seed set."""
+def load_runs(dirs: list[str]) -> list[dict]:
+    """Every run stored in ``dirs`` (``<env>_seed<s>.json``, as ``_write_run`` names them), in
+    order of directory, then path."""
     runs = []
     for d in dirs:
         for path in sorted(glob.glob(os.path.join(d, "*_seed*.json"))):
             with open(path) as f:
                 runs.append(json.load(f))
+    return runs
+
+
+def summary(dirs: list[str]) -> None:
+    """Mean ± std and per-seed returns of the runs stored in ``dirs``, per env and seed set."""
+    runs = load_runs(dirs)
     print(f"{'env':<34}{'seeds':<16}{'n':>3}{'mean ± std':>18}{'min':>9}  per seed")
     for e in dict.fromkeys(r["env"] for r in runs):
         for label, seeds in _seed_sets(r["seed"] for r in runs if r["env"] == e).items():
@@ -197,14 +204,24 @@ def _print_long_eval(rs: list[dict]) -> None:
           f"{m.min():>9.1f}  {per}  (short − long: {gap})")  # fmt: skip
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--envs", default=DEFAULT_ENVS)
+def add_run_arguments(ap: argparse.ArgumentParser, *, envs: str, first_seed: int, episodes: int):
+    """The options of a batch of preset runs, shared with ``lander_outcomes.py``: ``--envs``,
+    ``--seeds``, ``--first-seed``, ``--jobs``, ``--timesteps``, ``--episodes``, ``--set``,
+    ``--out-dir`` and ``--summary``, with the given defaults."""
+    ap.add_argument("--envs", default=envs)
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--first-seed", type=int, default=0, help="seeds first..first+S-1")
+    ap.add_argument("--first-seed", type=int, default=first_seed, help="seeds first..first+S-1")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--timesteps", type=int, default=None)
-    ap.add_argument("--episodes", type=int, default=20)
+    ap.add_argument("--episodes", type=int, default=episodes)
+    ap.add_argument("--set", nargs="*", default=[], help="override preset values, key=value")
+    ap.add_argument("--out-dir", default=None, help="write each run's JSON here as it finishes")
+    ap.add_argument("--summary", nargs="+", default=None, help="print the table of stored runs")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_run_arguments(ap, envs=DEFAULT_ENVS, first_seed=0, episodes=20)
     ap.add_argument(
         "--long-eval",
         type=int,
@@ -214,9 +231,6 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--json", default=None, help="write all results to this file")
     ap.add_argument("--per-seed-dir", dest="out_dir", default=None, help="same as --out-dir")
-    ap.add_argument("--set", nargs="*", default=[], help="override preset values, key=value")
-    ap.add_argument("--out-dir", default=None, help="write each run's JSON here as it finishes")
-    ap.add_argument("--summary", nargs="+", default=None, help="print the table of stored runs")
     args = ap.parse_args(argv)
     if args.summary:
         summary(args.summary)
