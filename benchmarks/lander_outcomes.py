@@ -73,16 +73,12 @@ def _evaluate(agent, episodes: int, seed: int | None, deterministic: bool) -> di
 
 def run_one(env_id: str, seed: int, timesteps: int | None, episodes: int, overrides: dict):
     """Train one preset agent and evaluate it three ways (runs in a worker)."""
-    from learn import LONG_EVAL_SEED_OFFSET
+    from learn import LONG_EVAL_SEED_OFFSET, preset_kwargs
 
     from npytrpo.agent import TRPO
-    from npytrpo.tools.presets import env_id_of, get_preset
+    from npytrpo.tools.presets import env_id_of
 
-    kw = get_preset(env_id)
-    preset_budget = int(kw.pop("timesteps", 100_000))
-    budget = preset_budget if timesteps is None else timesteps
-    kw.pop("note", None)
-    kw.update(overrides)
+    kw, budget = preset_kwargs(env_id, timesteps, overrides)
     agent = TRPO(env_id_of(env_id), seed=seed, **kw)
     try:
         agent.learn(budget, progress_bar=False)

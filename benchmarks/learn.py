@@ -92,6 +92,19 @@ def _parse_set(items: list[str]) -> dict:
 LONG_EVAL_SEED_OFFSET = 7_000_001
 
 
+def preset_kwargs(env_id: str, timesteps: int | None, overrides: dict) -> tuple[dict, int]:
+    """``TRPO``'s keyword arguments for the preset ``env_id`` (a variant id such as
+    ``Pendulum-v1/gsde`` too) with ``overrides`` on top, and the run's budget: ``timesteps``,
+    or the preset's own (100k where it names none) when None."""
+    from npytrpo.tools.presets import get_preset
+
+    kw = get_preset(env_id)
+    preset_budget = int(kw.pop("timesteps", 100_000))
+    kw.pop("note", None)
+    kw.update(overrides)
+    return kw, preset_budget if timesteps is None else timesteps
+
+
 def run_one(
     env_id: str,
     seed: int,
@@ -107,13 +120,9 @@ def run_one(
     over that many episodes on an env seeded apart (``LONG_EVAL_SEED_OFFSET``): how far the
     ``episodes``-episode figure moves with the start states drawn, policy unchanged."""
     from npytrpo.agent import TRPO
-    from npytrpo.tools.presets import env_id_of, get_preset
+    from npytrpo.tools.presets import env_id_of
 
-    kw = get_preset(env_id)
-    preset_budget = int(kw.pop("timesteps", 100_000))
-    budget = preset_budget if timesteps is None else timesteps
-    kw.pop("note", None)
-    kw.update(overrides)
+    kw, budget = preset_kwargs(env_id, timesteps, overrides)
     t0 = time.perf_counter()
     agent = TRPO(env_id_of(env_id), seed=seed, **kw)
     agent.learn(budget, progress_bar=False)

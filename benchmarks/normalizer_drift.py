@@ -36,14 +36,12 @@ def drift_rows(env_id: str, seed: int, timesteps: int | None, overrides: dict) -
     """Train the preset of ``env_id`` iteration by iteration; per iteration (step KL, drift KL).
 
     Returns ``{"rows": [(kl_step, kl_drift), ...], "theta": final θ}``."""
-    from npytrpo.agent import TRPO
-    from npytrpo.tools.presets import env_id_of, get_preset
+    from learn import preset_kwargs
 
-    kw = get_preset(env_id)
-    preset_budget = int(kw.pop("timesteps", 100_000))
-    budget = preset_budget if timesteps is None else timesteps
-    kw.pop("note", None)
-    kw.update(overrides)
+    from npytrpo.agent import TRPO
+    from npytrpo.tools.presets import env_id_of
+
+    kw, budget = preset_kwargs(env_id, timesteps, overrides)
     agent = TRPO(env_id_of(env_id), seed=seed, **kw)
     norm = agent.state.obs_normalizer
     if norm is None:
