@@ -9,6 +9,7 @@ goes first, and times the process from spawn to exit less the final evaluation, 
 warm-up.
 
     python benchmarks/ab_process.py --a /path/to/old/checkout --b . --env CartPole-v1 --rounds 5
+        [--timesteps N] [--set KEY=VALUE ...]
 
 Prints each pair, then the medians of A and B, the median of the per-pair differences B − A and
 how many pairs B won. Both checkouts must give the same final θ (printed, checked): the script
@@ -18,6 +19,7 @@ is for changes that claim to keep every number. Nothing is asserted on the times
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -26,12 +28,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from ab_inprocess import add_checkout_args  # noqa: E402
 from compare import _side_args, run_worker  # noqa: E402
+from learn import _parse_set  # noqa: E402
 
 
-def run(checkout: str, env_id: str, seed: int, timesteps: int) -> tuple[float, dict]:
+def run(
+    checkout: str, env_id: str, seed: int, timesteps: int, overrides: str = ""
+) -> tuple[float, dict]:
     """One training process from ``checkout``: (seconds less the evaluation, its RESULT), timed
-    as ``compare.py`` times its whole-process figure."""
-    res, wall = run_worker(_side_args("npytrpo", env_id, seed, timesteps, 1), root=checkout)
+    as ``compare.py`` times its whole-process figure; ``overrides``: settings over the preset
+    (JSON), the same for both checkouts."""
+    args = _side_args("npytrpo", env_id, seed, timesteps, 1, overrides)
+    res, wall = run_worker(args, root=checkout)
     return wall - res["t_eval"], res
 
 
@@ -42,15 +49,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timesteps", type=int, default=100_000)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--set", nargs="*", default=[], help="settings over the preset, key=value")
     a = p.parse_args(argv)
+    overrides = json.dumps(_parse_set(a.set)) if a.set else ""
     print(f"# ab_process.py {a.env} seed {a.seed}, {a.timesteps:,} steps; cores {os.cpu_count()}, "
-          f"load average at start {os.getloadavg()[0]:.2f}")  # fmt: skip
+          f"load average at start {os.getloadavg()[0]:.2f}"
+          + (f"; settings {overrides}" if overrides else ""))  # fmt: skip
     times: dict[str, list[float]] = {"A": [], "B": []}
     hashes = set()
     for r in range(a.rounds):
         order = (("A", a.a), ("B", a.b)) if r % 2 == 0 else (("B", a.b), ("A", a.a))
         for name, path in order:
-            seconds, res = run(path, a.env, a.seed, a.timesteps)
+            seconds, res = run(path, a.env, a.seed, a.timesteps, overrides)
             times[name].append(seconds)
             hashes.add((res["theta_sha"], res["value_theta_sha"]))
         print(f"round {r}: A {times['A'][-1]:7.3f} s   B {times['B'][-1]:7.3f} s   "

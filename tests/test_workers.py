@@ -8,6 +8,7 @@ what ``collect`` would build from those per-env arrays.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import gymnasium as gym
@@ -21,6 +22,7 @@ from npytrpo.io.envstate import InexactResumeWarning
 from npytrpo.normalize import ObservationNormalizer, RewardScaler
 from npytrpo.rollout import EpisodeTracker, autoreset_mode, collect, make_vector_env
 from npytrpo.workers import (
+    WORKER_NICENESS,
     RolloutWorker,
     WorkerVectorEnv,
     collect_workers,
@@ -448,6 +450,22 @@ def test_make_worker_env_passes_env_kwargs_and_autoresets_on_the_same_step():
         assert autoreset_mode(env) == gym.vector.AutoresetMode.SAME_STEP
     finally:
         env.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX process priorities")
+def test_workers_run_nicer_than_the_agent_by_worker_niceness():
+    """Every worker process's niceness is the agent's plus ``WORKER_NICENESS`` (capped at 19,
+    the largest), read from the outside; the agent's own is unchanged."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    env = make_worker_env("CartPole-v1", 2)
+    try:
+        env.reset(seed=0)  # the workers are up and have made their envs
+        nice = [os.getpriority(os.PRIO_PROCESS, p.pid) for p in env.processes]
+    finally:
+        env.close()
+    assert WORKER_NICENESS > 0
+    assert nice == [min(own + WORKER_NICENESS, 19)] * 2
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own
 
 
 @pytest.mark.parametrize(
