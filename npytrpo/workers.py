@@ -237,9 +237,13 @@ WORKER_NICENESS = 5
 
 
 def _worker_env_fn(env_id: str, index: int, env_kwargs: dict):
-    def make() -> RolloutWorker:  # runs in the worker process
-        if hasattr(os, "nice"):  # POSIX; a niceness that cannot be raised is left as it is
-            with contextlib.suppress(OSError):
+    creator = os.getpid()
+
+    def make() -> RolloutWorker:
+        # In a worker process only: gymnasium's AsyncVectorEnv also calls the first factory in
+        # the agent's own process (a throwaway env for the spaces), which must keep its priority.
+        if os.getpid() != creator and hasattr(os, "nice"):  # os.nice: POSIX only
+            with contextlib.suppress(OSError):  # a niceness that cannot be raised stays
                 os.nice(WORKER_NICENESS)
         return RolloutWorker(gym.make(env_id, **env_kwargs), index)
 
