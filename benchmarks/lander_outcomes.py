@@ -100,6 +100,8 @@ def _row(r: dict, key: str) -> str:
     e = r[key]
     n = len(e["returns"])
     counts = " ".join(f"{k} {e['outcomes'][k]:>3}" for k in OUTCOMES)
+    if e.get("other"):  # endings that are not LunarLander's (OutcomeRecorder names them)
+        counts += f" other {e['other']:>3}"
     lengths = np.asarray(e["lengths"])
     return f"{e['mean']:>7.1f} over {n:>3} ({counts}; mean length {lengths.mean():.0f})"
 

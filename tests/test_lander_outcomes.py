@@ -76,7 +76,7 @@ def test_each_ending_is_classified_from_its_last_step_only(lander_outcomes):
 def _evaluation(returns, outcomes):
     counts = {k: outcomes.count(k) for k in ("rest", "crash", "off", "timeout")}
     return {"mean": float(np.mean(returns)), "returns": returns, "lengths": [9] * len(returns),
-            "outcomes": counts, "other": 0}
+            "outcomes": counts, "other": len(outcomes) - sum(counts.values())}
 
 
 def test_summary_pools_the_endings_of_every_seed(lander_outcomes, tmp_path, capsys):
@@ -99,3 +99,17 @@ def test_summary_pools_the_endings_of_every_seed(lander_outcomes, tmp_path, caps
     means = np.array([20.0, 100.0])
     assert f"over 2 seeds {means.mean():.1f} ± {means.std():.1f}" in line, line
     assert "of 5 episodes: rest 60 % crash 20 % off 0 % timeout 20 %" in line, line
+
+
+def test_summary_shows_endings_that_are_not_landers(lander_outcomes, tmp_path, capsys):
+    """A run's line counts the endings OutcomeRecorder could not classify (shown only then)."""
+    import json
+
+    ev = _evaluation([7.0, 100.0], ["terminated with reward 7.0", "rest"])
+    run = {"env": "Lander-v0", "seed": 1, "timesteps": 100, "overrides": {},
+           "eval20": ev, "deterministic": _evaluation([1.0], ["rest"]), "sampled": ev}
+    (tmp_path / "Lander-v0_seed1.json").write_text(json.dumps(run))
+    lander_outcomes.summary([str(tmp_path)])
+    out = capsys.readouterr().out.splitlines()
+    rows = [ln for ln in out if "over   " in ln]
+    assert [("other   1" in ln) for ln in rows] == [True, False, True], rows
