@@ -85,9 +85,11 @@ class AgentConfig:
         L-BFGS-B's relative-decrease stopping rule: the fit stops before ``vf_iters`` once an
         iteration lowers the loss by (L_k − L_{k+1}) / max(|L_k|, |L_{k+1}|, 1) ≤ vf_ftol. None
         is SciPy's default (≈ 2.2e-9, which in practice does not stop the presets' fits early).
-    vf_optimizer : {"lbfgs", "adam"}, default "lbfgs"
+    vf_optimizer : {"lbfgs", "adam", "varpro"}, default "lbfgs"
         The value fit: ``vf_iters`` L-BFGS-B iterations on the whole batch
-        (``ValueFunction.fit``), or sb3-contrib's critic, ``vf_epochs`` epochs of Adam steps on
+        (``ValueFunction.fit``); the same on the layers below the output layer, which is solved
+        in closed form at every evaluation (variable projection, ``value_varpro.fit_varpro``);
+        or sb3-contrib's critic, ``vf_epochs`` epochs of Adam steps on
         shuffled minibatches of ``vf_batch_size`` rows at step size ``vf_lr``, its moments
         carried across iterations (``value_adam.fit_adam``).
     vf_epochs, vf_batch_size : int ≥ 1, defaults 20 and 128

@@ -244,8 +244,9 @@ class ValueFunction:
         targets = self.check_targets(targets, obs.shape[0])
         return self._loss_and_grad(theta, obs, targets)
 
-    def _penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """``(λ/2)‖m ⊙ θ‖²`` and ``m ⊙ θ`` (the weights, biases zeroed)."""
+    def penalty(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The L2 term ``(λ/2)‖m ⊙ θ‖²`` of ``L`` (float) and ``m ⊙ θ`` (P,), the weights with
+        the biases zeroed (λ times it is the term's gradient)."""
         w = theta * self._weight_mask
         return 0.5 * self.l2 * float(w @ w), w
 
@@ -278,7 +279,7 @@ class ValueFunction:
         if seen is not None:
             seen[theta.tobytes()] = V
         r = V - y  # V_n − y_n
-        penalty, w = self._penalty(theta)
+        penalty, w = self.penalty(theta)
         loss = 0.5 * float(r @ r) / N + penalty  # L(θ)
         r /= N  # u_n = (V_n − y_n)/N, in place
         grad = self.net.vjp(cache, r.reshape(N, 1))  # Σ_n J_nᵀ u_n
@@ -297,10 +298,11 @@ class ValueFunction:
             V = self.net.forward(theta, obs)[0].reshape(-1)
         r = V - y
         mse = float(r @ r) / obs.shape[0]
-        return 0.5 * mse + self._penalty(theta)[0], mse, V
+        return 0.5 * mse + self.penalty(theta)[0], mse, V
 
-    def _check_start(self, start: Any, theta: np.ndarray, obs: np.ndarray) -> tuple:
-        """``start`` of :meth:`fit` if it is :meth:`forward`'s result at θ on ``obs``."""
+    def check_start(self, start: Any, theta: np.ndarray, obs: np.ndarray) -> tuple:
+        """``start`` of :meth:`fit`, (V (N,), cache), if it is :meth:`forward`'s result at θ on
+        ``obs``; ValueError otherwise."""
         V, cache = start
         same_theta = cache.theta is theta or np.array_equal(cache.theta, theta)
         same_obs = cache.inputs[0] is obs or np.array_equal(cache.inputs[0], obs)
@@ -362,7 +364,7 @@ class ValueFunction:
         ftol = self.ftol if ftol is None else _ftol(ftol)
 
         seen: dict[bytes, np.ndarray] = {}  # V at every point L-BFGS-B evaluated
-        primed = {} if start is None else {theta.tobytes(): self._check_start(start, theta, obs)}
+        primed = {} if start is None else {theta.tobytes(): self.check_start(start, theta, obs)}
         res = minimize_lbfgsb(
             self._loss_and_grad,
             theta,

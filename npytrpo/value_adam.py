@@ -24,7 +24,7 @@ about 340 by 120k (``benchmarks/results/swimmer_curves/``).
 function                 computes                                          returns
 =======================  ================================================  ======================
 ``fit_adam``             θ after ``epochs`` of minibatch Adam steps        θ (P,), info, moments
-``fit_value``            the agent's fit: L-BFGS-B or Adam, by its config  θ (P,), info
+``fit_value``            the agent's fit: L-BFGS-B, varpro or Adam         θ (P,), info
 ``minibatch_generator``  the per-iteration shuffle generator               Generator
 =======================  ================================================  ======================
 """
@@ -38,11 +38,12 @@ import numpy as np
 from ._validate import integer
 from .optim import Adam, AdamState
 from .value import ValueFitInfo, ValueFunction, explained_variance
+from .value_varpro import fit_varpro
 
 __all__ = ["fit_adam", "fit_value", "minibatch_generator", "VF_OPTIMIZERS"]
 
 #: The value-fit methods an agent offers (``AgentConfig.vf_optimizer``).
-VF_OPTIMIZERS = ("lbfgs", "adam")
+VF_OPTIMIZERS = ("lbfgs", "adam", "varpro")
 
 
 def fit_adam(
@@ -164,7 +165,8 @@ def minibatch_generator(env_seed: int, iteration: int) -> np.random.Generator:
 def fit_value(config: Any, value: ValueFunction, state: Any, obs, targets, start=None):
     """The agent's value fit of one iteration, by ``config.vf_optimizer``.
 
-    ``"lbfgs"``: ``value.fit(state.value_theta, obs, targets, start=start)``. ``"adam"``:
+    ``"lbfgs"``: ``value.fit(state.value_theta, obs, targets, start=start)``. ``"varpro"``:
+    ``value_varpro.fit_varpro`` with the same arguments. ``"adam"``:
     :func:`fit_adam` with ``config.vf_epochs``, ``vf_batch_size``, ``vf_lr`` and ``vf_eps``,
     continuing from ``state.value_adam`` (updated here) and shuffling with
     :func:`minibatch_generator` of ``state.env_seed`` and ``state.iteration``. Returns
@@ -172,6 +174,8 @@ def fit_value(config: Any, value: ValueFunction, state: Any, obs, targets, start
     """
     if config.vf_optimizer == "lbfgs":
         return value.fit(state.value_theta, obs, targets, start=start)
+    if config.vf_optimizer == "varpro":
+        return fit_varpro(value, state.value_theta, obs, targets, start=start)
     theta, info, state.value_adam = fit_adam(
         value,
         state.value_theta,

@@ -26,6 +26,7 @@ from npytrpo.value_adam import fit_value
 
 SMALL = dict(n_steps=64, hidden=(8,), value_hidden=(8,), vf_iters=5)
 ADAM = {"vf_optimizer": "adam", "vf_epochs": 2, "vf_batch_size": 16}
+VARPRO = {"vf_optimizer": "varpro"}
 
 
 def _problem(kw, seed=4):
@@ -52,7 +53,7 @@ def _assert_same_fit(got, fields, cfg, value, obs, targets):
         assert adam is None
 
 
-@pytest.mark.parametrize("kw", [{}, ADAM], ids=["lbfgs", "adam"])
+@pytest.mark.parametrize("kw", [{}, ADAM, VARPRO], ids=["lbfgs", "adam", "varpro"])
 def test_fit_job_is_fit_value_with_blas_limited_and_malloc_tuned(kw):
     """fit_job gives fit_value's θ_v, info and Adam moments on a copy of the fields, with BLAS
     limited to blas_threads and malloc tuned only with tune_malloc, and its own time."""
@@ -74,7 +75,7 @@ def test_fit_job_is_fit_value_with_blas_limited_and_malloc_tuned(kw):
     _assert_same_fit(got, fields, cfg, value, obs, targets)
 
 
-@pytest.mark.parametrize("kw", [{}, ADAM], ids=["lbfgs", "adam"])
+@pytest.mark.parametrize("kw", [{}, ADAM, VARPRO], ids=["lbfgs", "adam", "varpro"])
 def test_fit_process_returns_the_fit_of_this_process_bit_for_bit(kw):
     """submit copies the state's fields and returns at once; the callable gives fit_job's
     result, computed in another process, equal to fit_value here; the state is not touched;

@@ -71,6 +71,7 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
             "npytrpo.advantages",
             "npytrpo.value",
             "npytrpo.value_adam",
+            "npytrpo.value_varpro",
             "npytrpo.value_info",
             "npytrpo.normalize",
             "npytrpo.agent",
