@@ -38,7 +38,7 @@ def varpro_cases(draw):
     obs_dim = draw(st.integers(1, 4))
     hidden = draw(st.sampled_from([(1,), (3,), (5,), (2, 3), (4, 4), (5, 2)]))
     n = draw(st.integers(4 * (hidden[-1] + 1), 48))
-    l2 = draw(st.one_of(st.just(0.0), st.floats(1e-3, 1.0)))
+    l2 = draw(st.one_of(st.sampled_from([0.0, 1.0]), st.floats(1e-3, 1.0)))
     seed = draw(st.integers(0, 2**32 - 1))
     return obs_dim, hidden, n, l2, seed
 
@@ -74,6 +74,19 @@ def test_solved_output_layer_is_scipys_least_squares_of_the_stacked_system(case)
     got = solve_output_layer(F, y, vf.l2)
     assert got.shape == (H + 1,)
     np.testing.assert_allclose(got, want, rtol=0, atol=SOLVE_RTOL * (1 + np.abs(want).max()))
+
+
+def test_without_l2_rank_deficient_features_get_the_minimum_norm_solution():
+    """λ = 0 and two equal feature columns (a singular FᵀF): the minimum-norm least-squares
+    solution, as scipy.linalg.lstsq gives it, with equal weights on the two columns."""
+    rng = np.random.default_rng(7)
+    F = np.tanh(rng.standard_normal((40, 4)))
+    F[:, 3] = F[:, 1]
+    y = rng.standard_normal(40)
+    want = scipy.linalg.lstsq(np.c_[F, np.ones(40)], y)[0]
+    got = solve_output_layer(F, y, 0.0)
+    np.testing.assert_allclose(got, want, rtol=0, atol=SOLVE_RTOL * (1 + np.abs(want).max()))
+    assert got[1] == pytest.approx(got[3], rel=SOLVE_RTOL)
 
 
 @given(varpro_cases())
@@ -114,7 +127,7 @@ def _problem(n=256, seed=0, l2=1e-3):
     rng = np.random.default_rng(seed)
     obs = rng.standard_normal((n, 3))
     y = np.sin(2.0 * obs @ rng.standard_normal(3) / np.sqrt(3)) + 0.1 * rng.standard_normal(n)
-    vf = ValueFunction(3, (16, 16), l2=l2, max_iter=6)
+    vf = ValueFunction(3, (16, 7), l2=l2, max_iter=6)  # unequal widths: the output layer's is 7
     return vf, vf.init(rng), obs, 5.0 + 3.0 * y
 
 
@@ -136,6 +149,20 @@ def test_fit_lowers_the_loss_it_reports_and_leaves_theta_alone(l2):
     assert info.mse_after == pytest.approx(np.mean((V1 - y) ** 2), rel=SUM_RTOL)
     assert info.explained_variance == pytest.approx(1 - np.var(y - V0) / np.var(y), rel=1e-12)
     assert info.iterations == 6 and info.n_evaluations >= 6  # max_iter from the constructor
+    assert info.success is False and "ITERATIONS REACHED LIMIT" in info.message
+
+
+@pytest.mark.parametrize("hidden", [(5,), (4, 6, 3)])
+def test_fit_of_one_or_three_hidden_layers_solves_the_last_ones_output(hidden):
+    """Any depth: the fit's θ ends in the output layer solved for its own features."""
+    _, _, obs, y = _problem()
+    vf = ValueFunction(3, hidden, l2=1e-3, max_iter=4)
+    theta = vf.init(1)
+    theta_new, info = fit_varpro(vf, theta, obs, y)
+    Q = n_phi(vf)
+    want = solve_output_layer(features(vf, theta_new, obs), y, vf.l2)
+    np.testing.assert_allclose(theta_new[Q:], want, rtol=0, atol=SOLVE_RTOL * np.abs(want).max())
+    assert theta_new.shape == theta.shape and info.loss_after < info.loss_before
 
 
 def test_fit_does_more_per_iteration_than_the_plain_fit():
@@ -156,6 +183,32 @@ def test_fit_is_deterministic_and_start_changes_no_bit():
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
     assert ia == ib == ic
+
+
+def test_one_forward_pass_per_evaluation_and_none_for_the_start_it_is_handed():
+    """Each L-BFGS-B evaluation is one forward pass, the final θ is not evaluated again, and
+    the start's pass is reused: nfev + 1 passes without start (V before the fit), nfev − 1
+    with it."""
+    vf, theta, obs, y = _problem()
+    start = vf.forward(theta, obs)
+    passes, real_forward = [], vf.net.forward
+    vf.net.forward = lambda *args: passes.append(1) or real_forward(*args)
+    _, info = fit_varpro(vf, theta, obs, y, max_iter=1)
+    _, info_started = fit_varpro(vf, theta, obs, y, max_iter=1, start=start)
+    assert len(passes) == info.n_evaluations + 1 + info_started.n_evaluations - 1
+    assert info_started == info and info.n_evaluations >= 1  # and max_iter 1 is allowed
+
+
+def test_ftol_stops_the_fit_early_from_the_argument_or_the_constructor():
+    """A relative-decrease tolerance of 0.5 ends the fit after the first iteration that
+    lowers L by less than half, well before max_iter: given to the fit or to ValueFunction."""
+    vf, theta, obs, y = _problem()
+    _, info = fit_varpro(vf, theta, obs, y, max_iter=50, ftol=0.5)
+    assert info.iterations < 50 and info.success is True
+    assert "RELATIVE REDUCTION OF F" in info.message
+    own = ValueFunction(3, (16, 7), l2=vf.l2, max_iter=50, ftol=0.5)
+    assert fit_varpro(own, theta, obs, y)[1] == info
+    assert fit_varpro(own, theta, obs, y, ftol=1e-12)[1].iterations == 50
 
 
 def test_start_of_another_theta_is_refused():
@@ -181,7 +234,10 @@ def test_a_bad_optimizer_result_keeps_the_old_theta(monkeypatch, bad_x):
     np.testing.assert_array_equal(theta_new, theta)
     assert not np.shares_memory(theta_new, theta)
     assert info.loss_after == info.loss_before and info.mse_after == info.mse_before
-    assert not info.success and "kept the starting theta" in info.message
+    assert info.success is False and "kept the starting theta" in info.message
+    why = {"nan": "the optimizer returned a non-finite theta",
+           "worse": "the optimizer's theta has a higher loss"}[bad_x]  # fmt: skip
+    assert f"; {why}" in info.message and info.message.endswith(": kept the starting theta")
 
 
 # ------------------------------------------------------------------------------ the agent's
@@ -199,18 +255,19 @@ def test_fit_value_with_varpro_is_fit_varpro():
 # ------------------------------------------------------------------------------ bad input
 def test_bad_inputs_raise_naming_the_argument():
     vf, theta, obs, y = _problem()
-    with pytest.raises(TypeError, match="value must be a ValueFunction"):
+    with pytest.raises(TypeError, match="value must be a ValueFunction, got object"):
         fit_varpro(object(), theta, obs, y)
-    with pytest.raises(ValueError, match="at least one hidden layer"):
+    with pytest.raises(ValueError, match="^value must have at least one hidden layer"):
         fit_varpro(ValueFunction(3, ()), np.zeros(4), obs, y)
     with pytest.raises(ValueError, match="phi must have shape"):
         reduced_loss_and_grad(vf, theta, obs, y)
     with pytest.raises(ValueError, match="targets"):
         fit_varpro(vf, theta, obs, y[:-1])
-    with pytest.raises(ValueError, match="max_iter"):
+    with pytest.raises(ValueError, match="^max_iter"):
         fit_varpro(vf, theta, obs, y, max_iter=0)
-    with pytest.raises(ValueError, match="ftol"):
-        fit_varpro(vf, theta, obs, y, ftol=1.0)
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="^ftol"):
+            fit_varpro(vf, theta, obs, y, ftol=bad)
 
 
 def test_an_agent_with_varpro_resumes_bit_for_bit_and_fits_alike_in_its_helper(tmp_path):
