@@ -107,6 +107,13 @@ TESTS: dict[str, list[str]] = {
         "tests/test_fast_paths.py",
     ],
     "value_adam": ["tests/test_value_adam.py"],
+    # settle_fit: the rule both L-BFGS-B fits share (keep θ_new, or the start and why)
+    "value_info": [
+        "tests/test_value.py",
+        "tests/test_value_varpro.py",
+        "--deselect=tests/test_value_varpro.py::"
+        "test_an_agent_with_varpro_resumes_bit_for_bit_and_fits_alike_in_its_helper",
+    ],
     # the agent test starts the fit's helper process, which mutmut's runner cannot follow
     "value_varpro": [
         "tests/test_value_varpro.py",

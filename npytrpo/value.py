@@ -42,7 +42,7 @@ import numpy as np
 from ._validate import int_sequence, integer, obs_batch, params_vector, real_array, real_number
 from .lbfgsb import SCIPY_DEFAULT_FTOL, minimize_lbfgsb
 from .nn import MLP
-from .value_info import ValueFitInfo
+from .value_info import ValueFitInfo, settle_fit
 
 __all__ = ["ValueFunction", "ValueFitInfo", "explained_variance", "value_from_spec"]
 
@@ -373,37 +373,16 @@ class ValueFunction:
             ftol=SCIPY_DEFAULT_FTOL if ftol is None else ftol,
         )
         loss_before, mse_before, V_before = self._evaluate(theta, obs, y, seen)
-        ev = _explained_variance(y, V_before)
-        message, success = res.message, res.success
         theta_new = np.asarray(res.x, dtype=np.float64)
-        rejected = None
+        after, rejected = (np.nan, np.nan), None
         if theta_new.shape != theta.shape or not np.all(np.isfinite(theta_new)):
             rejected = "the optimizer returned a non-finite theta"
         else:
-            loss_after, mse_after, _ = self._evaluate(theta_new, obs, y, seen)
-            if not loss_after <= loss_before:  # also catches a NaN loss
-                rejected = (
-                    f"the optimizer's theta has a higher loss ({loss_after!r} > {loss_before!r})"
-                )
-        if rejected is not None:
-            theta_new, loss_after, mse_after = theta.copy(), loss_before, mse_before
-            message = f"{message}; {rejected}: kept the starting theta"
-            success = False
-        elif theta_new is theta:  # pragma: no cover - SciPy returns its own array
-            theta_new = theta.copy()
-
-        info = ValueFitInfo(
-            loss_before=loss_before,
-            loss_after=loss_after,
-            mse_before=mse_before,
-            mse_after=mse_after,
-            explained_variance=ev,
-            iterations=int(res.nit),
-            n_evaluations=int(res.nfev),
-            success=success,
-            message=message,
-        )
-        return theta_new, info
+            after = self._evaluate(theta_new, obs, y, seen)[:2]
+            if theta_new is theta:  # pragma: no cover - SciPy returns its own array
+                theta_new = theta.copy()
+        ev = _explained_variance(y, V_before)
+        return settle_fit(theta, theta_new, (loss_before, mse_before), after, res, ev, rejected)
 
 
 def value_from_spec(spec: Mapping[str, Any]) -> ValueFunction:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ValueFitInfo"]
+__all__ = ["ValueFitInfo", "settle_fit"]
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,43 @@ class ValueFitInfo:
     n_evaluations: int
     success: bool
     message: str
+
+
+def settle_fit(theta, theta_new, before, after, res, explained_variance, rejected=None):
+    """The fit's θ and its :class:`ValueFitInfo`, by the rule every value fit shares.
+
+    ``theta_new`` is kept unless ``rejected`` names a reason (a non-finite θ) or its loss is
+    not ≤ the starting loss (a NaN loss is not); then a copy of the starting ``theta`` is
+    returned and the message says why.
+
+    Parameters
+    ----------
+    theta, theta_new : ndarray of shape (P,)
+        The starting θ and the optimizer's.
+    before, after : tuple (loss, mse)
+        ``L`` and the MSE at θ and at θ_new (anything when ``rejected`` is given).
+    res : the optimizer's result, with ``nit``, ``nfev``, ``success`` and ``message``.
+    explained_variance : float
+        Of the predictions before the fit.
+    rejected : str, optional
+        Why θ_new cannot be used, found by the caller.
+    """
+    (loss_before, mse_before), (loss_after, mse_after) = before, after
+    message, success = res.message, res.success
+    if rejected is None and not loss_after <= loss_before:  # also catches a NaN loss
+        rejected = f"the optimizer's theta has a higher loss ({loss_after!r} > {loss_before!r})"
+    if rejected is not None:
+        theta_new, loss_after, mse_after = theta.copy(), loss_before, mse_before
+        message, success = f"{message}; {rejected}: kept the starting theta", False
+    info = ValueFitInfo(
+        loss_before=loss_before,
+        loss_after=loss_after,
+        mse_before=mse_before,
+        mse_after=mse_after,
+        explained_variance=explained_variance,
+        iterations=int(res.nit),
+        n_evaluations=int(res.nfev),
+        success=success,
+        message=message,
+    )
+    return theta_new, info

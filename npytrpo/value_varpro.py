@@ -51,6 +51,7 @@ from ._validate import integer, real_number
 from .lbfgsb import SCIPY_DEFAULT_FTOL, minimize_lbfgsb
 from .nn import MLPCache
 from .value import ValueFitInfo, ValueFunction, explained_variance
+from .value_info import settle_fit
 
 __all__ = ["fit_varpro", "reduced_loss_and_grad", "solve_output_layer"]
 
@@ -206,26 +207,9 @@ def fit_varpro(
     if V_before is None:
         V_before = value.net.forward(theta, obs)[0].reshape(-1)
     loss_before, mse_before, _ = _loss_mse(value, theta, V_before, y)
-    theta_new, loss_after, mse_after, rejected = _result(value, theta, res.x, obs, y, seen)
-    message, success = res.message, res.success
-    if rejected is not None or not loss_after <= loss_before:
-        rejected = rejected or (
-            f"the optimizer's theta has a higher loss ({loss_after!r} > {loss_before!r})"
-        )
-        theta_new, loss_after, mse_after = theta.copy(), loss_before, mse_before
-        message, success = f"{message}; {rejected}: kept the starting theta", False
-    info = ValueFitInfo(
-        loss_before=loss_before,
-        loss_after=loss_after,
-        mse_before=mse_before,
-        mse_after=mse_after,
-        explained_variance=explained_variance(y, V_before),
-        iterations=int(res.nit),
-        n_evaluations=int(res.nfev),
-        success=success,
-        message=message,
-    )
-    return theta_new, info
+    theta_new, after, rejected = _result(value, theta, res.x, obs, y, seen)
+    ev = explained_variance(y, V_before)
+    return settle_fit(theta, theta_new, (loss_before, mse_before), after, res, ev, rejected)
 
 
 def _primed(value: ValueFunction, start, theta, obs, phi0) -> tuple[dict, Any]:
@@ -241,17 +225,16 @@ def _primed(value: ValueFunction, start, theta, obs, phi0) -> tuple[dict, Any]:
 
 
 def _result(value: ValueFunction, theta, x, obs, y, seen) -> tuple:
-    """θ from L-BFGS-B's φ ``x`` and its solved output layer, with its loss and MSE; or θ and
-    the reason to reject x (not finite) as the last item."""
+    """θ from L-BFGS-B's φ ``x`` and its solved output layer, its (loss, MSE) and None; or θ,
+    NaNs and the reason to reject x (not finite)."""
     phi = np.asarray(x, dtype=np.float64)
     if phi.shape != (theta.size - value.hidden[-1] - 1,) or not np.all(np.isfinite(phi)):
-        return theta, np.nan, np.nan, "the optimizer returned a non-finite theta"
+        return theta, (np.nan, np.nan), "the optimizer returned a non-finite theta"
     if phi.tobytes() not in seen:  # L-BFGS-B returns an evaluated x; a replaced one not
         _evaluate(value, phi, obs, y, seen)
     V, out = seen[phi.tobytes()]
     theta_new = np.concatenate([phi, out])
-    loss, mse, _ = _loss_mse(value, theta_new, V, y)
-    return theta_new, loss, mse, None
+    return theta_new, _loss_mse(value, theta_new, V, y)[:2], None
 
 
 def _loss_mse(value: ValueFunction, theta, V, y) -> tuple[float, float, np.ndarray]:

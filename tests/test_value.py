@@ -206,6 +206,24 @@ def test_a_bad_optimizer_result_keeps_the_old_theta(monkeypatch, bad_x):
     assert "kept the starting theta" in info.message
 
 
+def test_an_optimizer_result_at_the_starting_loss_is_kept(monkeypatch):
+    """θ_new is rejected only for a loss *above* the start's: an optimizer that returns the
+    start itself (the same loss, bit for bit) is taken at its word."""
+    obs, y = regression_problem(n=64)
+    vf = ValueFunction(3, (4,))
+    theta = vf.init(0)
+    real_minimize = value_module.minimize_lbfgsb
+
+    def same_x(fun, x0, **kwargs):
+        return replace(real_minimize(fun, x0, **kwargs), x=x0.copy())
+
+    monkeypatch.setattr(value_module, "minimize_lbfgsb", same_x)
+    theta_new, info = vf.fit(theta, obs, y, max_iter=3)
+    np.testing.assert_array_equal(theta_new, theta)
+    assert info.loss_after == info.loss_before
+    assert "kept the starting theta" not in info.message and "ITERATIONS" in info.message
+
+
 # ------------------------------------------------------------------------------ explained var.
 @pytest.mark.parametrize(
     ("y", "v", "expected"),

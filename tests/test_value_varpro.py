@@ -12,6 +12,7 @@ import pytest
 import scipy.linalg
 from hypothesis import given
 from hypothesis import strategies as st
+from test_value import build as build_value_case
 
 from npytrpo import value_varpro
 from npytrpo.agent_config import AgentConfig
@@ -44,13 +45,9 @@ def varpro_cases(draw):
 
 
 def build(case):
-    obs_dim, hidden, n, l2, seed = case
-    rng = np.random.default_rng(seed)
-    vf = ValueFunction(obs_dim, hidden, l2=l2)
-    theta = vf.init(rng) + 0.3 * rng.standard_normal(vf.num_params)
-    obs = rng.standard_normal((n, obs_dim))
-    y = rng.standard_normal(n) + 2.0  # a mean away from 0: the unpenalised bias matters
-    return vf, theta, obs, y, rng
+    """test_value.py's case, its targets moved to a mean away from 0 (the unpenalised bias)."""
+    vf, theta, obs, y, rng = build_value_case(case)
+    return vf, theta, obs, y + 2.0, rng
 
 
 def n_phi(vf):
