@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import integer, real_number
+from ._validate import integer, params_vector, real_number
 from .lbfgsb import SCIPY_DEFAULT_FTOL, minimize_lbfgsb
 from .nn import MLPCache
 from .value import ValueFitInfo, ValueFunction, explained_variance
@@ -145,9 +145,7 @@ def reduced_loss_and_grad(
     """
     _check_value(value)
     Q = value.num_params - value.hidden[-1] - 1
-    phi = np.asarray(phi, dtype=np.float64)
-    if phi.shape != (Q,):
-        raise ValueError(f"phi must have shape ({Q},) (theta without the output layer)")
+    phi = params_vector(phi, Q, "phi")  # θ without the output layer
     obs = value.check_obs(obs)
     y = value.check_targets(targets, obs.shape[0])
     return _evaluate(value, phi, obs, y)

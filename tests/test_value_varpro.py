@@ -258,6 +258,12 @@ def test_bad_inputs_raise_naming_the_argument():
         fit_varpro(ValueFunction(3, ()), np.zeros(4), obs, y)
     with pytest.raises(ValueError, match="phi must have shape"):
         reduced_loss_and_grad(vf, theta, obs, y)
+    phi = theta[: n_phi(vf)].copy()
+    with pytest.raises(TypeError, match="^phi"):
+        reduced_loss_and_grad(vf, phi.astype(str), obs, y)
+    phi[3] = np.nan
+    with pytest.raises(ValueError, match="^phi"):
+        reduced_loss_and_grad(vf, phi, obs, y)
     with pytest.raises(ValueError, match="targets"):
         fit_varpro(vf, theta, obs, y[:-1])
     with pytest.raises(ValueError, match="^max_iter"):
