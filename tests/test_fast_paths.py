@@ -4,7 +4,8 @@
   equals ``collect`` on the same env built with ``copy=True``;
 - the per-step finiteness check still names the step and the sub-env, and a finite observation
   whose square overflows is no false alarm;
-- a SAME_STEP env that ends an episode without ``info["final_obs"]`` is still an error;
+- a SAME_STEP env that ends an episode without ``info["final_obs"]`` is still an error, and
+  the check imports nothing (``np.setdiff1d`` loaded ``numpy.ma`` in a run's first rollout);
 - the frozen normaliser of a rollout clips like ``ObservationNormalizer.normalize``, and gives
   its numbers for every batch shape in turn (statistics repeated to a few rows, or broadcast);
 - ``ValueFunction.fit(..., start=forward(θ, obs))`` equals ``fit`` without it;
@@ -140,6 +141,21 @@ def test_same_step_episode_end_without_final_obs_raises():
     obs, _ = vec.reset(seed=0)
     with pytest.raises(RuntimeError, match="final_obs"):
         collect(vec, pi, pi.init(0), obs, 8, np.random.default_rng(0), tracker=EpisodeTracker(2))
+
+
+def test_training_imports_no_numpy_ma():
+    """A CartPole run of three iterations, in a fresh interpreter, leaves ``numpy.ma`` unloaded:
+    the rollout's episode-end check once cost ~20 ms of import in every run's first rollout."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from npytrpo import TRPO; "
+        "a = TRPO('CartPole-v1', n_steps=64, parallel_value_fit=False, seed=0); "
+        "a.learn(384, progress_bar=False); print('numpy.ma' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(
