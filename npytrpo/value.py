@@ -296,9 +296,22 @@ class ValueFunction:
         V = None if seen is None else seen.get(theta.tobytes())
         if V is None:
             V = self.net.forward(theta, obs)[0].reshape(-1)
+        return (*self.loss_of(theta, V, y), V)
+
+    def loss_of(self, theta: np.ndarray, V: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """``L(θ)`` and ``mean_n (V_n − y_n)²`` from the predictions V (N,) at θ, unvalidated."""
         r = V - y
-        mse = float(r @ r) / obs.shape[0]
-        return 0.5 * mse + self.penalty(theta)[0], mse, V
+        mse = float(r @ r) / y.shape[0]
+        return 0.5 * mse + self.penalty(theta)[0], mse
+
+    def check_fit(self, theta, obs, targets, max_iter=None, ftol=None) -> tuple:
+        """:meth:`fit`'s arguments validated, the constructor's ``max_iter`` and ``ftol`` where
+        None: ``(θ (P,), obs (N, obs_dim), y (N,), max_iter, ftol)``, or a clear error."""
+        theta = self.check_theta(theta)
+        obs = self.check_obs(obs)
+        y = self.check_targets(targets, obs.shape[0])
+        max_iter = self.max_iter if max_iter is None else integer(max_iter, "max_iter", low=1)
+        return theta, obs, y, max_iter, self.ftol if ftol is None else _ftol(ftol)
 
     def check_start(self, start: Any, theta: np.ndarray, obs: np.ndarray) -> tuple:
         """``start`` of :meth:`fit`, (V (N,), cache), if it is :meth:`forward`'s result at θ on
@@ -357,12 +370,7 @@ class ValueFunction:
             A fresh array, never ``theta`` itself.
         info : ValueFitInfo
         """
-        theta = self.check_theta(theta)
-        obs = self.check_obs(obs)
-        y = self.check_targets(targets, obs.shape[0])
-        max_iter = self.max_iter if max_iter is None else integer(max_iter, "max_iter", low=1)
-        ftol = self.ftol if ftol is None else _ftol(ftol)
-
+        theta, obs, y, max_iter, ftol = self.check_fit(theta, obs, targets, max_iter, ftol)
         seen: dict[bytes, np.ndarray] = {}  # V at every point L-BFGS-B evaluated
         primed = {} if start is None else {theta.tobytes(): self.check_start(start, theta, obs)}
         res = minimize_lbfgsb(

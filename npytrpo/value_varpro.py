@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import integer, params_vector, real_number
+from ._validate import params_vector
 from .lbfgsb import SCIPY_DEFAULT_FTOL, minimize_lbfgsb
 from .nn import MLPCache
 from .value import ValueFitInfo, ValueFunction, explained_variance
@@ -185,13 +185,7 @@ def fit_varpro(
         ``loss_before``, ``mse_before`` and ``explained_variance`` are those of θ as given.
     """
     _check_value(value)
-    theta = value.check_theta(theta)
-    obs = value.check_obs(obs)
-    y = value.check_targets(targets, obs.shape[0])
-    max_iter = value.max_iter if max_iter is None else integer(max_iter, "max_iter", low=1)
-    if ftol is not None:
-        ftol = real_number(ftol, "ftol", low=0.0, high=1.0, low_open=True, high_open=True)
-    ftol = value.ftol if ftol is None else ftol
+    theta, obs, y, max_iter, ftol = value.check_fit(theta, obs, targets, max_iter, ftol)
     Q = value.num_params - value.hidden[-1] - 1
     phi0 = theta[:Q].copy()
     primed, V_before = _primed(value, start, theta, obs, phi0)
@@ -204,7 +198,7 @@ def fit_varpro(
     )
     if V_before is None:
         V_before = value.net.forward(theta, obs)[0].reshape(-1)
-    loss_before, mse_before, _ = _loss_mse(value, theta, V_before, y)
+    loss_before, mse_before = value.loss_of(theta, V_before, y)
     theta_new, after, rejected = _result(value, theta, res.x, obs, y, seen)
     ev = explained_variance(y, V_before)
     return settle_fit(theta, theta_new, (loss_before, mse_before), after, res, ev, rejected)
@@ -232,10 +226,4 @@ def _result(value: ValueFunction, theta, x, obs, y, seen) -> tuple:
         _evaluate(value, phi, obs, y, seen)
     V, out = seen[phi.tobytes()]
     theta_new = np.concatenate([phi, out])
-    return theta_new, _loss_mse(value, theta_new, V, y)[:2], None
-
-
-def _loss_mse(value: ValueFunction, theta, V, y) -> tuple[float, float, np.ndarray]:
-    r = V - y
-    mse = float(r @ r) / y.shape[0]
-    return 0.5 * mse + value.penalty(theta)[0], mse, V
+    return theta_new, value.loss_of(theta_new, V, y), None
