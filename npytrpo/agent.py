@@ -204,12 +204,12 @@ class TRPO:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=n_iter * self.batch_size, unit="step", dynamic_ncols=True)
-        if self.config.parallel_value_fit and n_iter > 0:
-            self._fitter.start()  # it loads what a fit needs while the first rollout runs
         t_start = time.perf_counter()
         pending = None  # finishes the last iteration, whose value fit may still be running
         try:
             with self._blas():
+                if self.config.parallel_value_fit and n_iter > 0:  # forked in the limit: fitproc
+                    self._fitter.start(self.config.blas_threads)  # loads during the 1st rollout
                 for i in range(n_iter):
                     row, pending = self._iterate(t_start, pending)
                     seen = callback is not None or i == n_iter - 1

@@ -19,11 +19,21 @@ to ``config.blas_threads`` as in the agent, so its θ_v is the in-process θ_v b
 The agent joins the fit before anything can see it between iterations (a callback, a
 periodic checkpoint, the end of ``learn``, an exception or Ctrl-C): the process ignores
 SIGINT, so an interrupted run still receives the fit it started and saves a whole iteration.
+
+BLAS threads across the fork: OpenBLAS shuts its thread pool down before a ``fork`` and builds
+it again at the next change of its thread count, and a new pool's worker spins for about 0.1 s
+of CPU before it sleeps. The agent therefore forks the helper inside its BLAS limit (the helper
+inherits the count, and the agent changes nothing until ``learn`` ends), and the helper sets
+its count only where it differs from ``blas_threads`` (``_process_blas``), for its whole life
+rather than once per fit. On two cores the spinning workers of one parent and one helper had
+cost a CartPole-v1 run's first two iterations about 85 ms.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import signal
 import time
 import traceback
@@ -39,9 +49,14 @@ __all__ = ["FitProcess", "fit_job"]
 STATE_FIELDS = ("value_theta", "value_adam", "env_seed", "iteration")
 
 
-def fit_job(config, value, fields: dict, obs: np.ndarray, targets: np.ndarray):
+def fit_job(
+    config, value, fields: dict, obs: np.ndarray, targets: np.ndarray, *, limit_blas: bool = True
+):
     """``value_adam.fit_value`` on a copy of the state ``fields``, BLAS limited and malloc tuned
     as in the agent (a process started by ``spawn``/``forkserver`` inherits neither).
+
+    ``limit_blas=False``: the process already runs BLAS with ``config.blas_threads`` threads
+    (the helper's ``_process_blas``), so the fit sets nothing.
 
     Returns ``((θ_v, info), seconds, value_adam)``: the fit's result, its own wall time and the
     Adam fit's moments after it (None for L-BFGS-B).
@@ -54,19 +69,57 @@ def fit_job(config, value, fields: dict, obs: np.ndarray, targets: np.ndarray):
     if config.tune_malloc:
         keep_freed_memory()
     state = SimpleNamespace(**fields)
+    limits = (
+        threadpool_limits(limits=config.blas_threads, user_api="blas")  # None: no limit
+        if limit_blas
+        else contextlib.nullcontext()
+    )
     t = time.perf_counter()
-    with threadpool_limits(limits=config.blas_threads, user_api="blas"):  # None: no limit
+    with limits:
         out = fit_value(config, value, state, obs, targets)
     return out, time.perf_counter() - t, state.value_adam
 
 
-def _serve(conn, other_end) -> None:
+@contextlib.contextmanager
+def _process_blas(threads: int | None):
+    """This process's BLAS libraries at ``threads`` threads while the context lasts (None:
+    as they are), set only where a library's count differs: a forked helper inherits the
+    agent's limit and keeps OpenBLAS's thread pool down (see the module docstring).
+    ``OPENBLAS_NUM_THREADS`` is ``threads`` meanwhile, for a library loaded from here on
+    (SciPy's OpenBLAS, which ``load_setulb`` loads)."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    saved = os.environ.get("OPENBLAS_NUM_THREADS")
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+    counts = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    limits = threadpool_limits(limits=threads, user_api="blas") if counts - {threads} else None
+    try:
+        yield
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+        if saved is None:
+            del os.environ["OPENBLAS_NUM_THREADS"]
+        else:
+            os.environ["OPENBLAS_NUM_THREADS"] = saved
+
+
+def _serve(conn, other_end, blas_threads: int | None = None) -> None:
     """The helper's loop: receive a job, run ``fit_job``, send ("ok", result) or ("error",
-    exception, traceback text); end when the agent's end of the pipe closes."""
+    exception, traceback text); end when the agent's end of the pipe closes. BLAS runs with
+    ``blas_threads`` threads (None: as inherited) for the loop's life."""
     other_end.close()  # a forked child holds the agent's end too: drop it, or EOF never comes
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the agent's to handle
     if hasattr(signal, "pthread_sigmask"):  # POSIX; not on Windows
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by ``start``
+    with _process_blas(blas_threads):
+        _serve_jobs(conn, blas_threads)
+
+
+def _serve_jobs(conn, blas_threads: int | None) -> None:
     from .lbfgsb import load_setulb
 
     load_setulb()  # what an L-BFGS-B fit needs (2–3 ms), loaded before the first job
@@ -77,7 +130,9 @@ def _serve(conn, other_end) -> None:
         except (EOFError, OSError):
             return
         try:
-            reply = ("ok", fit_job(*job))
+            # A job of the process's own count sets nothing (blas_threads None: never limited).
+            limit = blas_threads is None or job[0].blas_threads != blas_threads
+            reply = ("ok", fit_job(*job, limit_blas=limit))
         except Exception as e:  # noqa: BLE001 - handed to the agent, which raises it
             reply = ("error", e, traceback.format_exc())
         try:
@@ -106,15 +161,16 @@ class FitProcess:
         """Whether the helper process is running."""
         return self._proc is not None and self._proc.is_alive()
 
-    def start(self) -> None:
-        """Start the helper process if it is not running (a no-op otherwise)."""
+    def start(self, blas_threads: int | None = None) -> None:
+        """Start the helper process if it is not running (a no-op otherwise); its BLAS runs
+        with ``blas_threads`` threads (None: as this process's, inherited or not)."""
         if self.alive:
             return
         self.close()
         ctx = multiprocessing.get_context()
         mine, theirs = ctx.Pipe()
         proc = ctx.Process(
-            target=_serve, args=(theirs, mine), name="npytrpo-value-fit", daemon=True
+            target=_serve, args=(theirs, mine, blas_threads), name="npytrpo-value-fit", daemon=True
         )
         # SIGINT stays blocked while the helper starts (it inherits the mask, ignores SIGINT,
         # then unblocks), so that a Ctrl-C at that moment cannot kill it before it serves.
@@ -138,7 +194,7 @@ class FitProcess:
         """
         if self._busy:
             raise RuntimeError("FitProcess.submit: the previous fit has not been collected")
-        self.start()
+        self.start(config.blas_threads)
         fields = {k: getattr(state, k) for k in STATE_FIELDS}
         self._conn.send((config, value, fields, obs, targets))
         self._busy = True

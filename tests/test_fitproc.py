@@ -70,9 +70,92 @@ def test_fit_job_is_fit_value_with_blas_limited_and_malloc_tuned(kw):
         mp.setattr(memory, "keep_freed_memory", lambda: tuned.append(True))
         got = fit_job(cfg, value, dict(fields), obs, targets)
         fit_job(replace(cfg, tune_malloc=False), value, dict(fields), obs, targets)
+        assert seen and set(seen) == {cfg.blas_threads} == {1}
+        seen.clear()  # limit_blas=False: the process's count stands (the helper has set it)
+        unlimited = fit_job(cfg, value, dict(fields), obs, targets, limit_blas=False)
     assert got[1] <= time.perf_counter() - t0
-    assert tuned == [True] and seen and set(seen) == {cfg.blas_threads} == {1}
+    assert tuned == [True, True] and seen and set(seen) == {2}
     _assert_same_fit(got, fields, cfg, value, obs, targets)
+    _assert_same_fit(unlimited, fields, cfg, value, obs, targets)
+
+
+def _blas_counts() -> set:
+    return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+
+def test_process_blas_sets_only_a_count_that_differs_and_restores_it(monkeypatch):
+    """The helper's BLAS for its life: no call where every library already runs ``threads``
+    (setting a count builds OpenBLAS's pool again after a fork), one where one differs, and
+    the count and ``OPENBLAS_NUM_THREADS`` (for libraries loaded later) restored afterwards."""
+    import threadpoolctl
+
+    from npytrpo import fitproc
+
+    real, calls = threadpoolctl.threadpool_limits, []
+    monkeypatch.setattr(
+        threadpoolctl, "threadpool_limits", lambda **kw: calls.append(kw) or real(**kw)
+    )
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with real(limits=1, user_api="blas"):
+        with fitproc._process_blas(1):
+            assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and _blas_counts() == {1}
+        assert calls == [] and "OPENBLAS_NUM_THREADS" not in os.environ
+        with fitproc._process_blas(2):
+            assert os.environ["OPENBLAS_NUM_THREADS"] == "2" and _blas_counts() == {2}
+        assert calls == [{"limits": 2, "user_api": "blas"}] and _blas_counts() == {1}
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")
+    with fitproc._process_blas(None):
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "7"
+    with fitproc._process_blas(1):
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "7" and len(calls) <= 2
+
+
+def test_the_agent_forks_its_helper_inside_its_blas_limit(monkeypatch):
+    """``learn`` starts the helper with BLAS already at ``blas_threads`` (the helper inherits
+    it and sets nothing), even where the caller runs more threads."""
+    seen, real_start = [], FitProcess.start
+
+    def start(self, blas_threads=None):
+        seen.append((_blas_counts(), blas_threads))
+        return real_start(self, blas_threads)
+
+    monkeypatch.setattr(FitProcess, "start", start)
+    with threadpool_limits(limits=2, user_api="blas"):
+        agent = TRPO("CartPole-v1", seed=0, **SMALL)
+        try:
+            agent.learn(128, progress_bar=False)
+        finally:
+            agent.close()
+    assert seen and all(s == ({1}, 1) for s in seen)
+
+
+def test_the_helper_sets_blas_only_for_a_job_of_another_count(monkeypatch, tmp_path):
+    """A helper started with ``blas_threads`` 1 inside a limit of 1 runs a job of 1 thread
+    without setting BLAS (no ``threadpool_limits`` in the helper), and a job of 2 with it; the
+    fits are this process's, bit for bit."""
+    import threadpoolctl
+
+    parent, real, log = os.getpid(), threadpoolctl.threadpool_limits, tmp_path / "calls"
+
+    def recording(**kw):
+        if os.getpid() != parent:  # in the helper, forked with this patch
+            with open(log, "a") as f:
+                f.write(f"{kw['limits']}\n")
+        return real(**kw)
+
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", recording)
+    cfg, value, fields, obs, targets = _problem({})
+    fitter = FitProcess()
+    try:
+        with real(limits=1, user_api="blas"):
+            fitter.start(1)
+        for c in (cfg, cfg, replace(cfg, blas_threads=2)):
+            got = fitter.submit(c, value, SimpleNamespace(**fields), obs, targets)()
+            _assert_same_fit(got, fields, c, value, obs, targets)
+    finally:
+        fitter.close()
+    assert log.read_text().split() == ["2"]
 
 
 @pytest.mark.parametrize("kw", [{}, ADAM, VARPRO], ids=["lbfgs", "adam", "varpro"])
@@ -398,7 +481,7 @@ def test_serve_answers_each_job_and_ends_with_the_pipe():
         def __reduce__(self):
             raise TypeError("no pickling")
 
-    def bad_fit(*args):
+    def bad_fit(*args, **kw):
         raise Unpicklable("odd")
 
     replies, dropped = [], []
