@@ -17,6 +17,11 @@ The env comes from the comparison's settings (``_compare_settings.npytrpo_kwargs
 Gaussian for Pendulum-v1, as sb3-contrib runs it). Each piece is wrapped with a
 ``perf_counter`` pair; the wrappers change no number (the final θ's hash is printed to check).
 Wall-clock figures move with the machine's load: read them side by side, within one run.
+
+The first iterations are printed apart: each of the first two collects and policy steps with
+its wall time and its process CPU time (every thread of the agent's process: CPU above wall
+means another thread of the process was busy, e.g. a BLAS pool's spinning worker), the helper's
+first fits, and the first three iterations' time beyond the median iteration.
 """
 
 from __future__ import annotations
@@ -41,11 +46,12 @@ from learn import _parse_set  # noqa: E402
 PIECES = ("collect", "collect_workers", "gae", "exploration_std", "policy_update")
 
 
-def _timed(store: dict, name: str, fn, calls: list | None = None):
-    """``fn`` adding its wall time to ``store[name]`` (and each call's to ``calls``)."""
+def _timed(store: dict, name: str, fn, calls: list | None = None, firsts: list | None = None):
+    """``fn`` adding its wall time to ``store[name]`` (and each call's to ``calls``); the first
+    two calls' (name, wall, process CPU) go to ``firsts``."""
 
     def wrapper(*args, **kwargs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             return fn(*args, **kwargs)
         finally:
@@ -53,6 +59,8 @@ def _timed(store: dict, name: str, fn, calls: list | None = None):
             store[name] += seconds
             if calls is not None:
                 calls.append(seconds)
+            if firsts is not None and sum(f[0] == name for f in firsts) < 2:
+                firsts.append((name, seconds, time.process_time() - c0))
 
     return wrapper
 
@@ -65,12 +73,14 @@ def run(env_id: str, seed: int, timesteps: int, overrides: dict) -> None:
     kw, source = npytrpo_kwargs(env_id)
     kw.update(overrides)
     spent: dict[str, float] = collections.defaultdict(float)
+    firsts: list = []  # the first calls' (name, wall, CPU)
     originals = [(agent_mod, name, getattr(agent_mod, name)) for name in PIECES]
     originals.append((ValueFunction, "forward", ValueFunction.forward))
     for owner, name, fn in originals:
         # on the class for ValueFunction: the agent pickles its value function to the helper
         # (whose timings stay in its own copy of ``spent``)
-        setattr(owner, name, _timed(spent, "value forward" if owner is ValueFunction else name, fn))
+        label = "value forward" if owner is ValueFunction else name
+        setattr(owner, name, _timed(spent, label, fn, firsts=firsts if label in FIRSTS else None))
     try:
         agent = TRPO(env_id, seed=seed, **kw)
         start_fit, waits = agent._start_value_fit, []
@@ -87,11 +97,31 @@ def run(env_id: str, seed: int, timesteps: int, overrides: dict) -> None:
         for owner, name, fn in originals:
             setattr(owner, name, fn)
     _report(env_id, seed, kw, source, agent, t_learn, spent, waits)
+    _report_first(agent, firsts)
     for what, (setup, stmt) in LOADS.items():
         secs = ", ".join(f"{t:.3f}" for t in load_seconds(setup, stmt))
         print(f"{what} in a fresh interpreter (after {setup}): {secs} s")
     digest = hashlib.sha256(agent.theta.tobytes()).hexdigest()[:16]
     print(f"final theta sha256[:16] {digest}")
+
+
+#: The pieces whose first calls ``_report_first`` prints.
+FIRSTS = ("collect", "collect_workers", "policy_update")
+
+
+def _report_first(agent, firsts: list) -> None:
+    """The first iterations: wall and CPU of the first calls, the helper's first fits, and
+    the first three iterations' time beyond the median iteration."""
+    print("\nfirst calls (wall ms / process CPU ms, all of the agent's threads):")
+    for name, wall, cpu in firsts:
+        print(f"  {name:<26}{1e3 * wall:8.1f} / {1e3 * cpu:6.1f}")
+    fits = 1e3 * np.array([r["time_value"] for r in agent.history])
+    walls = 1e3 * np.diff([0.0] + [r["wall_time"] for r in agent.history])
+    if len(fits) > 3:
+        print(f"  value fits (helper) {', '.join(f'{f:.1f}' for f in fits[:2])}, "
+              f"median {np.median(fits):.1f} ms")  # fmt: skip
+        excess = (walls[:3] - np.median(walls)).sum()
+        print(f"  first three iterations beyond the median iteration: {excess:.1f} ms")
 
 
 #: What an L-BFGS-B fit loads, timed by ``load_seconds`` as (setup, timed statement): the

@@ -32,6 +32,13 @@ def test_timed_run_has_the_plain_runs_theta(env_id, monkeypatch):
     for piece in ("policy_update", "gae", "join_fit", "value forward", "rest"):
         assert re.search(rf"^{piece}\s+\d", out, re.M), (piece, out)
     assert re.search(r"join_fit per iteration: first [\d.]+ ms", out), out
+    first = "collect_workers" if env_id == "Pendulum-v1" else "collect"
+    for piece in (first, "policy_update"):  # its first two calls: wall / CPU
+        assert len(re.findall(rf"^  {piece}\s+[\d.]+ / +[\d.]+$", out, re.M)) == 2, (piece, out)
+    if env_id == "CartPole-v1":  # four iterations of 1024 steps
+        assert re.search(r"^  value fits \(helper\) [\d.]+, [\d.]+, median [\d.]+ ms$", out, re.M)
+        assert re.search(r"^  first three iterations beyond the median iteration: -?[\d.]+ ms$",
+                         out, re.M), out  # fmt: skip
     kw, _ = npytrpo_kwargs(env_id)
     agent = TRPO(env_id, seed=0, **kw)
     agent.learn(4096, progress_bar=False)
