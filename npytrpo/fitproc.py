@@ -25,8 +25,9 @@ it again at the next change of its thread count, and a new pool's worker spins f
 of CPU before it sleeps. The agent therefore forks the helper inside its BLAS limit (the helper
 inherits the count, and the agent changes nothing until ``learn`` ends), and the helper sets
 its count only where it differs from ``blas_threads`` (``_process_blas``), for its whole life
-rather than once per fit. On two cores the spinning workers of one parent and one helper had
-cost a CartPole-v1 run's first two iterations about 85 ms.
+rather than once per fit. On two cores the spinning workers of the agent and the helper had
+cost a CartPole-v1 run's first iterations 65–90 ms (``benchmarks/blas_fork_spin.py``,
+``benchmarks/critical_path.py``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def _serve(conn, other_end, blas_threads: int | None = None) -> None:
 
 
 def _serve_jobs(conn, blas_threads: int | None) -> None:
+    """``_serve``'s loop, with BLAS at ``blas_threads`` threads already."""
     from .lbfgsb import load_setulb
 
     load_setulb()  # what an L-BFGS-B fit needs (2–3 ms), loaded before the first job
@@ -130,7 +132,8 @@ def _serve_jobs(conn, blas_threads: int | None) -> None:
         except (EOFError, OSError):
             return
         try:
-            # A job of the process's own count sets nothing (blas_threads None: never limited).
+            # A job of the helper's own count sets nothing; a helper started without a count
+            # leaves the limit to each job, as before.
             limit = blas_threads is None or job[0].blas_threads != blas_threads
             reply = ("ok", fit_job(*job, limit_blas=limit))
         except Exception as e:  # noqa: BLE001 - handed to the agent, which raises it

@@ -516,3 +516,50 @@ def test_serve_answers_each_job_and_ends_with_the_pipe():
     _assert_same_fit(result, fields, cfg, value, obs, targets)
     assert kind2 == "error" and isinstance(exc, ValueError) and "Traceback" in text
     assert kind3 == "error" and type(exc3) is RuntimeError and str(exc3).startswith("TypeError")
+
+
+def test_serve_sets_blas_once_and_limits_only_a_job_of_another_count(monkeypatch):
+    """``_serve`` (run here, the agent's side on a thread) holds BLAS at its ``blas_threads``
+    for its life and runs a job of that count with ``limit_blas=False``, one of another count
+    with ``True``; a helper started without a count leaves the limit to every job."""
+    import contextlib
+    import multiprocessing
+    import threading
+
+    from npytrpo import fitproc
+
+    cfg, value, fields, obs, targets = _problem({})
+    held, ran = [], []
+
+    @contextlib.contextmanager
+    def process_blas(threads):
+        held.append(threads)
+        yield
+
+    def fit_job(config, *args, limit_blas):
+        ran.append((config.blas_threads, limit_blas))
+        return "fit"
+
+    monkeypatch.setattr(fitproc, "_process_blas", process_blas)
+    monkeypatch.setattr(fitproc, "fit_job", fit_job)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        for threads in (1, None):
+            mine, theirs = multiprocessing.Pipe()
+            replies = []
+
+            def agent_side(mine=mine, replies=replies):
+                for c in (cfg, replace(cfg, blas_threads=2)):
+                    mine.send((c, value, dict(fields), obs, targets))
+                    replies.append(mine.recv())
+                mine.close()
+
+            thread = threading.Thread(target=agent_side)
+            thread.start()
+            fitproc._serve(theirs, SimpleNamespace(close=lambda: None), threads)
+            thread.join(timeout=60)
+            assert replies == [("ok", "fit")] * 2
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert cfg.blas_threads == 1 and held == [1, None]
+    assert ran == [(1, False), (2, True), (1, True), (2, True)]
