@@ -158,17 +158,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         "-33.4 ± 82.6 with 512 (256: -61.8, 2048: 25.7), and 62.0 ± 103.4 on held-out seeds "
         "10-14 against -24.1 ± 94.5; gae_lambda 0.95 (zoo 0.98) is ours too: 95.8 ± 80.5 over "
         "seeds 0-9 against 68.2 ± 81.5 (0.9: 69.1, 0.99: 23.7), and 71.7 ± 75.5 on held-out "
-        "seeds 10-14 against 62.0 ± 103.4; value_hidden (256, 256) (zoo (64, 64)) is ours too: "
-        "112.9 ± 84.0 over seeds 0-9 and five last-bit draws of delta (50 runs) against 81.4 ± "
-        "78.3, and 133.2 ± 73.1 on held-out seeds 10-14 against 71.7 ± 75.5 "
-        "(benchmarks/results/tune20)",
+        "seeds 10-14 against 62.0 ± 103.4; value_hidden (128, 128) (zoo (64, 64)) is ours too: "
+        "130.2 ± 78.3 over seeds 0-9 and five last-bit draws of delta (50 runs) against 81.4 ± "
+        "78.3 with (64, 64) and 112.9 ± 84.0 with (256, 256), and 93.7 ± 72.7 on held-out seeds "
+        "10-14 against 71.7 ± 75.5 ((256, 256): 133.2 ± 73.1; benchmarks/results/tune20)",
         "timesteps": 200_000,
         "normalize_obs": True,
         "n_envs": 2,
         "n_steps": 1024,
         "damping": 0.01,
         "gae_lambda": 0.95,
-        "value_hidden": (256, 256),
+        "value_hidden": (128, 128),
     },
     "LunarLanderContinuous-v3": {
         "note": f"{_ZOO} (LunarLanderContinuous-v3, tuned) with the zoo's critic (n_critic_updates "
