@@ -50,3 +50,60 @@ def test_summary_without_other_seeds_prints_no_other_row(tmp_path, monkeypatch, 
     learn.summary([str(tmp_path)])
     out = capsys.readouterr().out
     assert "tune 0-9" in out and "other" not in out and "held-out" not in out
+
+
+def test_parse_target_reads_every_target_form(monkeypatch):
+    """The bound, the per-seed floor and the seed count of each form in ``TARGETS``."""
+    monkeypatch.syspath_prepend(BENCH)
+    import learn
+
+    assert learn.parse_target(learn.TARGETS["CartPole-v1"]) == (500.0, None, None)
+    assert learn.parse_target(learn.TARGETS["Acrobot-v1"]) == (-85.0, -100.0, None)
+    assert learn.parse_target(learn.TARGETS["MountainCarContinuous-v0"]) == (90.0, None, 4)
+    assert learn.parse_target(learn.TARGETS["LunarLander-v3"]) == (133.0, None, None)
+    assert learn.parse_target(learn.TARGETS["Hopper-v5"]) == (3000.0, None, None)
+    assert learn.parse_target(learn.TARGETS["Ant-v5"]) is None
+    assert learn.target_of("LunarLanderContinuous-v3").startswith(">= 200")
+
+
+def test_chance_of_target_matches_the_binomial_probabilities(monkeypatch):
+    """Two equally likely values make every chance a binomial sum over five draws: mean ≥ 5 of
+    {0, 10} needs three or more 10s (16/32); four of five ≥ 90 of {0, 100} needs four or five
+    100s (6/32); a floor of −100 over {−50, −150} needs all five −50 (1/32). 100 000 sets give
+    a standard error ≤ 0.0016, so 0.0065 is four of them; the same seed repeats the figure."""
+    monkeypatch.syspath_prepend(BENCH)
+    import learn
+
+    cases = [
+        ([0.0, 10.0], (5.0, None, None), 16 / 32),
+        ([0.0, 100.0], (90.0, None, 4), 6 / 32),
+        ([-50.0, -150.0], (-200.0, -100.0, None), 1 / 32),
+    ]
+    for values, rule, exact in cases:
+        got = learn.chance_of_target(values, rule)
+        assert abs(got - exact) < 0.0065, (values, rule, got, exact)
+        assert learn.chance_of_target(values, rule) == got
+    assert learn.chance_of_target([500.0] * 3, (500.0, None, None)) == 1.0
+    assert learn.chance_of_target([499.9, 500.0], (500.0, None, None), sets=1000) < 0.1
+
+
+def test_summary_prints_the_chance_for_ten_fresh_runs_only(tmp_path, monkeypatch, capsys):
+    """Ten runs on seeds 30–39 get the standard error and chance line; the same ten values on
+    the tuning seeds, and five held-out runs, do not."""
+    monkeypatch.syspath_prepend(BENCH)
+    import learn
+
+    values = [500.0] * 8 + [490.0, 480.0]
+    for i, v in enumerate(values):
+        _store(tmp_path / "fresh", "CartPole-v1", 30 + i, v)
+        _store(tmp_path / "tune", "CartPole-v1", i, v)
+    for s in range(10, 15):
+        _store(tmp_path / "held", "CartPole-v1", s, 500.0)
+    learn.summary([str(tmp_path / "fresh")])
+    out = capsys.readouterr().out
+    se = np.std(values, ddof=1) / np.sqrt(10)
+    chance = 100 * learn.chance_of_target(values, (500.0, None, None))
+    assert f"standard error {se:.1f}" in out and f"in {chance:.0f} % of" in out, out
+    assert 20 < chance < 45, chance  # (8/10)^5 = 32.8 %
+    learn.summary([str(tmp_path / "tune"), str(tmp_path / "held")])
+    assert "standard error" not in capsys.readouterr().out
