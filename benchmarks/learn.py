@@ -122,9 +122,9 @@ def _print_chance(env: str, label: str, m: np.ndarray) -> None:
     if label == next(iter(SEED_SETS)) or len(m) < 10 or rule is None:
         return
     se = m.std(ddof=1) / np.sqrt(len(m))
-    print(f"{'':<34}{'':<16}    the mean's standard error {se:.1f}; five of these seeds meet "
-          f"'{target_of(env)}' in {100 * chance_of_target(m, rule):.0f} % of 100 000 resampled "
-          "sets")  # fmt: skip
+    print(f"{'':<34}{'':<16}    the mean's standard error {se:.1f}; {(m >= rule[0]).sum()} of "
+          f"{len(m)} runs ≥ {rule[0]:g}; five of these seeds meet '{target_of(env)}' in "
+          f"{100 * chance_of_target(m, rule):.0f} % of 100 000 resampled sets")  # fmt: skip
 
 
 DEFAULT_ENVS = "CartPole-v1,Acrobot-v1,Pendulum-v1,MountainCar-v0,MountainCarContinuous-v0"

@@ -104,6 +104,7 @@ def test_summary_prints_the_chance_for_ten_fresh_runs_only(tmp_path, monkeypatch
     se = np.std(values, ddof=1) / np.sqrt(10)
     chance = 100 * learn.chance_of_target(values, (500.0, None, None))
     assert f"standard error {se:.1f}" in out and f"in {chance:.0f} % of" in out, out
+    assert "8 of 10 runs ≥ 500;" in out, out
     assert 20 < chance < 45, chance  # (8/10)^5 = 32.8 %
     learn.summary([str(tmp_path / "tune"), str(tmp_path / "held")])
     assert "standard error" not in capsys.readouterr().out
