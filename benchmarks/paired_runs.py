@@ -1,0 +1,58 @@
+"""Paired comparison of stored learning runs: each directory against a base, on their common seeds.
+
+Run: ``python benchmarks/paired_runs.py BASE_DIR DIR [DIR ...]`` over directories that
+``benchmarks/learn.py --out-dir`` wrote (one ``<env>_seed<s>.json`` per run).
+
+Two settings run on the same seeds share each seed's environment resets, so the per-seed
+difference d_s = R_s(setting) − R_s(base) of their 20-episode means varies less than either
+return. For each directory this prints the number of common seeds n, the setting's mean, the
+mean difference d̄ and its standard error SE = std(d, ddof=1)/√n (a sweep's rule such as
+``benchmarks/results/tune21``'s "beats the preset by at least 2 SE" reads off these two).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from learn import load_runs  # noqa: E402
+
+
+def by_seed(directory: str) -> dict[int, float]:
+    """``{seed: eval_mean}`` of the runs stored in ``directory`` (one environment)."""
+    runs = load_runs([directory])
+    envs = {r["env"] for r in runs}
+    if len(envs) > 1:
+        raise ValueError(f"directory must hold one environment's runs, {directory} has {envs}")
+    return {r["seed"]: r["eval_mean"] for r in runs}
+
+
+def paired(base: dict[int, float], other: dict[int, float]) -> tuple[int, float, float, float]:
+    """(n common seeds, the other's mean over them, mean difference other − base, its SE)."""
+    seeds = sorted(set(base) & set(other))
+    if len(seeds) < 2:
+        raise ValueError(f"need at least two common seeds, got {len(seeds)}")
+    d = np.array([other[s] - base[s] for s in seeds])
+    mean = float(np.mean([other[s] for s in seeds]))
+    return len(seeds), mean, float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("base", help="the base setting's --out-dir")
+    ap.add_argument("dirs", nargs="+", help="the other settings' --out-dir")
+    args = ap.parse_args(argv)
+    base = by_seed(args.base)
+    print(f"base {args.base}: {len(base)} runs, mean {np.mean(list(base.values())):.2f}")
+    for d in args.dirs:
+        n, mean, diff, se = paired(base, by_seed(d))
+        print(f"{d:<40} n={n:<3} mean {mean:8.2f}  minus base {diff:+7.2f}  SE {se:5.2f}  "
+              f"2 SE {2 * se:5.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""``benchmarks/paired_runs.py``: per-seed differences on the common seeds, and their SE."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+
+
+def _store(directory, env, values):
+    directory.mkdir()
+    for seed, v in values.items():
+        run = {"env": env, "seed": seed, "eval_mean": v}
+        (directory / f"{env}_seed{seed}.json").write_text(json.dumps(run))
+
+
+def test_paired_uses_common_seeds_only_and_the_sample_se(tmp_path, monkeypatch, capsys):
+    """Base {1: 10, 2: 20, 3: 30, 9: 99}, other {1: 11, 2: 23, 3: 32, 4: 0}: the common seeds are
+    1–3, the differences 1, 3, 2 (mean 2, sample std 1, SE 1/√3), the other's mean 22."""
+    monkeypatch.syspath_prepend(BENCH)
+    import paired_runs
+
+    _store(tmp_path / "base", "E-v0", {1: 10.0, 2: 20.0, 3: 30.0, 9: 99.0})
+    _store(tmp_path / "other", "E-v0", {1: 11.0, 2: 23.0, 3: 32.0, 4: 0.0})
+    base, other = (paired_runs.by_seed(str(tmp_path / d)) for d in ("base", "other"))
+    n, mean, diff, se = paired_runs.paired(base, other)
+    assert (n, mean, diff) == (3, 22.0, 2.0)
+    assert se == pytest.approx(1 / np.sqrt(3), rel=1e-15)
+    paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other")])
+    out = capsys.readouterr().out
+    assert "n=3" in out and "minus base   +2.00" in out and "SE  0.58" in out, out
+
+
+def test_paired_refuses_mixed_envs_and_too_few_common_seeds(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(BENCH)
+    import paired_runs
+
+    _store(tmp_path / "a", "E-v0", {1: 1.0, 2: 2.0})
+    (tmp_path / "a" / "F-v0_seed3.json").write_text(json.dumps({"env": "F-v0", "seed": 3}))
+    with pytest.raises(ValueError, match="one environment"):
+        paired_runs.by_seed(str(tmp_path / "a"))
+    with pytest.raises(ValueError, match="two common seeds"):
+        paired_runs.paired({1: 1.0, 2: 2.0}, {2: 3.0, 5: 1.0})
