@@ -2,7 +2,8 @@
 
 Run: ``python benchmarks/learn.py [--envs CartPole-v1,Acrobot-v1,...] [--seeds 5] [--jobs 2]``
 ``[--first-seed F] [--timesteps N] [--episodes 20] [--json out.json] [--out-dir DIR]``
-``[--set key=value ...]``; ``--summary DIR [DIR ...]`` prints the table of stored runs instead.
+``[--set key=value ...] [--long-eval E] [--late-evals N]``; ``--summary DIR [DIR ...]`` prints
+the table of stored runs instead.
 
 An entry of ``--envs`` may be a preset variant id (``Pendulum-v1/gsde``): its preset, on the
 environment before the ``/``. With ``--out-dir`` every run is written to
@@ -41,6 +42,13 @@ set such as 25–49), the standard error of its mean and how often a set of five
 those runs (with replacement, 100 000 sets, a fixed seed) meets the target: the chance that the
 issue's five-seed held-out figure passes, if the runs are typical of unseen seeds
 (``chance_of_target``).
+
+``--late-evals N`` evaluates each run N more times over the last 40 % of its budget (10
+deterministic episodes each, on an env of their own). A CartPole-v1 run whose stochastic policy
+scores 500 can still move in and out of 500 deterministically from one iteration to the next, so
+the final evaluation is one draw of a late-training pass rate; the fraction of late evaluations
+that meet the target's bound estimates that rate with less noise than the one final figure, and
+``--summary`` prints its mean over runs (``paired_runs.py --late`` compares it seed by seed).
 
 Not part of the test suite (minutes of CPU); nothing is asserted.
 """
@@ -144,6 +152,33 @@ def _parse_set(items: list[str]) -> dict:
 #: ``--long-eval``'s env seed is the run's seed plus this (the standard evaluation's env seed is
 #: ``TRPO.evaluate``'s default, the seed plus 1 000 003).
 LONG_EVAL_SEED_OFFSET = 7_000_001
+#: ``--late-evals``: evaluations spread over the last ``1 − LATE_FROM`` of the budget, each of
+#: ``LATE_EPISODES`` deterministic episodes on an env seeded with the seed + ``LATE_SEED_OFFSET``.
+LATE_FROM, LATE_EPISODES, LATE_SEED_OFFSET = 0.6, 10, 9_000_011
+
+
+def late_marks(budget: int, n: int) -> list[float]:
+    """The env-step counts after which ``--late-evals n`` evaluates: n evenly spaced points of
+    the last 40 % of ``budget``, the first at 0.6 · budget (the iteration that reaches a mark
+    evaluates; one evaluation per iteration)."""
+    return [budget * (LATE_FROM + (1 - LATE_FROM) * i / n) for i in range(n)]
+
+
+def late_evaluator(budget: int, n: int, seed: int):
+    """``(callback, evals)``: a ``TRPO.learn`` callback that evaluates the policy at
+    ``late_marks(budget, n)`` and the list it appends ``[env-steps, mean return]`` to. The
+    evaluations use their own env (``TRPO.evaluate``), so training draws exactly what it draws
+    without them."""
+    marks, evals = late_marks(budget, n), []
+
+    def callback(agent, row) -> None:
+        if marks and agent.num_timesteps >= marks[0]:
+            while marks and agent.num_timesteps >= marks[0]:
+                marks.pop(0)
+            ev = agent.evaluate(LATE_EPISODES, seed=seed + LATE_SEED_OFFSET)
+            evals.append([int(agent.num_timesteps), float(ev["mean_return"])])
+
+    return callback, evals
 
 
 def preset_kwargs(env_id: str, timesteps: int | None, overrides: dict) -> tuple[dict, int]:
@@ -166,20 +201,25 @@ def run_one(
     episodes: int,
     overrides: dict,
     long_eval: int = 0,
+    late_evals: int = 0,
 ):
     """Train one agent and evaluate it; returns a dict of results (runs in a worker).
 
     ``env_id`` may name a preset variant ``ENV/ALGO`` (e.g. ``CartPole-v1/ppo``): its preset,
     on the environment ``ENV``. With ``long_eval`` > 0 the same final policy is also evaluated
     over that many episodes on an env seeded apart (``LONG_EVAL_SEED_OFFSET``): how far the
-    ``episodes``-episode figure moves with the start states drawn, policy unchanged."""
+    ``episodes``-episode figure moves with the start states drawn, policy unchanged. With
+    ``late_evals`` > 0 the policy is also evaluated that many times over the last 40 % of
+    training (``late_evaluator``): how often the policies near the end pass, of which the final
+    evaluation is one draw."""
     from npytrpo.agent import TRPO
     from npytrpo.tools.presets import env_id_of
 
     kw, budget = preset_kwargs(env_id, timesteps, overrides)
     t0 = time.perf_counter()
     agent = TRPO(env_id_of(env_id), seed=seed, **kw)
-    agent.learn(budget, progress_bar=False)
+    callback, late = late_evaluator(budget, late_evals, seed) if late_evals else (None, None)
+    agent.learn(budget, callback=callback, progress_bar=False)
     wall = time.perf_counter() - t0
     ev = agent.evaluate(episodes)
     long = {}
@@ -190,6 +230,8 @@ def run_one(
             "long_eval_mean": ev_long["mean_return"],
             "long_eval_returns": [float(r) for r in ev_long["returns"]],
         }
+    if late_evals:
+        long.update(late_eval_episodes=LATE_EPISODES, late_evals=late)
     agent.close()  # joins the value fit's helper (and env workers): their peak RSS is known
     return {
         "env": env_id,
@@ -244,6 +286,7 @@ def summary(dirs: list[str]) -> None:
                       f"{m.min():>9.1f}  {per}")  # fmt: skip
                 _print_long_eval(rs)
                 _print_chance(e, label, m)
+                _print_late(e, rs)
 
 
 def _seed_sets(seeds) -> dict[str, object]:
@@ -266,6 +309,25 @@ def _print_long_eval(rs: list[dict]) -> None:
     n = rs[0]["long_eval_episodes"]
     print(f"{'':<34}{f'  {n} episodes':<16}{len(m):>3}{m.mean():>9.1f} ± {m.std():<6.1f}"
           f"{m.min():>9.1f}  {per}  (short − long: {gap})")  # fmt: skip
+
+
+def late_pass(run: dict, bound: float) -> float:
+    """The fraction of a run's ``late_evals`` whose mean return is ≥ ``bound``."""
+    return float(np.mean([m >= bound for _, m in run["late_evals"]]))
+
+
+def _print_late(env: str, rs: list[dict]) -> None:
+    """For runs with ``--late-evals``: the mean over runs of the fraction of late evaluations at
+    or above the target's bound, and its standard error over runs."""
+    rule = parse_target(target_of(env))
+    rs = [r for r in rs if r.get("late_evals")]
+    if rule is None or not rs:
+        return
+    f = np.array([late_pass(r, rule[0]) for r in rs])
+    se = f.std(ddof=1) / np.sqrt(len(f)) if len(f) > 1 else float("nan")
+    k = len(rs[0]["late_evals"])
+    print(f"{'':<34}{'':<16}    late evaluations ({k} a run, {rs[0]['late_eval_episodes']} "
+          f"episodes): {100 * f.mean():.1f} % ≥ {rule[0]:g} (SE {100 * se:.1f})")  # fmt: skip
 
 
 def add_run_arguments(ap: argparse.ArgumentParser, *, envs: str, first_seed: int, episodes: int):
@@ -293,6 +355,13 @@ def main(argv=None) -> None:
         metavar="EPISODES",
         help="also evaluate each final policy over this many episodes on an env seeded apart",
     )
+    ap.add_argument(
+        "--late-evals",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also evaluate each run N times over its last 40 %% of training (10 episodes each)",
+    )
     ap.add_argument("--json", default=None, help="write all results to this file")
     ap.add_argument("--per-seed-dir", dest="out_dir", default=None, help="same as --out-dir")
     args = ap.parse_args(argv)
@@ -306,7 +375,16 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs, max_tasks_per_child=1) as pool:
         futures = [
-            pool.submit(run_one, e, s, args.timesteps, args.episodes, overrides, args.long_eval)
+            pool.submit(
+                run_one,
+                e,
+                s,
+                args.timesteps,
+                args.episodes,
+                overrides,
+                args.long_eval,
+                args.late_evals,
+            )
             for e, s in jobs
         ]
         results = []

@@ -8,6 +8,9 @@ difference d_s = R_s(setting) − R_s(base) of their 20-episode means varies les
 return. For each directory this prints the number of common seeds n, the setting's mean, the
 mean difference d̄ and its standard error SE = std(d, ddof=1)/√n (a sweep's rule such as
 ``benchmarks/results/tune21``'s "beats the preset by at least 2 SE" reads off these two).
+
+With ``--late`` the per-seed figure is instead the fraction of the run's late evaluations
+(``learn.py --late-evals``) at or above its target's bound (``learn.late_pass``).
 """
 
 from __future__ import annotations
@@ -19,16 +22,22 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from learn import load_runs  # noqa: E402
+from learn import late_pass, load_runs, parse_target, target_of  # noqa: E402
 
 
-def by_seed(directory: str) -> dict[int, float]:
-    """``{seed: eval_mean}`` of the runs stored in ``directory`` (one environment)."""
+def by_seed(directory: str, late: bool = False) -> dict[int, float]:
+    """``{seed: eval_mean}`` of the runs stored in ``directory`` (one environment); with
+    ``late``, ``{seed: late_pass(run, bound)}`` with the bound of the env's target."""
     runs = load_runs([directory])
     envs = {r["env"] for r in runs}
     if len(envs) > 1:
         raise ValueError(f"directory must hold one environment's runs, {directory} has {envs}")
-    return {r["seed"]: r["eval_mean"] for r in runs}
+    if not late:
+        return {r["seed"]: r["eval_mean"] for r in runs}
+    rule = parse_target(target_of(runs[0]["env"])) if runs else None
+    if rule is None or not all(r.get("late_evals") for r in runs):
+        raise ValueError(f"--late needs runs with late_evals and a target bound in {directory}")
+    return {r["seed"]: late_pass(r, rule[0]) for r in runs}
 
 
 def paired(base: dict[int, float], other: dict[int, float]) -> tuple[int, float, float, float]:
@@ -45,11 +54,12 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("base", help="the base setting's --out-dir")
     ap.add_argument("dirs", nargs="+", help="the other settings' --out-dir")
+    ap.add_argument("--late", action="store_true", help="compare the late evaluations' pass rate")
     args = ap.parse_args(argv)
-    base = by_seed(args.base)
+    base = by_seed(args.base, args.late)
     print(f"base {args.base}: {len(base)} runs, mean {np.mean(list(base.values())):.2f}")
     for d in args.dirs:
-        n, mean, diff, se = paired(base, by_seed(d))
+        n, mean, diff, se = paired(base, by_seed(d, args.late))
         print(f"{d:<40} n={n:<3} mean {mean:8.2f}  minus base {diff:+7.2f}  SE {se:5.2f}  "
               f"2 SE {2 * se:5.2f}")  # fmt: skip
 
