@@ -328,6 +328,20 @@ def _print_late(env: str, rs: list[dict]) -> None:
     k = len(rs[0]["late_evals"])
     print(f"{'':<34}{'':<16}    late evaluations ({k} a run, {rs[0]['late_eval_episodes']} "
           f"episodes): {100 * f.mean():.1f} % ≥ {rule[0]:g} (SE {100 * se:.1f})")  # fmt: skip
+    if len({len(r["late_evals"]) for r in rs}) == 1:
+        steps, means, slope = late_trend(rs)
+        by = " ".join(f"{m:.1f}" for m in means)
+        print(f"{'':<34}{'':<16}    their mean over runs, {steps[0] / 1e3:.0f}k → "
+              f"{steps[-1] / 1e3:.0f}k steps: {by} (slope {slope:+.2f} per 10k steps)")  # fmt: skip
+
+
+def late_trend(rs: list[dict]) -> tuple[np.ndarray, np.ndarray, float]:
+    """For runs with the same number of late evaluations: the mean env-steps and the mean return
+    over runs at each evaluation, and the least-squares slope of the second against the first,
+    per 10 000 env-steps (is the setting still improving at its budget?)."""
+    a = np.array([r["late_evals"] for r in rs], dtype=float)  # (runs, evaluations, 2)
+    steps, means = a[:, :, 0].mean(axis=0), a[:, :, 1].mean(axis=0)
+    return steps, means, float(np.polyfit(steps / 1e4, means, 1)[0])
 
 
 def add_run_arguments(ap: argparse.ArgumentParser, *, envs: str, first_seed: int, episodes: int):

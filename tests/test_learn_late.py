@@ -110,3 +110,24 @@ def test_paired_runs_late_refuses_runs_without_late_evaluations(tmp_path, monkey
     (tmp_path / "a" / "CartPole-v1_seed1.json").write_text(json.dumps(run))
     with pytest.raises(ValueError, match="late_evals"):
         paired_runs.by_seed(str(tmp_path / "a"), late=True)
+
+
+def test_late_trend_is_the_mean_per_evaluation_and_its_least_squares_slope(
+    tmp_path, monkeypatch, capsys
+):
+    """Runs evaluated at 10k, 20k and 30k steps with returns (1, 3, 2) and (3, 5, 8): mean
+    returns 2, 4, 5 at 10k, 20k, 30k; slope Σ(x−x̄)(y−ȳ)/Σ(x−x̄)² = (−1·−1.67 + 1·1.33)/2 = 1.5 per
+    10k steps; --summary prints both."""
+    monkeypatch.syspath_prepend(BENCH)
+    import learn
+
+    rs = [{"late_evals": [[10_000, 1.0], [20_000, 3.0], [30_000, 2.0]]},
+          {"late_evals": [[10_000, 3.0], [20_000, 5.0], [30_000, 8.0]]}]  # fmt: skip
+    steps, means, slope = learn.late_trend(rs)
+    assert steps.tolist() == [10_000, 20_000, 30_000] and means.tolist() == [2.0, 4.0, 5.0]
+    assert slope == pytest.approx(1.5, rel=1e-12)
+    for seed, r in enumerate(rs, start=1):
+        _store(tmp_path, "MountainCar-v0", seed, r["late_evals"], value=-110.0)
+    learn.summary([str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "0.0 % ≥ -108" in out and "10k → 30k steps: 2.0 4.0 5.0 (slope +1.50 per 10k" in out
