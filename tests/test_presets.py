@@ -88,6 +88,17 @@ def test_cartpole_has_the_zoo_batches_and_our_measured_damping():
     assert "damping 0.01 (zoo 1e-3) is ours" in p["note"] and "tune22" in p["note"]
 
 
+def test_mountaincar_has_the_zoo_entry_with_our_larger_and_more_frequent_steps():
+    """MountainCar-v0: the zoo's normalize (observations only) and n_envs 2, with δ 0.02 and
+    n_steps 512 (zoo 0.01, 1024), ours, tuned on seeds 100-149 and confirmed on 150-199
+    (benchmarks/results/tune22); the note says so and names its failure mode."""
+    p = PRESETS["MountainCar-v0"]
+    assert (p["normalize_obs"], p["n_envs"], p["timesteps"]) == (True, 2, 100_000)
+    assert (p["delta"], p["n_steps"]) == (0.02, 512) and "normalize_reward" not in p
+    assert "delta 0.02 and n_steps 512 (zoo 0.01, 1024) are ours" in p["note"]
+    assert "tune22" in p["note"] and "never reach the flag" in p["note"]
+
+
 def test_unknown_variant_is_a_value_error_naming_the_known_ones():
     with pytest.raises(ValueError, match=r"known variants: \['Pendulum-v1/gaussian'"):
         get_preset("Pendulum-v1/beta")
