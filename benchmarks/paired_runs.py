@@ -10,7 +10,8 @@ mean difference d̄ and its standard error SE = std(d, ddof=1)/√n (a sweep's r
 ``benchmarks/results/tune21``'s "beats the preset by at least 2 SE" reads off these two).
 
 With ``--late`` the per-seed figure is instead the fraction of the run's late evaluations
-(``learn.py --late-evals``) at or above its target's bound (``learn.late_pass``).
+(``learn.py --late-evals``) at or above its target's bound (``learn.late_pass``); with
+``--late-mean`` the mean return of those evaluations.
 """
 
 from __future__ import annotations
@@ -25,13 +26,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from learn import late_pass, load_runs, parse_target, target_of  # noqa: E402
 
 
-def by_seed(directory: str, late: bool = False) -> dict[int, float]:
+def by_seed(directory: str, late: bool = False, late_mean: bool = False) -> dict[int, float]:
     """``{seed: eval_mean}`` of the runs stored in ``directory`` (one environment); with
-    ``late``, ``{seed: late_pass(run, bound)}`` with the bound of the env's target."""
+    ``late``, ``{seed: late_pass(run, bound)}`` with the bound of the env's target; with
+    ``late_mean``, ``{seed: mean return of the run's late evaluations}``."""
     runs = load_runs([directory])
     envs = {r["env"] for r in runs}
     if len(envs) > 1:
         raise ValueError(f"directory must hold one environment's runs, {directory} has {envs}")
+    if late_mean:
+        if not all(r.get("late_evals") for r in runs):
+            raise ValueError(f"--late-mean needs runs with late_evals in {directory}")
+        return {r["seed"]: float(np.mean([m for _, m in r["late_evals"]])) for r in runs}
     if not late:
         return {r["seed"]: r["eval_mean"] for r in runs}
     rule = parse_target(target_of(runs[0]["env"])) if runs else None
@@ -55,11 +61,12 @@ def main(argv=None) -> None:
     ap.add_argument("base", help="the base setting's --out-dir")
     ap.add_argument("dirs", nargs="+", help="the other settings' --out-dir")
     ap.add_argument("--late", action="store_true", help="compare the late evaluations' pass rate")
+    ap.add_argument("--late-mean", action="store_true", help="compare the late evaluations' mean")
     args = ap.parse_args(argv)
-    base = by_seed(args.base, args.late)
+    base = by_seed(args.base, args.late, args.late_mean)
     print(f"base {args.base}: {len(base)} runs, mean {np.mean(list(base.values())):.2f}")
     for d in args.dirs:
-        n, mean, diff, se = paired(base, by_seed(d, args.late))
+        n, mean, diff, se = paired(base, by_seed(d, args.late, args.late_mean))
         print(f"{d:<40} n={n:<3} mean {mean:8.2f}  minus base {diff:+7.2f}  SE {se:5.2f}  "
               f"2 SE {2 * se:5.2f}")  # fmt: skip
 

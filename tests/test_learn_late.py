@@ -131,3 +131,22 @@ def test_late_trend_is_the_mean_per_evaluation_and_its_least_squares_slope(
     learn.summary([str(tmp_path)])
     out = capsys.readouterr().out
     assert "0.0 % ≥ -108" in out and "10k → 30k steps: 2.0 4.0 5.0 (slope +1.50 per 10k" in out
+
+
+def test_paired_runs_late_mean_compares_the_late_evaluations_mean(tmp_path, monkeypatch, capsys):
+    """Per-seed late means: base 2 and 4 (seeds 1, 2), other 3 and 8: differences 1 and 4, mean
+    2.5, SE std([1, 4], ddof=1)/√2 = 1.5; the other's mean 5.5. Runs without late evaluations
+    are refused."""
+    monkeypatch.syspath_prepend(BENCH)
+    import paired_runs
+
+    for seed, (b, o) in {1: ([1.0, 3.0], [3.0, 3.0]), 2: ([4.0, 4.0], [6.0, 10.0])}.items():
+        _store(tmp_path / "base", "LunarLander-v3", seed, [[1, b[0]], [2, b[1]]])
+        _store(tmp_path / "other", "LunarLander-v3", seed, [[1, o[0]], [2, o[1]]])
+    assert paired_runs.by_seed(str(tmp_path / "base"), late_mean=True) == {1: 2.0, 2: 4.0}
+    paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), "--late-mean"])
+    out = capsys.readouterr().out
+    assert "n=2" in out and "mean     5.50  minus base   +2.50  SE  1.50" in out, out
+    _store(tmp_path / "bare", "LunarLander-v3", 1, [])
+    with pytest.raises(ValueError, match="late-mean needs"):
+        paired_runs.by_seed(str(tmp_path / "bare"), late_mean=True)
