@@ -55,6 +55,7 @@ def run_npytrpo(
             mark[0] += every
             std = row.get("action_std", float("nan"))
             extra = f" std {std:.3f}" if np.isfinite(std) else ""
+            extra += f" entropy {row['entropy']:.3f}" if "entropy" in row else ""
             if "backtracks" in row:  # the line search over the iterations since the last line
                 bt = np.mean([r["backtracks"] for r in window])
                 ok = np.mean([bool(r["ls_success"]) for r in window])
