@@ -44,8 +44,10 @@ issue's five-seed held-out figure passes, if the runs are typical of unseen seed
 (``chance_of_target``).
 
 ``--late-evals N`` evaluates each run N more times over the last 40 % of its budget (10
-deterministic episodes each, on an env of their own). A CartPole-v1 run whose stochastic policy
-scores 500 can still move in and out of 500 deterministically from one iteration to the next, so
+deterministic episodes each, on an env of their own seeded the same way every time, so that every
+evaluation of a run replays the same start states and differs only by the policy). A
+CartPole-v1 run whose stochastic policy scores 500 can still move in and out of 500
+deterministically from one iteration to the next, so
 the final evaluation is one draw of a late-training pass rate; the fraction of late evaluations
 that meet the target's bound estimates that rate with less noise than the one final figure, and
 ``--summary`` prints its mean over runs (``paired_runs.py --late`` compares it seed by seed).
@@ -222,16 +224,16 @@ def run_one(
     agent.learn(budget, callback=callback, progress_bar=False)
     wall = time.perf_counter() - t0
     ev = agent.evaluate(episodes)
-    long = {}
+    extra = {}
     if long_eval:
         ev_long = agent.evaluate(long_eval, seed=seed + LONG_EVAL_SEED_OFFSET)
-        long = {
+        extra = {
             "long_eval_episodes": long_eval,
             "long_eval_mean": ev_long["mean_return"],
             "long_eval_returns": [float(r) for r in ev_long["returns"]],
         }
     if late_evals:
-        long.update(late_eval_episodes=LATE_EPISODES, late_evals=late)
+        extra.update(late_eval_episodes=LATE_EPISODES, late_evals=late)
     agent.close()  # joins the value fit's helper (and env workers): their peak RSS is known
     return {
         "env": env_id,
@@ -249,7 +251,7 @@ def run_one(
         "settings": kw,
         "overrides": overrides,
         "evaluation_returns": [float(r) for r in ev.get("returns", [])],
-        **long,
+        **extra,
     }
 
 
@@ -328,7 +330,7 @@ def _print_late(env: str, rs: list[dict]) -> None:
     k = len(rs[0]["late_evals"])
     print(f"{'':<34}{'':<16}    late evaluations ({k} a run, {rs[0]['late_eval_episodes']} "
           f"episodes): {100 * f.mean():.1f} % ≥ {rule[0]:g} (SE {100 * se:.1f})")  # fmt: skip
-    if len({len(r["late_evals"]) for r in rs}) == 1:
+    if k > 1 and len({len(r["late_evals"]) for r in rs}) == 1:
         steps, means, slope = late_trend(rs)
         by = " ".join(f"{m:.1f}" for m in means)
         print(f"{'':<34}{'':<16}    their mean over runs, {steps[0] / 1e3:.0f}k → "
