@@ -25,25 +25,30 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from learn import late_pass, load_runs, parse_target, target_of  # noqa: E402
 
+#: What ``by_seed`` reads off a run: its final evaluation, or its late evaluations' pass rate at
+#: the target's bound (``--late``) or their mean return (``--late-mean``).
+MEASURES = ("final", "late", "late-mean")
 
-def by_seed(directory: str, late: bool = False, late_mean: bool = False) -> dict[int, float]:
-    """``{seed: eval_mean}`` of the runs stored in ``directory`` (one environment); with
-    ``late``, ``{seed: late_pass(run, bound)}`` with the bound of the env's target; with
-    ``late_mean``, ``{seed: mean return of the run's late evaluations}``."""
+
+def by_seed(directory: str, measure: str = "final") -> dict[int, float]:
+    """``{seed: figure}`` of the runs stored in ``directory`` (one environment): the final
+    ``eval_mean`` (``measure="final"``), ``late_pass(run, bound)`` with the bound of the env's
+    target (``"late"``), or the mean return of the run's late evaluations (``"late-mean"``)."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
     runs = load_runs([directory])
     envs = {r["env"] for r in runs}
     if len(envs) > 1:
         raise ValueError(f"directory must hold one environment's runs, {directory} has {envs}")
-    if late_mean:
-        if not all(r.get("late_evals") for r in runs):
-            raise ValueError(f"--late-mean needs runs with late_evals in {directory}")
-        return {r["seed"]: float(np.mean([m for _, m in r["late_evals"]])) for r in runs}
-    if not late:
+    if measure == "final":
         return {r["seed"]: r["eval_mean"] for r in runs}
     rule = parse_target(target_of(runs[0]["env"])) if runs else None
-    if rule is None or not all(r.get("late_evals") for r in runs):
-        raise ValueError(f"--late needs runs with late_evals and a target bound in {directory}")
-    return {r["seed"]: late_pass(r, rule[0]) for r in runs}
+    if not all(r.get("late_evals") for r in runs) or (measure == "late" and rule is None):
+        raise ValueError(f"--{measure} needs runs with late_evals (and for --late a target bound)"
+                         f" in {directory}")  # fmt: skip
+    if measure == "late":
+        return {r["seed"]: late_pass(r, rule[0]) for r in runs}
+    return {r["seed"]: float(np.mean([m for _, m in r["late_evals"]])) for r in runs}
 
 
 def paired(base: dict[int, float], other: dict[int, float]) -> tuple[int, float, float, float]:
@@ -60,13 +65,17 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("base", help="the base setting's --out-dir")
     ap.add_argument("dirs", nargs="+", help="the other settings' --out-dir")
-    ap.add_argument("--late", action="store_true", help="compare the late evaluations' pass rate")
-    ap.add_argument("--late-mean", action="store_true", help="compare the late evaluations' mean")
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--late", dest="measure", action="store_const", const="late",
+                       help="compare the late evaluations' pass rate")  # fmt: skip
+    which.add_argument("--late-mean", dest="measure", action="store_const", const="late-mean",
+                       help="compare the late evaluations' mean return")  # fmt: skip
+    ap.set_defaults(measure="final")
     args = ap.parse_args(argv)
-    base = by_seed(args.base, args.late, args.late_mean)
+    base = by_seed(args.base, args.measure)
     print(f"base {args.base}: {len(base)} runs, mean {np.mean(list(base.values())):.2f}")
     for d in args.dirs:
-        n, mean, diff, se = paired(base, by_seed(d, args.late, args.late_mean))
+        n, mean, diff, se = paired(base, by_seed(d, args.measure))
         print(f"{d:<40} n={n:<3} mean {mean:8.2f}  minus base {diff:+7.2f}  SE {se:5.2f}  "
               f"2 SE {2 * se:5.2f}")  # fmt: skip
 

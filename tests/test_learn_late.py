@@ -109,7 +109,7 @@ def test_paired_runs_late_refuses_runs_without_late_evaluations(tmp_path, monkey
     run = {"env": "CartPole-v1", "seed": 1, "eval_mean": 500.0}
     (tmp_path / "a" / "CartPole-v1_seed1.json").write_text(json.dumps(run))
     with pytest.raises(ValueError, match="late_evals"):
-        paired_runs.by_seed(str(tmp_path / "a"), late=True)
+        paired_runs.by_seed(str(tmp_path / "a"), "late")
 
 
 def test_late_trend_is_the_mean_per_evaluation_and_its_least_squares_slope(
@@ -143,10 +143,12 @@ def test_paired_runs_late_mean_compares_the_late_evaluations_mean(tmp_path, monk
     for seed, (b, o) in {1: ([1.0, 3.0], [3.0, 3.0]), 2: ([4.0, 4.0], [6.0, 10.0])}.items():
         _store(tmp_path / "base", "LunarLander-v3", seed, [[1, b[0]], [2, b[1]]])
         _store(tmp_path / "other", "LunarLander-v3", seed, [[1, o[0]], [2, o[1]]])
-    assert paired_runs.by_seed(str(tmp_path / "base"), late_mean=True) == {1: 2.0, 2: 4.0}
+    assert paired_runs.by_seed(str(tmp_path / "base"), "late-mean") == {1: 2.0, 2: 4.0}
     paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), "--late-mean"])
     out = capsys.readouterr().out
     assert "n=2" in out and "mean     5.50  minus base   +2.50  SE  1.50" in out, out
     _store(tmp_path / "bare", "LunarLander-v3", 1, [])
     with pytest.raises(ValueError, match="late-mean needs"):
-        paired_runs.by_seed(str(tmp_path / "bare"), late_mean=True)
+        paired_runs.by_seed(str(tmp_path / "bare"), "late-mean")
+    with pytest.raises(ValueError, match="measure must be one of"):
+        paired_runs.by_seed(str(tmp_path / "base"), "late_mean")
