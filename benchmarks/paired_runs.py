@@ -11,7 +11,8 @@ mean difference d̄ and its standard error SE = std(d, ddof=1)/√n (a sweep's r
 
 With ``--late`` the per-seed figure is instead the fraction of the run's late evaluations
 (``learn.py --late-evals``) at or above its target's bound (``learn.late_pass``); with
-``--late-mean`` the mean return of those evaluations.
+``--late-mean`` the mean return of those evaluations; with ``--long`` the mean return of the
+final policy's long evaluation (``learn.py --long-eval``: many episodes on an env seeded apart).
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from learn import late_pass, load_runs, parse_target, target_of  # noqa: E402
 
 #: What ``by_seed`` reads off a run: its final evaluation, or its late evaluations' pass rate at
-#: the target's bound (``--late``) or their mean return (``--late-mean``).
-MEASURES = ("final", "late", "late-mean")
+#: the target's bound (``--late``) or their mean return (``--late-mean``), or the final policy's
+#: long evaluation (``--long``).
+MEASURES = ("final", "late", "late-mean", "long")
 
 
 def by_seed(directory: str, measure: str = "final") -> dict[int, float]:
     """``{seed: figure}`` of the runs stored in ``directory`` (one environment): the final
     ``eval_mean`` (``measure="final"``), ``late_pass(run, bound)`` with the bound of the env's
-    target (``"late"``), or the mean return of the run's late evaluations (``"late-mean"``)."""
+    target (``"late"``), the mean return of the run's late evaluations (``"late-mean"``), or
+    its ``long_eval_mean`` (``"long"``)."""
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
     runs = load_runs([directory])
@@ -42,6 +45,12 @@ def by_seed(directory: str, measure: str = "final") -> dict[int, float]:
         raise ValueError(f"directory must hold one environment's runs, {directory} has {envs}")
     if measure == "final":
         return {r["seed"]: r["eval_mean"] for r in runs}
+    if measure == "long":
+        if not all("long_eval_mean" in r for r in runs):
+            raise ValueError(
+                f"--long needs runs with a long evaluation (--long-eval) in {directory}"
+            )
+        return {r["seed"]: r["long_eval_mean"] for r in runs}
     rule = parse_target(target_of(runs[0]["env"])) if runs else None
     if not all(r.get("late_evals") for r in runs) or (measure == "late" and rule is None):
         raise ValueError(f"--{measure} needs runs with late_evals (and for --late a target bound)"
@@ -70,6 +79,8 @@ def main(argv=None) -> None:
                        help="compare the late evaluations' pass rate")  # fmt: skip
     which.add_argument("--late-mean", dest="measure", action="store_const", const="late-mean",
                        help="compare the late evaluations' mean return")  # fmt: skip
+    which.add_argument("--long", dest="measure", action="store_const", const="long",
+                       help="compare the final policy's long evaluation (--long-eval)")  # fmt: skip
     ap.set_defaults(measure="final")
     args = ap.parse_args(argv)
     base = by_seed(args.base, args.measure)

@@ -152,3 +152,25 @@ def test_paired_runs_late_mean_compares_the_late_evaluations_mean(tmp_path, monk
         paired_runs.by_seed(str(tmp_path / "bare"), "late-mean")
     with pytest.raises(ValueError, match="measure must be one of"):
         paired_runs.by_seed(str(tmp_path / "base"), "late_mean")
+
+
+def test_paired_runs_long_compares_the_long_evaluations_mean(tmp_path, monkeypatch, capsys):
+    """Per-seed long-evaluation means: base −150 and −170 (seeds 1, 2), other −140 and −168:
+    differences 10 and 2, mean 6, SE std([10, 2], ddof=1)/√2 = 4; the other's mean −154. Runs
+    without a long evaluation are refused, naming the option."""
+    monkeypatch.syspath_prepend(BENCH)
+    import paired_runs
+
+    for name, longs in {"base": (-150.0, -170.0), "other": (-140.0, -168.0)}.items():
+        for seed, m in zip((1, 2), longs, strict=True):
+            _store(tmp_path / name, "Pendulum-v1", seed, [], value=0.0)
+            path = tmp_path / name / f"Pendulum-v1_seed{seed}.json"
+            run = json.loads(path.read_text())
+            path.write_text(json.dumps({**run, "long_eval_mean": m}))
+    assert paired_runs.by_seed(str(tmp_path / "base"), "long") == {1: -150.0, 2: -170.0}
+    paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), "--long"])
+    out = capsys.readouterr().out
+    assert "n=2" in out and "mean  -154.00  minus base   +6.00  SE  4.00" in out, out
+    _store(tmp_path / "bare", "Pendulum-v1", 1, [])
+    with pytest.raises(ValueError, match="--long needs"):
+        paired_runs.by_seed(str(tmp_path / "bare"), "long")
