@@ -173,6 +173,19 @@ class MLP:
             layers.append((theta[w].reshape(fan_in, fan_out), theta[b]))
         return layers
 
+    def blocks(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Views ``[B_0, ...]`` into θ with ``B_i = [W_i; b_i]`` of shape (fan_in + 1, fan_out).
+
+        The layout stores b_i right after W_i, so each layer's parameters are one contiguous
+        block, and ``h W_i + b_i = [h, 1] B_i`` is one matrix product (``sensitivity.py``).
+        """
+        return [
+            theta[w.start : b.stop].reshape(fan_in + 1, fan_out)
+            for (w, b), fan_in, fan_out in zip(
+                self._slices, self.sizes[:-1], self.sizes[1:], strict=True
+            )
+        ]
+
     def init(self, rng: np.random.Generator, *, output_gain: float = 0.01) -> np.ndarray:
         """Orthogonal weights, zero biases.
 

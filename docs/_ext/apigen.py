@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "and the policies (log-probs, KL, surrogate, Fisher). No gymnasium.",
         (
             "npytrpo.nn",
+            "npytrpo.sensitivity",
             "npytrpo.distributions",
             "npytrpo.gsde",
             "npytrpo.policies",

@@ -1,0 +1,151 @@
+"""Tests for npytrpo.sensitivity: products through output sensitivities.
+
+The sensitivities S_i = ∂o/∂z_i are checked against central differences of the network from
+layer i up (an oracle that does not share their recursion); the products against
+``MLP.jvp`` / ``MLP.vjp`` (the same sums in another order) and against the stored per-sample
+Jacobians; and the Fisher product of a policy that takes this path against its dense Fisher.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from npytrpo import sensitivity
+from npytrpo.nn import MLP
+from npytrpo.policies import CategoricalPolicy, GaussianPolicy
+
+# Central differences of o(z_i) along a unit direction: truncation ε²/6·|o'''| plus rounding
+# eps·|o|/ε, both ≲ 1e-8 relative for these O(1)-weight tanh nets at ε = 1e-5 (as in
+# tests/test_nn.py, whose bound this reuses); a wrong tanh' factor or a transposed W is O(1).
+FD_EPS = 1e-5
+FD_RTOL = 1e-7
+# ``MLP.jvp`` and ``sensitivity.jvp`` sum the same products in another order: rounding only,
+# O(depth · eps_machine) relative to ‖J‖‖v‖ (observed ≤ 7e-16 on 64×64 networks).
+SUM_RTOL = 1e-12
+
+
+@st.composite
+def deep_cases(draw):
+    """(sizes, N, seed, θ scale): 2–4 hidden layers of 1–9 units, d_out 1–4."""
+    obs_dim = draw(st.integers(1, 6))
+    hidden = draw(st.lists(st.integers(1, 9), min_size=2, max_size=4))
+    d_out = draw(st.integers(1, 4))
+    n = draw(st.integers(1, 40))
+    return [obs_dim, *hidden, d_out], n, draw(st.integers(0, 2**32 - 1)), draw(st.floats(0.1, 2.0))
+
+
+def build(case):
+    sizes, n, seed, scale = case
+    rng = np.random.default_rng(seed)
+    net = MLP(sizes)
+    theta = scale * rng.standard_normal(net.num_params)
+    x = rng.standard_normal((n, net.d_in))
+    out, cache = net.forward(theta, x)
+    return net, theta, x, cache, rng
+
+
+def output_from(net, theta, z, i):
+    """The network's output with layer i's pre-activation set to z (tanh, then layers i+1 …)."""
+    layers = net.unpack(theta)
+    h = np.tanh(z)
+    for W, b in layers[i + 1 : -1]:
+        h = np.tanh(h @ W + b)
+    W, b = layers[-1]
+    return h @ W + b
+
+
+@given(deep_cases())
+def test_sensitivities_match_central_differences(case):
+    """S_i[k, n] · e = the central difference of o_{n,k} along a unit direction e of z_{i,n}."""
+    net, theta, x, cache, rng = build(case)
+    sens = sensitivity.output_sensitivities(net, cache)
+    assert len(sens) == net.n_layers - 2
+    for i, S in enumerate(sens):
+        N, fan = cache.batch_size, net.sizes[i + 1]
+        assert S.shape == (net.d_out, N, fan)
+        z = cache.inputs[i] @ net.unpack(theta)[i][0] + net.unpack(theta)[i][1]
+        e = rng.standard_normal((N, fan))
+        e /= np.linalg.norm(e, axis=1, keepdims=True)
+        up = output_from(net, theta, z + FD_EPS * e, i)
+        down = output_from(net, theta, z - FD_EPS * e, i)
+        fd = (up - down) / (2 * FD_EPS)  # (N, d_out)
+        analytic = np.einsum("knj,nj->nk", S, e)
+        scale = np.abs(analytic).max() + np.abs(up).max()
+        np.testing.assert_allclose(analytic, fd, rtol=0, atol=FD_RTOL * scale)
+
+
+@given(deep_cases())
+def test_products_equal_the_propagated_ones_to_rounding(case):
+    """jvp and vjp through sensitivities equal MLP.jvp and MLP.vjp, and the per-sample Jacobian
+    products J_n v and Σ J_nᵀ u_n, to rounding."""
+    net, theta, x, cache, rng = build(case)
+    products = sensitivity.Products(net, cache)
+    v = rng.standard_normal(net.num_params)
+    u = rng.standard_normal((cache.batch_size, net.d_out))
+    J = net.jacobian(cache)
+    Jv = products.jvp(v)
+    scale = np.linalg.norm(J) * np.linalg.norm(v)
+    np.testing.assert_allclose(Jv, net.jvp(cache, v), rtol=0, atol=SUM_RTOL * scale)
+    np.testing.assert_allclose(Jv, J @ v, rtol=0, atol=SUM_RTOL * scale)
+    Ju = products.vjp(u)
+    scale = np.linalg.norm(J) * np.linalg.norm(u)
+    np.testing.assert_allclose(Ju, net.vjp(cache, u), rtol=0, atol=SUM_RTOL * scale)
+    np.testing.assert_allclose(Ju, np.einsum("nkp,nk->p", J, u), rtol=0, atol=SUM_RTOL * scale)
+
+
+def test_blocks_are_each_layers_weight_and_bias_stacked():
+    """MLP.blocks: [W_i; b_i] views into θ, so h W_i + b_i = [h, 1] B_i and a write fills θ."""
+    net = MLP([3, 5, 4, 2])
+    theta = np.random.default_rng(1).standard_normal(net.num_params)
+    h = np.random.default_rng(2).standard_normal((6, 3))
+    for (W, b), B in zip(net.unpack(theta), net.blocks(theta), strict=True):
+        assert np.array_equal(B[:-1], W) and np.array_equal(B[-1], b)
+        assert np.shares_memory(B, theta)
+        h1 = sensitivity.with_ones(h)
+        assert h1.shape == (6, h.shape[1] + 1) and np.array_equal(h1[:, -1], np.ones(6))
+        np.testing.assert_allclose(h1 @ B, h @ W + b, rtol=1e-14, atol=1e-14)
+        h = np.tanh(h @ W + b)
+
+
+def test_no_sensitivities_below_two_hidden_layers():
+    """A linear model and a one-hidden-layer net have no layer below the last hidden one."""
+    for sizes in ([3, 2], [3, 5, 2]):
+        net = MLP(sizes)
+        _, cache = net.forward(net.init(np.random.default_rng(0)), np.ones((4, 3)))
+        assert sensitivity.output_sensitivities(net, cache) == []
+        assert not sensitivity.worth_it(net)
+        with pytest.raises(ValueError, match="net must have at least two hidden layers"):
+            sensitivity.Products(net, cache)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "expected"),
+    [([4, 64, 64, 2], True), ([3, 64, 64, 1], True), ([11, 64, 64, 3], True),
+     ([8, 64, 64, 4], True), ([17, 64, 64, 6], False), ([4, 64, 2], False),
+     ([4, 8, 8, 8, 2], False), ([5, 32, 16, 8, 3], False), ([4, 64, 64, 64, 2], True)],
+)  # fmt: skip
+def test_worth_it_counts_the_products_saved_against_the_passes_added(sizes, expected):
+    """[4, 64, 64, 2]: saved 2·64·64 = 8192 per sample and product; added 2·2·64·10 + 2·4096/10
+    = 3379. [17, 64, 64, 6]: added 2·6·64·10 + 6·4096/10 = 10137 > 8192. [4, 8, 8, 8, 2]: saved
+    2·(64 + 64) = 256, added 2·2·16·10 + 2·128/10 = 665.6."""
+    assert sensitivity.worth_it(MLP(sizes)) is expected
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [CategoricalPolicy(4, 2, (24, 24)), GaussianPolicy(3, 1, (16, 16)),
+     GaussianPolicy(3, 2, (32, 32, 32))],
+)  # fmt: skip
+def test_fisher_product_on_this_path_equals_the_dense_fisher(policy):
+    """Policies for which ``worth_it`` holds take this path in ``fisher_product``; their F v
+    equals the exact dense Fisher times v to rounding."""
+    assert sensitivity.worth_it(policy.net)
+    rng = np.random.default_rng(7)
+    theta = policy.init(rng) + 0.3 * rng.standard_normal(policy.num_params)
+    obs = rng.standard_normal((25, policy.obs_dim))
+    F = policy.fisher_matrix(theta, obs)
+    v = rng.standard_normal(policy.num_params)
+    Fv = policy.fisher_vector_product(theta, obs, v)
+    scale = np.linalg.norm(F) * np.linalg.norm(v)
+    np.testing.assert_allclose(Fv, F @ v, rtol=0, atol=SUM_RTOL * scale)
