@@ -55,7 +55,9 @@ TESTS: dict[str, list[str]] = {
         "tests/test_linearize_details.py",
         "tests/test_policies.py",
         "tests/test_trust_region.py",
+        "tests/test_sensitivity.py",
     ],
+    "sensitivity": ["tests/test_sensitivity.py", "tests/test_policies.py"],
     "distributions": [
         "tests/test_distributions.py",
         "tests/test_distributions_details.py",
@@ -70,6 +72,7 @@ TESTS: dict[str, list[str]] = {
     "nn": [
         "tests/test_nn.py",
         "tests/test_nn_details.py",
+        "tests/test_sensitivity.py",
         "tests/test_policies.py",
         "tests/test_gsde_policy.py",
         "tests/test_fast_paths.py",

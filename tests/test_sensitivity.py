@@ -123,12 +123,18 @@ def test_no_sensitivities_below_two_hidden_layers():
     ("sizes", "expected"),
     [([4, 64, 64, 2], True), ([3, 64, 64, 1], True), ([11, 64, 64, 3], True),
      ([8, 64, 64, 4], True), ([17, 64, 64, 6], False), ([4, 64, 2], False),
-     ([4, 8, 8, 8, 2], False), ([5, 32, 16, 8, 3], False), ([4, 64, 64, 64, 2], True)],
+     ([4, 8, 8, 8, 2], False), ([5, 32, 16, 8, 3], False), ([4, 64, 64, 64, 2], True),
+     ([200, 64, 64, 6], False), ([4, 64, 66, 5], False), ([3, 8, 50, 4], False),
+     ([3, 16, 64, 2], True)],
 )  # fmt: skip
 def test_worth_it_counts_the_products_saved_against_the_passes_added(sizes, expected):
-    """[4, 64, 64, 2]: saved 2·64·64 = 8192 per sample and product; added 2·2·64·10 + 2·4096/10
-    = 3379. [17, 64, 64, 6]: added 2·6·64·10 + 6·4096/10 = 10137 > 8192. [4, 8, 8, 8, 2]: saved
-    2·(64 + 64) = 256, added 2·2·16·10 + 2·128/10 = 665.6."""
+    """Saved 2·S with S = Σ_{i=1..m} fan_in_i·fan_out_i; added 2·d_out·Σ_{i<m} fan_out_i·10 +
+    d_out·S/10, per sample and product. [4, 64, 64, 2]: 8192 against 2560 + 819.2.
+    [17, 64, 64, 6]: 8192 against 7680 + 2457.6. [4, 8, 8, 8, 2]: 256 against 640 + 25.6. The
+    input layer is not skipped ([200, 64, 64, 6]: 8192 against 10137.6, where counting W_0 would
+    say yes), nor the output layer ([4, 64, 66, 5]: 8448 against 6400 + 2112 = 8512, short by
+    64). [3, 8, 50, 4]: 800 against 640 + 160, a tie, which is no. The passes are over the lower
+    layers' outputs ([3, 16, 64, 2]: 2048 against 640 + 204.8, where 64 units would be 2764.8)."""
     assert sensitivity.worth_it(MLP(sizes)) is expected
 
 
