@@ -144,12 +144,9 @@ def test_paired_runs_late_mean_compares_the_late_evaluations_mean(tmp_path, monk
         _store(tmp_path / "base", "LunarLander-v3", seed, [[1, b[0]], [2, b[1]]])
         _store(tmp_path / "other", "LunarLander-v3", seed, [[1, o[0]], [2, o[1]]])
     assert paired_runs.by_seed(str(tmp_path / "base"), "late-mean") == {1: 2.0, 2: 4.0}
-    paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), "--late-mean"])
-    out = capsys.readouterr().out
-    assert "n=2" in out and "mean     5.50  minus base   +2.50  SE  1.50" in out, out
-    _store(tmp_path / "bare", "LunarLander-v3", 1, [])
-    with pytest.raises(ValueError, match="late-mean needs"):
-        paired_runs.by_seed(str(tmp_path / "bare"), "late-mean")
+    expected = "mean     5.50  minus base   +2.50  SE  1.50"
+    _prints_and_refuses_bare_runs(paired_runs, tmp_path, capsys, "LunarLander-v3", "--late-mean",
+                                  expected)  # fmt: skip
     with pytest.raises(ValueError, match="measure must be one of"):
         paired_runs.by_seed(str(tmp_path / "base"), "late_mean")
 
@@ -168,9 +165,16 @@ def test_paired_runs_long_compares_the_long_evaluations_mean(tmp_path, monkeypat
             run = json.loads(path.read_text())
             path.write_text(json.dumps({**run, "long_eval_mean": m}))
     assert paired_runs.by_seed(str(tmp_path / "base"), "long") == {1: -150.0, 2: -170.0}
-    paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), "--long"])
+    expected = "mean  -154.00  minus base   +6.00  SE  4.00"
+    _prints_and_refuses_bare_runs(paired_runs, tmp_path, capsys, "Pendulum-v1", "--long", expected)
+
+
+def _prints_and_refuses_bare_runs(paired_runs, tmp_path, capsys, env, flag, expected):
+    """``paired_runs.py BASE OTHER FLAG`` over tmp_path's base/ and other/ (two common seeds)
+    prints ``expected``; a run without the measure's field is refused, naming the flag."""
+    paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), flag])
     out = capsys.readouterr().out
-    assert "n=2" in out and "mean  -154.00  minus base   +6.00  SE  4.00" in out, out
-    _store(tmp_path / "bare", "Pendulum-v1", 1, [])
-    with pytest.raises(ValueError, match="--long needs"):
-        paired_runs.by_seed(str(tmp_path / "bare"), "long")
+    assert "n=2" in out and expected in out, out
+    _store(tmp_path / "bare", env, 1, [])
+    with pytest.raises(ValueError, match=f"{flag} needs"):
+        paired_runs.by_seed(str(tmp_path / "bare"), flag[2:])

@@ -11,38 +11,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+# Central differences along a unit direction: the step and bound of tests/test_nn.py (truncation
+# ε²/6·|o‴|, rounding eps·|o|/ε, both ≲ 1e-8 relative for these tanh nets at ε = 1e-5); a wrong
+# tanh' factor or a transposed W is an O(1) error. ``build``: network, θ, x, output, cache, rng.
+from test_nn import FD_EPS, FD_RTOL, build
+
 from npytrpo import sensitivity
 from npytrpo.nn import MLP
 from npytrpo.policies import CategoricalPolicy, GaussianPolicy
 
-# Central differences of o(z_i) along a unit direction: truncation ε²/6·|o'''| plus rounding
-# eps·|o|/ε, both ≲ 1e-8 relative for these O(1)-weight tanh nets at ε = 1e-5 (as in
-# tests/test_nn.py, whose bound this reuses); a wrong tanh' factor or a transposed W is O(1).
-FD_EPS = 1e-5
-FD_RTOL = 1e-7
-# ``MLP.jvp`` and ``sensitivity.jvp`` sum the same products in another order: rounding only,
+# ``MLP.jvp`` and ``Products.jvp`` sum the same products in another order: rounding only,
 # O(depth · eps_machine) relative to ‖J‖‖v‖ (observed ≤ 7e-16 on 64×64 networks).
 SUM_RTOL = 1e-12
 
 
 @st.composite
 def deep_cases(draw):
-    """(sizes, N, seed, θ scale): 2–4 hidden layers of 1–9 units, d_out 1–4."""
-    obs_dim = draw(st.integers(1, 6))
+    """(sizes, N, seed, θ scale) as ``build`` takes them: 2–4 hidden layers of 1–9 units."""
     hidden = draw(st.lists(st.integers(1, 9), min_size=2, max_size=4))
-    d_out = draw(st.integers(1, 4))
-    n = draw(st.integers(1, 40))
-    return [obs_dim, *hidden, d_out], n, draw(st.integers(0, 2**32 - 1)), draw(st.floats(0.1, 2.0))
-
-
-def build(case):
-    sizes, n, seed, scale = case
-    rng = np.random.default_rng(seed)
-    net = MLP(sizes)
-    theta = scale * rng.standard_normal(net.num_params)
-    x = rng.standard_normal((n, net.d_in))
-    out, cache = net.forward(theta, x)
-    return net, theta, x, cache, rng
+    sizes = [draw(st.integers(1, 6)), *hidden, draw(st.integers(1, 4))]
+    return sizes, draw(st.integers(1, 40)), draw(st.integers(0, 2**32 - 1)), draw(st.floats(0.1, 2))
 
 
 def output_from(net, theta, z, i):
@@ -58,7 +46,7 @@ def output_from(net, theta, z, i):
 @given(deep_cases())
 def test_sensitivities_match_central_differences(case):
     """S_i[k, n] · e = the central difference of o_{n,k} along a unit direction e of z_{i,n}."""
-    net, theta, x, cache, rng = build(case)
+    net, theta, x, _, cache, rng = build(case)
     sens = sensitivity.output_sensitivities(net, cache)
     assert len(sens) == net.n_layers - 2
     for i, S in enumerate(sens):
@@ -79,7 +67,7 @@ def test_sensitivities_match_central_differences(case):
 def test_products_equal_the_propagated_ones_to_rounding(case):
     """jvp and vjp through sensitivities equal MLP.jvp and MLP.vjp, and the per-sample Jacobian
     products J_n v and Σ J_nᵀ u_n, to rounding."""
-    net, theta, x, cache, rng = build(case)
+    net, theta, x, _, cache, rng = build(case)
     products = sensitivity.Products(net, cache)
     v = rng.standard_normal(net.num_params)
     u = rng.standard_normal((cache.batch_size, net.d_out))
