@@ -2,9 +2,9 @@
 as ``MLP.jvp`` / ``MLP.vjp``, cheaper when the network has few outputs.
 
 A tanh MLP with layers ``z_i = h_i W_i + b_i``, ``h_{i+1} = tanh(z_i)`` and output ``o = z_k``
-(docs/theory.md § 7.3; this module is § 7.5). By the chain rule, a tangent ``v = (V_i, c_i)_i`` moves the output by the
-sum over layers of each layer's *direct* move ``ż_i = h_i V_i + c_i`` carried to the output by
-the sensitivity ``S_i = ∂o/∂z_i``:
+(docs/theory.md § 7.3; this module is § 7.5). By the chain rule, a tangent ``v = (V_i, c_i)_i``
+moves the output by the sum over layers of each layer's *direct* move ``ż_i = h_i V_i + c_i``
+carried to the output by the sensitivity ``S_i = ∂o/∂z_i``:
 
 .. math:: J_n v = \\sum_i S_{i,n}\\, \\dot z_{i,n},\\qquad
           \\sum_n J_nᵀ u_n = \\Big(\\sum_n h_{i,n}ᵀ δ_{i,n},\\ \\sum_n δ_{i,n}\\Big)_i
