@@ -36,6 +36,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from npytrpo import sensitivity
 from npytrpo.cg import conjugate_gradient
 from npytrpo.linesearch import backtracking_line_search, make_acceptance_rule
 from npytrpo.memory import keep_freed_memory
@@ -106,7 +107,8 @@ def bench_policy(name: str, pi, N: int, repeats: int, rng: np.random.Generator) 
     summed = ["linearize (g, F at θ)", "CG + xᵀAx product"]
     rest = total - sum(np.median(parts[k]) for k in [*summed, "line search"])
 
-    print(f"\n{name}: N = {N}, P = {pi.num_params}")
+    path = "output sensitivities" if sensitivity.worth_it(pi.net) else "MLP.jvp / MLP.vjp"
+    print(f"\n{name}: N = {N}, P = {pi.num_params}; Fisher products through {path}")
     print(
         f"  step: status {res.status}, CG {res.cg.iterations} iterations "
         f"({res.cg.nmatvec} products), line search {len(res.line_search.fractions)} trial(s)"
