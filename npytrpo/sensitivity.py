@@ -81,13 +81,13 @@ def output_sensitivities(net: MLP, cache: MLPCache) -> list[np.ndarray]:
     T = np.empty((net.d_out, N, net.sizes[m + 1]))
     for k in range(net.d_out):
         np.multiply(dtanh[m], W[m + 1][:, k], out=T[k])  # ∂o_k/∂z_m = (1 − h²) ⊙ W[:, k]
-    sens: list[np.ndarray] = [T] * m
+    sens = []  # S_{m-1}, …, S_0, reversed at the end
     for i in range(m - 1, -1, -1):
         # S_i = (S_{i+1} W_{i+1}ᵀ) ⊙ (1 − h_{i+1}²), all outputs in one matrix product
         T = (T.reshape(-1, T.shape[2]) @ W[i + 1].T).reshape(net.d_out, N, -1)
         T *= dtanh[i]
-        sens[i] = T
-    return sens
+        sens.append(T)
+    return sens[::-1]
 
 
 def with_ones(h: np.ndarray) -> np.ndarray:
