@@ -55,7 +55,7 @@ def test_tiny_run_without_sb3(compare, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "pip install -e '.[compare]'" in out
     assert "os.cpu_count() = " in out and "sched_getaffinity" in out
-    assert "run npytrpo      CartPole-v1  seed 0:   1,024 steps" in out
+    assert "run npytrpo      CartPole-v1  seed 0:   2,048 steps" in out  # one 2 × 1024 batch
     assert "env-steps per CPU-second" in out
     for kind in ("gymnasium SyncVectorEnv", "npytrpo make_vector_env"):
         assert f"raw vector env, {kind} (n_envs=2, random actions)" in out
