@@ -21,7 +21,7 @@ from npytrpo.tools.presets import (
     presets_available,
 )
 
-VARIANT_ENVS = ("Pendulum-v1", "MountainCarContinuous-v0")
+VARIANT_ENVS = ("Pendulum-v1", "MountainCarContinuous-v0", "LunarLanderContinuous-v3")
 
 
 def test_env_id_of_is_the_part_before_the_slash():
@@ -39,7 +39,8 @@ def test_both_variants_exist_and_the_default_is_one_of_them(env_id):
     assert gsde["use_sde"] is True and gsde["sde_sample_freq"] == 4 and gsde["n_envs"] == 2
     assert not gauss.get("use_sde", False)
     assert get_preset(env_id) in (gsde, gauss)
-    budget = {"Pendulum-v1": 100_000, "MountainCarContinuous-v0": 50_000}[env_id]
+    budget = {"Pendulum-v1": 100_000, "MountainCarContinuous-v0": 50_000,
+              "LunarLanderContinuous-v3": 100_000}[env_id]  # fmt: skip
     assert gsde["timesteps"] == budget
 
 
@@ -56,14 +57,20 @@ def test_pendulum_gsde_variant_has_the_zoo_settings():
 def test_lunarlander_continuous_has_the_zoo_critic_with_our_measured_changes():
     """LunarLanderContinuous-v3: the zoo's critic (minibatch Adam, 128 rows, lr 1e-3, no weight
     decay, sb3's ε) with γ 0.999 (zoo 0.99) and 40 critic epochs (zoo 20), each ours and measured
-    on seeds 0–9, then held out (benchmarks/results/tune13, tune16); the note says so."""
-    p = PRESETS["LunarLanderContinuous-v3"]
+    on seeds 0–9, then held out (benchmarks/results/tune13, tune16); the note says so. That is
+    the /gaussian variant; the default adds gSDE and nothing else (tune24)."""
+    p = PRESETS["LunarLanderContinuous-v3/gaussian"]
     critic = {k: p[k] for k in ("vf_optimizer", "vf_epochs", "vf_batch_size", "vf_lr", "vf_l2")}
     assert critic == dict(vf_optimizer="adam", vf_epochs=40, vf_batch_size=128, vf_lr=1e-3,
                           vf_l2=0.0)  # fmt: skip
     assert (p["gamma"], p["vf_eps"], p["n_envs"], p["n_steps"], p["timesteps"]) == (
         0.999, 5e-6, 2, 1024, 100_000)  # fmt: skip
     assert "vf_epochs 40 (zoo 20) is ours" in p["note"] and "tune16" in p["note"]
+    default = PRESETS["LunarLanderContinuous-v3"]
+    assert default is PRESETS["LunarLanderContinuous-v3/gsde"]
+    extra = {k: v for k, v in default.items() if k != "note" and p.get(k) != v}
+    assert extra == {"use_sde": True, "sde_sample_freq": 4}
+    assert set(p) <= set(default) and "tune24" in default["note"]
 
 
 def test_lunarlander_has_our_measured_changes_and_the_wider_critic():
