@@ -1,7 +1,7 @@
 """The value fits of a real run, replayed: plain L-BFGS-B against variable projection.
 
 Run: ``python benchmarks/varpro_fit.py [--env Pendulum-v1/gaussian] [--seed 0]
-[--plain 25,15,10] [--varpro 5,8,10,25] [--timesteps N]``.
+[--plain 25,15,10] [--varpro 5,8,10,25] [--timesteps N] [--hidden 32,32 [--hidden 16,16]]``.
 
 A preset's run is trained once with its value fit in the main process, and every fit's problem
 (the batch's observations and targets) is recorded. The sequence of problems is then replayed
@@ -12,6 +12,10 @@ fits: the loss L after the fit, 1 − R² in sample (MSE / Var[y] of the batch i
 on the next batch (the values the agent's next GAE uses), evaluations per fit, and ms per fit
 and per evaluation on one BLAS thread, in this process. The targets are the recorded run's, so
 every fit sees the same problems; which fit the run itself used does not enter.
+
+``--hidden W,W`` (repeatable) replays every fit once more on a critic of other widths (same
+λ and ftol), started from its own initialisation with the recorded run's seed: what a smaller critic
+costs per fit and how well it predicts the next batch, before any learning run.
 """
 
 from __future__ import annotations
@@ -85,6 +89,12 @@ def replay(value, problems, method: str, k: int) -> dict:
     }
 
 
+def _row(method: str, k: int, r: dict, label: str = "") -> str:
+    return (f"{method:8s} {k:3d} {r['loss']:10.4f} {r['in_sample']:9.4f} "
+            f"{r['next_batch']:10.4f} {r['evals']:6.1f} {r['ms_fit']:7.2f} "
+            f"{r['ms_eval']:8.2f}{label}")  # fmt: skip
+
+
 def _ints(text: str) -> list[int]:
     return [int(t) for t in text.split(",") if t.strip()]
 
@@ -96,8 +106,11 @@ def main(argv=None) -> None:
     ap.add_argument("--timesteps", type=int, default=None)
     ap.add_argument("--plain", type=_ints, default=[25, 15, 10])
     ap.add_argument("--varpro", type=_ints, default=[5, 8, 10, 25])
+    ap.add_argument("--hidden", type=_ints, action="append", default=[])
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
+
+    from npytrpo.value import ValueFunction
 
     value, problems, _ = record(args.env, args.seed, args.timesteps)
     N = problems[0][1].shape[0]
@@ -107,10 +120,13 @@ def main(argv=None) -> None:
     runs = [("lbfgs", k) for k in args.plain] + [("varpro", k) for k in args.varpro]
     with threadpool_limits(limits=1, user_api="blas"):
         for method, k in runs:
-            r = replay(value, problems, method, k)
-            print(f"{method:8s} {k:3d} {r['loss']:10.4f} {r['in_sample']:9.4f} "
-                  f"{r['next_batch']:10.4f} {r['evals']:6.1f} {r['ms_fit']:7.2f} "
-                  f"{r['ms_eval']:8.2f}")  # fmt: skip
+            print(_row(method, k, replay(value, problems, method, k)))
+        for hidden in args.hidden:
+            other = ValueFunction(value.obs_dim, hidden, l2=value.l2, ftol=value.ftol)
+            first = (other.init(args.seed), *problems[0][1:])
+            for method, k in runs:
+                r = replay(other, [first, *problems[1:]], method, k)
+                print(_row(method, k, r, f"   critic {tuple(hidden)}"))
 
 
 if __name__ == "__main__":
