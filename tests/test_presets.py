@@ -87,9 +87,9 @@ def test_lunarlander_has_our_measured_changes_and_the_wider_critic():
 
 def test_cartpole_has_the_zoo_envs_and_lambda_with_our_measured_step_settings():
     """CartPole-v1: the zoo's n_envs 2 and λ 0.98, with n_steps 1024, γ 0.999 (zoo 512, 0.99),
-    damping 0.01 (zoo 1e-3) and the L-BFGS-B fit's vf_iters 15, vf_ftol 1e-3, each ours and
-    measured on seeds no sweep had used (benchmarks/results/speed12, tune22, tune24); the note
-    says so."""
+    damping 0.01 (zoo 1e-3), the L-BFGS-B fit's vf_iters 15, vf_ftol 1e-3 and a (48, 48) critic
+    (zoo (64, 64)), each ours and measured on seeds no sweep had used (benchmarks/results/speed12,
+    tune22, tune24, tune25); the note says so."""
     p = PRESETS["CartPole-v1"]
     assert (p["n_envs"], p["n_steps"], p["gamma"], p["gae_lambda"], p["timesteps"]) == (
         2, 1024, 0.999, 0.98, 100_000)  # fmt: skip
@@ -97,6 +97,8 @@ def test_cartpole_has_the_zoo_envs_and_lambda_with_our_measured_step_settings():
     assert "damping 0.01 (zoo 1e-3) is ours" in p["note"] and "tune22" in p["note"]
     assert "gamma 0.999 and n_steps 1024 (zoo 0.99, 512) are ours" in p["note"]
     assert "tune24" in p["note"]
+    assert p["value_hidden"] == (48, 48) and "hidden" not in p
+    assert "value_hidden (48, 48) (zoo (64, 64)) is ours" in p["note"] and "tune25" in p["note"]
 
 
 def test_mountaincar_has_the_zoo_entry_with_our_larger_and_more_frequent_steps():
