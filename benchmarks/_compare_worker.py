@@ -10,7 +10,8 @@ Usage (what ``compare.py`` runs)::
 ``step`` times one ``trpo_step`` at N = 1024 on a 64×64 CartPole policy against sb3-contrib's
 policy update (``train()`` without its critic epochs) on the same batch — the batch of its
 filled rollout buffer, or, with the flag 0 (no sb3-contrib), a random-action CartPole batch.
-Runs alternate between the sides, after one warm-up call of each.
+Runs alternate between the sides, after one warm-up call of each, in a process whose glibc
+malloc keeps freed memory (``npytrpo.memory.keep_freed_memory``), as the agent's does.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def _step(repeats: int, with_sb3: bool, threads: int | None) -> dict:
     from _compare_npy import blas_summary, cartpole_batch, npytrpo_step_fn
     from threadpoolctl import threadpool_limits
 
+    from npytrpo.memory import keep_freed_memory
+
+    # The allocator as the agent runs it (``TRPO(tune_malloc=True)``, the default), set before
+    # either side allocates: process-wide, so sb3-contrib's step runs on the same malloc.
+    malloc = keep_freed_memory()
     calls = {}
     if with_sb3:
         from _compare_sb3 import sb3_step_setup
@@ -68,6 +74,7 @@ def _step(repeats: int, with_sb3: bool, threads: int | None) -> dict:
         "times": times,
         "cg_npytrpo": cg.get("npytrpo"),
         "threads": blas,
+        "malloc_tuned": malloc,
     }
 
 

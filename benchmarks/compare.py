@@ -28,7 +28,13 @@ torch thread too (``--threads 1``, the default here). ``--threads 0`` leaves tor
 on the loaded development machine its policy step took 20× longer than with one thread.
 
 Then (unless ``--no-step``) one ``trpo_step`` at N = 1024 on the 64×64 CartPole policy against
-sb3-contrib's policy update (its ``train()`` with the critic epochs off) on the same batch.
+sb3-contrib's policy update (its ``train()`` with the critic epochs off) on the same batch, in
+one process run as the agent runs: one BLAS thread, and glibc's malloc keeping freed memory
+(``npytrpo.memory.keep_freed_memory``, the agent's ``tune_malloc=True``), set before either side
+allocates, so both sides run on it. Before the twenty-third session the step process kept
+glibc's defaults, which the agent never runs with: npytrpo's median step measured 8.7–10.2 ms
+there against 8.3–8.4 ms with the agent's allocator, sb3-contrib's 48–51 ms either way
+(three alternating runs, ``benchmarks/results/tune25/compare_step_only_malloc.txt``).
 
 Targets (issue 12), printed, never asserted: whole process ≥ 8× sb3-contrib on CartPole and
 ≥ 6× on Pendulum; ``trpo_step`` ≤ ⅕ of sb3-contrib's policy step; rollout ≤ 2× the raw env;
@@ -247,6 +253,11 @@ def step_section(args: argparse.Namespace, with_sb3: bool) -> None:
             f"{'meets' if frac <= TARGET_STEP_FRACTION else 'MISSES'} it)"
         )
     print(f"  BLAS in the step process: {res['threads']}")
+    tuned = res.get("malloc_tuned")
+    print(
+        "  malloc in the step process: "
+        + ("freed memory kept, as in the agent (tune_malloc)" if tuned else "glibc's defaults")
+    )
 
 
 def parse_args(argv=None) -> argparse.Namespace:

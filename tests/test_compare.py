@@ -98,7 +98,7 @@ def test_set_reaches_npytrpo_side(compare, monkeypatch, capsys):
 
 def test_step_section_without_sb3(compare):
     """The step worker, run in-process without sb3-contrib, times npytrpo's step alone on a
-    CartPole batch of N = 1024 and reports its CG iterations."""
+    CartPole batch of N = 1024 and reports its CG iterations and whether malloc was tuned."""
     import _compare_worker
 
     res = _compare_worker._step(1, False, None)
@@ -106,6 +106,10 @@ def test_step_section_without_sb3(compare):
     assert list(res["times"]) == ["npytrpo trpo_step"]
     assert len(res["times"]["npytrpo trpo_step"]) == 1
     assert res["cg_npytrpo"] in range(1, 11)  # CG ran, within its iteration budget
+    # The step process runs on the agent's allocator wherever glibc lets it be set.
+    from npytrpo.memory import keep_freed_memory
+
+    assert res["malloc_tuned"] is keep_freed_memory()
 
 
 def test_bad_counts_are_rejected(compare):
