@@ -13,9 +13,9 @@ on the next batch (the values the agent's next GAE uses), evaluations per fit, a
 and per evaluation on one BLAS thread, in this process. The targets are the recorded run's, so
 every fit sees the same problems; which fit the run itself used does not enter.
 
-``--hidden W,W`` (repeatable) replays every fit once more on a critic of other widths (same
-λ and ftol), started from its own initialisation with the recorded run's seed: what a smaller critic
-costs per fit and how well it predicts the next batch, before any learning run.
+``--hidden W,W`` (repeatable) replays every fit once more on a critic of other widths (same λ
+and ftol), started from its own initialisation with the recorded run's seed: what a smaller
+critic costs per fit and how well it predicts the next batch, before any learning run.
 """
 
 from __future__ import annotations
