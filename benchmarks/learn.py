@@ -41,7 +41,7 @@ Pendulum-v1/ppo                100k        ≥ −250
 set such as 25–49), the standard error of its mean and how often a set of five seeds drawn from
 those runs (with replacement, 100 000 sets, a fixed seed) meets the target: the chance that the
 issue's five-seed held-out figure passes, if the runs are typical of unseen seeds
-(``chance_of_target``).
+(``chance_of_target``), and the mean that 1 % of those sets fall below (``low_tail``).
 
 ``--late-evals N`` evaluates each run N more times over the last 40 % of its budget (10
 deterministic episodes each, on an env of their own seeded the same way every time, so that every
@@ -61,12 +61,12 @@ import argparse
 import glob
 import json
 import os
-import re
 import resource
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
+from _targets import chance_of_target, low_tail, parse_target
 
 TARGETS = {  # classic control: issue 13's, on held-out seeds 10-14; MuJoCo issue 11; PPO 14
     "CartPole-v1": "500",
@@ -94,38 +94,6 @@ def target_of(preset_id: str) -> str:
     return TARGETS.get(preset_id, TARGETS.get(preset_id.split("/")[0], ""))
 
 
-_BOUND = re.compile(r"^(?:>=|≥)?\s*(-?\d+(?:\.\d+)?)")
-
-
-def parse_target(text: str) -> tuple[float, float | None, int | None] | None:
-    """A target string of ``TARGETS`` as ``(bound, floor, count)``: the five-seed mean must be
-    ≥ ``bound`` (``"500"``, ``">= 133"``), or with ``count`` (``"on 4 of 5 seeds"``) that many
-    seeds must be ≥ ``bound``; with ``floor`` (``"no seed < -100"``) every seed ≥ ``floor`` too.
-    None for a target without a bound (``"report ..."``)."""
-    m = _BOUND.match(text.strip())
-    if m is None:
-        return None
-    floor = re.search(r"no seed < (-?\d+(?:\.\d+)?)", text)
-    count = re.search(r"on (\d+) of 5 seeds", text)
-    return (
-        float(m.group(1)),
-        None if floor is None else float(floor.group(1)),
-        None if count is None else int(count.group(1)),
-    )
-
-
-def chance_of_target(values, rule: tuple, *, sets: int = 100_000, k: int = 5, seed: int = 0):
-    """The fraction of ``sets`` sets of ``k`` runs, drawn with replacement from ``values`` (the
-    runs' 20-episode means) by a generator seeded with ``seed``, that meet ``rule``
-    (``parse_target``): the bootstrap estimate of the chance that k fresh seeds pass."""
-    bound, floor, count = rule
-    draws = np.random.default_rng(seed).choice(np.asarray(values, float), size=(sets, k))
-    ok = (draws >= bound).sum(axis=1) >= count if count else draws.mean(axis=1) >= bound
-    if floor is not None:
-        ok &= draws.min(axis=1) >= floor
-    return float(ok.mean())
-
-
 def _print_chance(env: str, label: str, m: np.ndarray) -> None:
     """``--summary``'s line under a row of ≥ 10 runs off the tuning seeds (module docstring)."""
     rule = parse_target(target_of(env))
@@ -134,7 +102,8 @@ def _print_chance(env: str, label: str, m: np.ndarray) -> None:
     se = m.std(ddof=1) / np.sqrt(len(m))
     print(f"{'':<34}{'':<16}    the mean's standard error {se:.1f}; {(m >= rule[0]).sum()} of "
           f"{len(m)} runs ≥ {rule[0]:g}; five of these seeds meet '{target_of(env)}' in "
-          f"{100 * chance_of_target(m, rule):.0f} % of 100 000 resampled sets")  # fmt: skip
+          f"{100 * chance_of_target(m, rule):.0f} % of 100 000 resampled sets, and have a mean "
+          f"below {low_tail(m, 1):.1f} in 1 %")  # fmt: skip
 
 
 DEFAULT_ENVS = "CartPole-v1,Acrobot-v1,Pendulum-v1,MountainCar-v0,MountainCarContinuous-v0"

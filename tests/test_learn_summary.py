@@ -87,6 +87,20 @@ def test_chance_of_target_matches_the_binomial_probabilities(monkeypatch):
     assert learn.chance_of_target([499.9, 500.0], (500.0, None, None), sets=1000) < 0.1
 
 
+def test_low_tail_is_the_binomial_quantile_of_five_seed_means(monkeypatch):
+    """Five draws from {0, 10} have mean 2j with j ~ Binomial(5, 1/2): P(mean = 0) = 1/32
+    (3.1 %), P(mean ≤ 2) = 6/32 (18.8 %), P(mean ≤ 6) = 26/32 (81.3 %), P(mean ≤ 8) = 31/32.
+    Each asked percentile lies inside one of those steps, several standard errors (≤ 0.0016)
+    from its edges, so it is the step's value exactly; all five equal values give that value."""
+    monkeypatch.syspath_prepend(BENCH)
+    import learn
+
+    assert learn.low_tail([0.0, 10.0], 1) == 0.0
+    assert learn.low_tail([0.0, 10.0], 10) == 2.0
+    assert learn.low_tail([0.0, 10.0], 90) == 8.0
+    assert learn.low_tail([-3.5] * 4, 1) == -3.5
+
+
 def test_summary_prints_the_chance_for_ten_fresh_runs_only(tmp_path, monkeypatch, capsys):
     """Ten runs on seeds 30–39 get the standard error and chance line; the same ten values on
     the tuning seeds, and five held-out runs, do not."""
@@ -105,6 +119,7 @@ def test_summary_prints_the_chance_for_ten_fresh_runs_only(tmp_path, monkeypatch
     chance = 100 * learn.chance_of_target(values, (500.0, None, None))
     assert f"standard error {se:.1f}" in out and f"in {chance:.0f} % of" in out, out
     assert "8 of 10 runs ≥ 500;" in out, out
+    assert f"have a mean below {learn.low_tail(values, 1):.1f} in 1 %" in out, out
     assert 20 < chance < 45, chance  # (8/10)^5 = 32.8 %
     learn.summary([str(tmp_path / "tune"), str(tmp_path / "held")])
     assert "standard error" not in capsys.readouterr().out
