@@ -13,13 +13,19 @@ With ``--late`` the per-seed figure is instead the fraction of the run's late ev
 (``learn.py --late-evals``) at or above its target's bound (``learn.late_pass``); with
 ``--late-mean`` the mean return of those evaluations; with ``--long`` the mean return of the
 final policy's long evaluation (``learn.py --long-eval``: many episodes on an env seeded apart).
+
+With ``--effect D`` each line also gives the number of common seeds a true mean difference of
+D would need for the "above zero by more than 2 SE" rule to find it in 80 % of experiments, at
+the per-seed spread measured here (``seeds_to_detect``).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+from statistics import NormalDist
 
 import numpy as np
 
@@ -70,6 +76,18 @@ def paired(base: dict[int, float], other: dict[int, float]) -> tuple[int, float,
     return len(seeds), mean, float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
+def seeds_to_detect(sd: float, effect: float, power: float = 0.8, k: float = 2.0) -> int:
+    r"""Seeds n at which a true paired difference ``effect`` > 0 clears the bar d̄ > k·SE with
+    probability ``power``, for per-seed differences of standard deviation ``sd`` (normal d̄):
+
+    .. math:: \frac{\text{effect}}{sd/\sqrt{n}} = k + z_{\text{power}}
+              \quad\Rightarrow\quad n = \Bigl\lceil \bigl((k + z_{\text{power}})\,
+              sd / \text{effect}\bigr)^2 \Bigr\rceil
+    """
+    z = NormalDist().inv_cdf(power)
+    return math.ceil(((k + z) * sd / effect) ** 2)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("base", help="the base setting's --out-dir")
@@ -81,14 +99,20 @@ def main(argv=None) -> None:
                        help="compare the late evaluations' mean return")  # fmt: skip
     which.add_argument("--long", dest="measure", action="store_const", const="long",
                        help="compare the final policy's long evaluation (--long-eval)")  # fmt: skip
+    ap.add_argument("--effect", type=float, default=None, metavar="D",
+                    help="also print the seeds a difference D needs (80 %% power)")  # fmt: skip
     ap.set_defaults(measure="final")
     args = ap.parse_args(argv)
     base = by_seed(args.base, args.measure)
     print(f"base {args.base}: {len(base)} runs, mean {np.mean(list(base.values())):.2f}")
     for d in args.dirs:
         n, mean, diff, se = paired(base, by_seed(d, args.measure))
+        need = ""
+        if args.effect is not None:
+            sd = se * math.sqrt(n)  # the per-seed differences' sample std
+            need = f"  seeds for {args.effect:+g}: {seeds_to_detect(sd, args.effect)}"
         print(f"{d:<40} n={n:<3} mean {mean:8.2f}  minus base {diff:+7.2f}  SE {se:5.2f}  "
-              f"2 SE {2 * se:5.2f}")  # fmt: skip
+              f"2 SE {2 * se:5.2f}{need}")  # fmt: skip
 
 
 if __name__ == "__main__":

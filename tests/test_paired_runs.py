@@ -45,3 +45,21 @@ def test_paired_refuses_mixed_envs_and_too_few_common_seeds(tmp_path, monkeypatc
         paired_runs.by_seed(str(tmp_path / "a"))
     with pytest.raises(ValueError, match="two common seeds"):
         paired_runs.paired({1: 1.0, 2: 2.0}, {2: 3.0, 5: 1.0})
+
+
+def test_seeds_to_detect_solves_effect_over_se_equals_k_plus_z(tmp_path, monkeypatch, capsys):
+    """At power 0.5 (z = 0) the bar k·SE = effect gives n = (k·sd/effect)²: (2·10/10)² = 4 and
+    (2·30/10)² = 36; at power 0.8, z = 0.8416… and (2.8416 · 10/10)² = 8.07 rounds up to 9. The
+    CLI prints the same figure from the measured SE: the differences 1, 3, 2 have std 1, so a
+    difference of 1 needs ⌈2.8416²⌉ = 9 seeds."""
+    monkeypatch.syspath_prepend(BENCH)
+    import paired_runs
+
+    assert paired_runs.seeds_to_detect(10.0, 10.0, power=0.5) == 4
+    assert paired_runs.seeds_to_detect(30.0, 10.0, power=0.5) == 36
+    assert paired_runs.seeds_to_detect(10.0, 10.0) == 9
+    assert paired_runs.seeds_to_detect(10.0, 10.0, power=0.5, k=3.0) == 9
+    _store(tmp_path / "base", "E-v0", {1: 10.0, 2: 20.0, 3: 30.0})
+    _store(tmp_path / "other", "E-v0", {1: 11.0, 2: 23.0, 3: 32.0})
+    paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), "--effect", "1"])
+    assert "seeds for +1: 9" in capsys.readouterr().out
