@@ -84,6 +84,8 @@ def seeds_to_detect(sd: float, effect: float, power: float = 0.8, k: float = 2.0
               \quad\Rightarrow\quad n = \Bigl\lceil \bigl((k + z_{\text{power}})\,
               sd / \text{effect}\bigr)^2 \Bigr\rceil
     """
+    if not effect > 0 or not 0 < power < 1:
+        raise ValueError(f"effect must be > 0 and power in (0, 1), got {effect!r}, {power!r}")
     z = NormalDist().inv_cdf(power)
     return math.ceil(((k + z) * sd / effect) ** 2)
 

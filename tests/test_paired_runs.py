@@ -59,6 +59,9 @@ def test_seeds_to_detect_solves_effect_over_se_equals_k_plus_z(tmp_path, monkeyp
     assert paired_runs.seeds_to_detect(30.0, 10.0, power=0.5) == 36
     assert paired_runs.seeds_to_detect(10.0, 10.0) == 9
     assert paired_runs.seeds_to_detect(10.0, 10.0, power=0.5, k=3.0) == 9
+    for bad in ({"effect": 0.0}, {"effect": -5.0}, {"power": 1.0}, {"power": 0.0}):
+        with pytest.raises(ValueError, match="effect must be > 0 and power in"):
+            paired_runs.seeds_to_detect(10.0, **{"effect": 10.0, **bad})
     _store(tmp_path / "base", "E-v0", {1: 10.0, 2: 20.0, 3: 30.0})
     _store(tmp_path / "other", "E-v0", {1: 11.0, 2: 23.0, 3: 32.0})
     paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), "--effect", "1"])
