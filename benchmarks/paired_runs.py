@@ -14,6 +14,9 @@ With ``--late`` the per-seed figure is instead the fraction of the run's late ev
 ``--late-mean`` the mean return of those evaluations; with ``--long`` the mean return of the
 final policy's long evaluation (``learn.py --long-eval``: many episodes on an env seeded apart).
 
+A setting whose runs span several directories (seed sets run apart) is given as one argument,
+the directories joined by commas (``a/ll150,a/ll400``); ``runs_by_seed`` merges them.
+
 With ``--effect D`` each line also gives the number of common seeds a true mean difference of
 D would need for the "above zero by more than 2 SE" rule to find it in 80 % of experiments, at
 the per-seed spread measured here (``seeds_to_detect``).
@@ -66,6 +69,19 @@ def by_seed(directory: str, measure: str = "final") -> dict[int, float]:
     return {r["seed"]: float(np.mean([m for _, m in r["late_evals"]])) for r in runs}
 
 
+def runs_by_seed(directories: str, measure: str = "final") -> dict[int, float]:
+    """``by_seed`` over each of the comma-separated ``directories``, merged; a seed stored in
+    two of them is a ValueError (the same seed run twice is not two runs)."""
+    merged: dict[int, float] = {}
+    for directory in directories.split(","):
+        part = by_seed(directory, measure)
+        if set(part) & set(merged):
+            raise ValueError(f"seeds {sorted(set(part) & set(merged))} appear twice in "
+                             f"{directories!r}")  # fmt: skip
+        merged.update(part)
+    return merged
+
+
 def paired(base: dict[int, float], other: dict[int, float]) -> tuple[int, float, float, float]:
     """(n common seeds, the other's mean over them, mean difference other − base, its SE)."""
     seeds = sorted(set(base) & set(other))
@@ -105,10 +121,10 @@ def main(argv=None) -> None:
                     help="also print the seeds a difference D needs (80 %% power)")  # fmt: skip
     ap.set_defaults(measure="final")
     args = ap.parse_args(argv)
-    base = by_seed(args.base, args.measure)
+    base = runs_by_seed(args.base, args.measure)
     print(f"base {args.base}: {len(base)} runs, mean {np.mean(list(base.values())):.2f}")
     for d in args.dirs:
-        n, mean, diff, se = paired(base, by_seed(d, args.measure))
+        n, mean, diff, se = paired(base, runs_by_seed(d, args.measure))
         need = ""
         if args.effect is not None:
             sd = se * math.sqrt(n)  # the per-seed differences' sample std

@@ -66,3 +66,25 @@ def test_seeds_to_detect_solves_effect_over_se_equals_k_plus_z(tmp_path, monkeyp
     _store(tmp_path / "other", "E-v0", {1: 11.0, 2: 23.0, 3: 32.0})
     paired_runs.main([str(tmp_path / "base"), str(tmp_path / "other"), "--effect", "1"])
     assert "seeds for +1: 9" in capsys.readouterr().out
+
+
+def test_a_setting_may_span_directories_joined_by_commas(tmp_path, monkeypatch, capsys):
+    """Base runs in two directories {1: 10, 2: 20} and {7: 70}, the other's in {1: 12, 7: 71} and
+    {2: 23}: merged, the differences are 2, 3, 1 (mean 2), the other's mean 35.33; a seed in
+    two of a setting's directories is refused."""
+    monkeypatch.syspath_prepend(BENCH)
+    import paired_runs
+
+    _store(tmp_path / "b1", "E-v0", {1: 10.0, 2: 20.0})
+    _store(tmp_path / "b2", "E-v0", {7: 70.0})
+    _store(tmp_path / "o1", "E-v0", {1: 12.0, 7: 71.0})
+    _store(tmp_path / "o2", "E-v0", {2: 23.0})
+    base = paired_runs.runs_by_seed(f"{tmp_path / 'b1'},{tmp_path / 'b2'}")
+    assert base == {1: 10.0, 2: 20.0, 7: 70.0}
+    other = f"{tmp_path / 'o1'},{tmp_path / 'o2'}"
+    n, mean, diff, _ = paired_runs.paired(base, paired_runs.runs_by_seed(other))
+    assert (n, diff) == (3, 2.0) and mean == pytest.approx(106 / 3, rel=1e-15)
+    paired_runs.main([f"{tmp_path / 'b1'},{tmp_path / 'b2'}", other])
+    assert "n=3" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"seeds \[1\] appear twice"):
+        paired_runs.runs_by_seed(f"{tmp_path / 'b1'},{tmp_path / 'o1'}")
