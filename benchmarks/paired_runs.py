@@ -20,6 +20,12 @@ the directories joined by commas (``a/ll150,a/ll400``); ``runs_by_seed`` merges 
 With ``--effect D`` each line also gives the number of common seeds a true mean difference of
 D would need for the "above zero by more than 2 SE" rule to find it in 80 % of experiments, at
 the per-seed spread measured here (``seeds_to_detect``).
+
+With ``--unpaired`` the settings ran on disjoint seeds (for instance a candidate on fresh seeds
+against the base's stored runs): each line gives the difference of the two means and its Welch
+standard error √(s₁²/n₁ + s₂²/n₂) (``unpaired``), and how many runs of each side are below 0.
+Pairing is worth its cost only where a seed's two runs are correlated; on LunarLander-v3 they
+are not (``results/tune28``).
 """
 
 from __future__ import annotations
@@ -92,6 +98,20 @@ def paired(base: dict[int, float], other: dict[int, float]) -> tuple[int, float,
     return len(seeds), mean, float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
+def unpaired(base: dict[int, float], other: dict[int, float]) -> tuple[int, float, float, float]:
+    r"""(n runs of ``other``, its mean, mean(other) − mean(base), the Welch standard error
+    :math:`\sqrt{s_b^2/n_b + s_o^2/n_o}` with ddof-1 sample variances) for runs on disjoint
+    seeds; a seed in both is a ValueError (those runs are a paired comparison)."""
+    if set(base) & set(other):
+        shared = sorted(set(base) & set(other))
+        raise ValueError(f"--unpaired needs disjoint seeds, both have {shared}")
+    if len(base) < 2 or len(other) < 2:
+        raise ValueError(f"need at least two runs on each side, got {len(base)} and {len(other)}")
+    b, o = np.array(list(base.values())), np.array(list(other.values()))
+    se = math.sqrt(b.var(ddof=1) / len(b) + o.var(ddof=1) / len(o))
+    return len(o), float(o.mean()), float(o.mean() - b.mean()), se
+
+
 def seeds_to_detect(sd: float, effect: float, power: float = 0.8, k: float = 2.0) -> int:
     r"""Seeds n at which a true paired difference ``effect`` > 0 clears the bar d̄ > k·SE with
     probability ``power``, for per-seed differences of standard deviation ``sd`` (normal d̄):
@@ -119,18 +139,28 @@ def main(argv=None) -> None:
                        help="compare the final policy's long evaluation (--long-eval)")  # fmt: skip
     ap.add_argument("--effect", type=float, default=None, metavar="D",
                     help="also print the seeds a difference D needs (80 %% power)")  # fmt: skip
+    ap.add_argument("--unpaired", action="store_true",
+                    help="runs on disjoint seeds: difference of means, Welch SE")  # fmt: skip
     ap.set_defaults(measure="final")
     args = ap.parse_args(argv)
+    if args.unpaired and args.effect is not None:
+        ap.error("--effect applies to the paired comparison only")
     base = runs_by_seed(args.base, args.measure)
-    print(f"base {args.base}: {len(base)} runs, mean {np.mean(list(base.values())):.2f}")
+    print(f"base {args.base}: {len(base)} runs, mean {np.mean(list(base.values())):.2f}"
+          + (f", {_below_zero(base)} below 0" if args.unpaired else ""))  # fmt: skip
     for d in args.dirs:
-        n, mean, diff, se = paired(base, runs_by_seed(d, args.measure))
-        need = ""
+        runs = runs_by_seed(d, args.measure)
+        n, mean, diff, se = (unpaired if args.unpaired else paired)(base, runs)
+        need = f"  below 0: {_below_zero(runs)}" if args.unpaired else ""
         if args.effect is not None:
             sd = se * math.sqrt(n)  # the per-seed differences' sample std
             need = f"  seeds for {args.effect:+g}: {seeds_to_detect(sd, args.effect)}"
         print(f"{d:<40} n={n:<3} mean {mean:8.2f}  minus base {diff:+7.2f}  SE {se:5.2f}  "
               f"2 SE {2 * se:5.2f}{need}")  # fmt: skip
+
+
+def _below_zero(runs: dict[int, float]) -> int:
+    return sum(v < 0 for v in runs.values())
 
 
 if __name__ == "__main__":

@@ -88,3 +88,29 @@ def test_a_setting_may_span_directories_joined_by_commas(tmp_path, monkeypatch, 
     assert "n=3" in capsys.readouterr().out
     with pytest.raises(ValueError, match=r"seeds \[1\] appear twice"):
         paired_runs.runs_by_seed(f"{tmp_path / 'b1'},{tmp_path / 'o1'}")
+
+
+def test_unpaired_is_the_difference_of_means_with_the_welch_se(tmp_path, monkeypatch, capsys):
+    """Base {1: −2, 2: 2, 3: 6} (mean 2, sample variance 16), other {5: −1, 6: 9} (mean 4,
+    sample variance 50): difference 2, Welch SE √(16/3 + 50/2) = √(91/3); one run below 0 each.
+    Runs sharing a seed are refused (they are paired), as are fewer than two runs on a side."""
+    monkeypatch.syspath_prepend(BENCH)
+    import paired_runs
+
+    base, other = {1: -2.0, 2: 2.0, 3: 6.0}, {5: -1.0, 6: 9.0}
+    n, mean, diff, se = paired_runs.unpaired(base, other)
+    assert (n, mean, diff) == (2, 4.0, 2.0)
+    assert se == pytest.approx(np.sqrt(91 / 3), rel=1e-15)
+    with pytest.raises(ValueError, match="disjoint seeds"):
+        paired_runs.unpaired(base, {3: 1.0, 7: 2.0})
+    with pytest.raises(ValueError, match="at least two runs"):
+        paired_runs.unpaired(base, {7: 2.0})
+    _store(tmp_path / "base", "E-v0", base)
+    _store(tmp_path / "other", "E-v0", other)
+    paired_runs.main(["--unpaired", str(tmp_path / "base"), str(tmp_path / "other")])
+    out = capsys.readouterr().out
+    assert "3 runs, mean 2.00, 1 below 0" in out and "n=2" in out, out
+    assert "minus base   +2.00  SE  5.51" in out and "below 0: 1" in out, out
+    with pytest.raises(SystemExit):
+        args = [str(tmp_path / "base"), str(tmp_path / "other")]
+        paired_runs.main(["--unpaired", "--effect", "5", *args])
