@@ -75,11 +75,14 @@ def test_lunarlander_continuous_has_the_zoo_critic_with_our_measured_changes():
 
 def test_lunarlander_has_our_measured_changes_and_the_wider_critic():
     """LunarLander-v3: n_steps 2048 (zoo 512), gae_lambda 0.95 (zoo 0.98) and a (128, 128) value
-    net (zoo (64, 64)), each ours, measured on seeds 0-9 or fresh seeds and held out
-    (benchmarks/results/tune13, tune20, tune24); the policy keeps (64, 64), and the note says so."""
+    net (zoo (64, 64)) and γ 0.995 (zoo 0.99), each ours, measured on seeds 0-9 or fresh seeds
+    and held out (benchmarks/results/tune13, tune20, tune24, tune28); the policy keeps (64, 64),
+    and the note says so."""
     p = PRESETS["LunarLander-v3"]
     assert (p["n_steps"], p["gae_lambda"], p["value_hidden"], p["timesteps"]) == (
         2048, 0.95, (128, 128), 200_000)  # fmt: skip
+    assert p["gamma"] == 0.995 and "gamma 0.995 (zoo 0.99) is ours" in p["note"]
+    assert "tune28" in p["note"]
     assert "hidden" not in p and "value_hidden (128, 128) (zoo (64, 64)) is ours" in p["note"]
     assert "tune20" in p["note"] and "n_steps 2048 (1024 before) is ours" in p["note"]
     assert "tune24" in p["note"]
