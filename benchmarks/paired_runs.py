@@ -102,8 +102,8 @@ def unpaired(base: dict[int, float], other: dict[int, float]) -> tuple[int, floa
     r"""(n runs of ``other``, its mean, mean(other) − mean(base), the Welch standard error
     :math:`\sqrt{s_b^2/n_b + s_o^2/n_o}` with ddof-1 sample variances) for runs on disjoint
     seeds; a seed in both is a ValueError (those runs are a paired comparison)."""
-    if set(base) & set(other):
-        shared = sorted(set(base) & set(other))
+    shared = sorted(set(base) & set(other))
+    if shared:
         raise ValueError(f"--unpaired needs disjoint seeds, both have {shared}")
     if len(base) < 2 or len(other) < 2:
         raise ValueError(f"need at least two runs on each side, got {len(base)} and {len(other)}")
@@ -151,12 +151,12 @@ def main(argv=None) -> None:
     for d in args.dirs:
         runs = runs_by_seed(d, args.measure)
         n, mean, diff, se = (unpaired if args.unpaired else paired)(base, runs)
-        need = f"  below 0: {_below_zero(runs)}" if args.unpaired else ""
+        extra = f"  below 0: {_below_zero(runs)}" if args.unpaired else ""
         if args.effect is not None:
             sd = se * math.sqrt(n)  # the per-seed differences' sample std
-            need = f"  seeds for {args.effect:+g}: {seeds_to_detect(sd, args.effect)}"
+            extra = f"  seeds for {args.effect:+g}: {seeds_to_detect(sd, args.effect)}"
         print(f"{d:<40} n={n:<3} mean {mean:8.2f}  minus base {diff:+7.2f}  SE {se:5.2f}  "
-              f"2 SE {2 * se:5.2f}{need}")  # fmt: skip
+              f"2 SE {2 * se:5.2f}{extra}")  # fmt: skip
 
 
 def _below_zero(runs: dict[int, float]) -> int:
