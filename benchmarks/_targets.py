@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-__all__ = ["parse_target", "chance_of_target", "low_tail"]
+__all__ = ["parse_target", "meets", "chance_of_target", "low_tail"]
 
 _BOUND = re.compile(r"^(?:>=|≥)?\s*(-?\d+(?:\.\d+)?)")
 
@@ -43,12 +43,17 @@ def chance_of_target(values, rule: tuple, *, sets: int = 100_000, k: int = 5, se
     """The fraction of ``sets`` sets of ``k`` runs, drawn with replacement from ``values`` (the
     runs' 20-episode means), that meet ``rule`` (``parse_target``): the bootstrap estimate of
     the chance that k fresh seeds pass."""
+    return float(meets(_resampled_sets(values, sets, k, seed), rule).mean())
+
+
+def meets(draws: np.ndarray, rule: tuple) -> np.ndarray:
+    """For each row of ``draws`` (sets, k), one set of k runs' 20-episode means: whether it meets
+    ``rule`` (``parse_target``): mean ≥ bound (or ``count`` runs ≥ bound), and every run ≥ floor."""
     bound, floor, count = rule
-    draws = _resampled_sets(values, sets, k, seed)
     ok = (draws >= bound).sum(axis=1) >= count if count else draws.mean(axis=1) >= bound
     if floor is not None:
         ok &= draws.min(axis=1) >= floor
-    return float(ok.mean())
+    return ok
 
 
 def low_tail(values, q: float, *, sets: int = 100_000, k: int = 5, seed: int = 0) -> float:
