@@ -55,6 +55,8 @@ def draw_rows(dirs: list[str], measure: str = "final") -> tuple[str, list[tuple[
         raise ValueError(f"dirs must hold one environment's runs, got {sorted(envs)}")
     env = envs.pop()
     rule = parse_target(target_of(env))
+    if rule is None:
+        raise ValueError(f"{env} has no target with a bound ({target_of(env)!r}) to meet")
     rows, seeds = [], None
     for d in dirs:
         final = by_seed(d, "final")
@@ -64,7 +66,7 @@ def draw_rows(dirs: list[str], measure: str = "final") -> tuple[str, list[tuple[
             raise ValueError(f"every draw must hold the same seeds: {d} has {sorted(final)}, "
                              f"{dirs[0]} {seeds}")  # fmt: skip
         figures = by_seed(d, measure)
-        ok = rule is not None and bool(meets(np.array([[final[s] for s in seeds]]), rule)[0])
+        ok = bool(meets(np.array([[final[s] for s in seeds]]), rule)[0])
         rows.append((d, float(np.mean([figures[s] for s in seeds])), ok))
     return env, rows
 

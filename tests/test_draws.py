@@ -85,6 +85,9 @@ def test_draw_rows_refuse_other_seeds_and_mixed_envs(tmp_path, monkeypatch):
         draws.draw_rows([str(tmp_path / "a"), str(tmp_path / "b")])
     with pytest.raises(ValueError, match="one environment's runs"):
         draws.draw_rows([str(tmp_path / "a"), str(tmp_path / "c")])
+    _store(tmp_path / "d", "Unknown-v0", {10: 1.0})
+    with pytest.raises(ValueError, match="Unknown-v0 has no target with a bound"):
+        draws.draw_rows([str(tmp_path / "d")])
 
 
 def test_cli_without_directories_is_a_usage_error(monkeypatch, capsys):
