@@ -40,8 +40,12 @@ def gap(dirs: list[str]) -> tuple[int, float, float, float, float]:
     final = np.array([r["eval_mean"] for r in runs], dtype=np.float64)
     long = np.array([r["long_eval_mean"] for r in runs], dtype=np.float64)
     g = final - long
-    return len(g), float(final.mean()), float(long.mean()), float(g.mean()), float(
-        g.std(ddof=1) / np.sqrt(len(g))
+    return (
+        len(g),
+        float(final.mean()),
+        float(long.mean()),
+        float(g.mean()),
+        float(g.std(ddof=1) / np.sqrt(len(g))),
     )
 
 
