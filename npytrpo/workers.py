@@ -28,9 +28,10 @@ resume from new episodes, as in sync.
 
 Scheduling: the workers run at a lower priority than the agent (``WORKER_NICENESS``). During a
 rollout the value fit of the last iteration runs too (``fitproc``), so on two cores three busy
-processes share two CPUs; where the fit is the longer of the two (Pendulum-v1/gaussian, whose
-agent otherwise waits for it), letting it have a core to itself ends it sooner, and a rollout that
-is the longer (Hopper-v5 with workers) is not measurably slower. Priorities change no number.
+processes share two CPUs; where the fit is the longer of the two (Pendulum-v1/gaussian with the
+(64, 64) critic it had until the twenty-eighth session, whose agent otherwise waited for it),
+letting it have a core to itself ends it sooner, and a rollout that is the longer (Hopper-v5 with
+workers) is not measurably slower. Priorities change no number.
 """
 
 from __future__ import annotations

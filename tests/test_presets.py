@@ -104,6 +104,22 @@ def test_cartpole_has_the_zoo_envs_and_lambda_with_our_measured_step_settings():
     assert "value_hidden (48, 48) (zoo (64, 64)) is ours" in p["note"] and "tune25" in p["note"]
 
 
+def test_pendulum_gaussian_has_the_cheap_critic_and_log_std_0_chosen_on_fresh_seeds():
+    """Pendulum-v1/gaussian: a (32, 32) critic fitted in 15 L-BFGS-B iterations and log-std 0,
+    chosen on 300 fresh seeds (benchmarks/results/tune29, tune30); the note says so and gives
+    the held-out row as it fell."""
+    p = PRESETS["Pendulum-v1/gaussian"]
+    assert (p["value_hidden"], p["vf_iters"], p["log_std_init"]) == ((32, 32), 15, 0.0)
+    assert (p["n_envs"], p["n_steps"], p["gamma"], p["entropy_coef"]) == (2, 1024, 0.95, 0.003)
+    assert "hidden" not in p and p["vectorization"] == "workers"
+    assert "tune29, tune30" in p["note"] and "-175.9 +- 18.7" in p["note"]
+    kw = get_preset("Pendulum-v1/gaussian")
+    kw.pop("timesteps")
+    agent = TRPO(env_id_of("Pendulum-v1/gaussian"), seed=0, **{**kw, "vectorization": "sync"})
+    assert agent.value.hidden == (32, 32) and agent.value.max_iter == 15
+    assert agent.policy.spec()["log_std_init"] == 0.0
+
+
 def test_mountaincar_has_the_zoo_entry_with_our_larger_and_more_frequent_steps():
     """MountainCar-v0: the zoo's normalize (observations only) and n_envs 2, with δ 0.02 and
     n_steps 512 (zoo 0.01, 1024), ours, tuned on seeds 100-149 and confirmed on 150-199
