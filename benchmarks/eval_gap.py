@@ -30,10 +30,14 @@ from learn import load_runs  # noqa: E402
 
 def gap(dirs: list[str]) -> tuple[int, float, float, float, float]:
     """``(n, mean final, mean long, mean gap, SE of the gap)`` over every run stored in
-    ``dirs``, gap = ``eval_mean − long_eval_mean`` per run."""
+    ``dirs`` (one environment's, each with a long evaluation), gap = ``eval_mean −
+    long_eval_mean`` per run."""
     runs = load_runs(dirs)
     if len(runs) < 2:
         raise ValueError(f"dirs must hold at least two runs, {dirs} hold {len(runs)}")
+    envs = sorted({r["env"] for r in runs})
+    if len(envs) != 1:
+        raise ValueError(f"a group must hold one environment's runs, {dirs} hold {envs}")
     short = [d for d in dirs if any("long_eval_mean" not in r for r in load_runs([d]))]
     if short:
         raise ValueError(f"every run needs a long evaluation (--long-eval); {short} lack one")

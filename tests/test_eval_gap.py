@@ -11,10 +11,10 @@ import pytest
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
 
 
-def _store(directory, runs):
+def _store(directory, runs, env="Pendulum-v1/gaussian"):
     directory.mkdir(parents=True)
     for seed, final, long in runs:
-        run = {"env": "Pendulum-v1/gaussian", "seed": seed, "eval_mean": final}
+        run = {"env": env, "seed": seed, "eval_mean": final}
         if long is not None:
             run["long_eval_mean"] = long
         (directory / f"Pendulum-v1_gaussian_seed{seed}.json").write_text(json.dumps(run))
@@ -35,7 +35,7 @@ def test_gap_pools_runs_and_derives_its_standard_error(tmp_path, monkeypatch):
     assert se == pytest.approx(10.0 / np.sqrt(3.0), rel=1e-15)
 
 
-def test_gap_refuses_runs_without_a_long_evaluation_and_single_runs(tmp_path, monkeypatch):
+def test_gap_refuses_missing_long_evaluations_single_runs_and_mixed_envs(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(BENCH)
     import eval_gap
 
@@ -45,6 +45,9 @@ def test_gap_refuses_runs_without_a_long_evaluation_and_single_runs(tmp_path, mo
     _store(tmp_path / "one", [(10, -180.0, -160.0)])
     with pytest.raises(ValueError, match="at least two runs"):
         eval_gap.gap([str(tmp_path / "one")])
+    _store(tmp_path / "cp", [(10, 500.0, 500.0)], env="CartPole-v1")
+    with pytest.raises(ValueError, match=r"one environment's runs.*'CartPole-v1', 'Pendulum"):
+        eval_gap.gap([str(tmp_path / "one"), str(tmp_path / "cp")])
 
 
 def test_main_prints_one_row_a_group(tmp_path, monkeypatch, capsys):

@@ -54,8 +54,7 @@ _PENDULUM_GAUSSIAN: dict[str, Any] = {
     "log_std_init -0.5 preset's -168.9 on 100-299 (+11.4 +- 3.6), no run below -400 against 4 "
     "of 200, -158.5 again on 800-899 where log_std_init 0.25 and 0.5 and entropy_coef 0.01 "
     "change nothing, paired on 100-199 +7.5 +- 4.0, and the fit costs no more than the policy "
-    "step "
-    "(benchmarks/results/tune29, tune30); held-out seeds 10-14: -175.9 +- 18.7, over 500 "
+    "step (benchmarks/results/tune29, tune30); held-out seeds 10-14: -175.9 +- 18.7, over 500 "
     "episodes -159.1 (the earlier preset -173.6 and -154.9): their 20 final start states cost "
     "every setting about 19 (tune30/eval_gap_stored.txt)",
     "timesteps": 100_000,
