@@ -32,13 +32,14 @@ def gap(dirs: list[str]) -> tuple[int, float, float, float, float]:
     """``(n, mean final, mean long, mean gap, SE of the gap)`` over every run stored in
     ``dirs`` (one environment's, each with a long evaluation), gap = ``eval_mean −
     long_eval_mean`` per run."""
-    runs = load_runs(dirs)
+    per_dir = {d: load_runs([d]) for d in dirs}  # each directory read once
+    runs = [r for rs in per_dir.values() for r in rs]
     if len(runs) < 2:
         raise ValueError(f"dirs must hold at least two runs, {dirs} hold {len(runs)}")
     envs = sorted({r["env"] for r in runs})
     if len(envs) != 1:
         raise ValueError(f"a group must hold one environment's runs, {dirs} hold {envs}")
-    short = [d for d in dirs if any("long_eval_mean" not in r for r in load_runs([d]))]
+    short = [d for d, rs in per_dir.items() if any("long_eval_mean" not in r for r in rs)]
     if short:
         raise ValueError(f"every run needs a long evaluation (--long-eval); {short} lack one")
     final = np.array([r["eval_mean"] for r in runs], dtype=np.float64)

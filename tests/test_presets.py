@@ -106,7 +106,7 @@ def test_cartpole_has_the_zoo_envs_and_lambda_with_our_measured_step_settings():
 
 def test_pendulum_gaussian_has_the_cheap_critic_and_log_std_0_chosen_on_fresh_seeds():
     """Pendulum-v1/gaussian: a (32, 32) critic fitted in 15 L-BFGS-B iterations and log-std 0,
-    chosen on 300 fresh seeds (benchmarks/results/tune29, tune30); the note says so and gives
+    chosen on 400 fresh seeds (benchmarks/results/tune29, tune30); the note says so and gives
     the held-out row as it fell."""
     p = PRESETS["Pendulum-v1/gaussian"]
     assert (p["value_hidden"], p["vf_iters"], p["log_std_init"]) == ((32, 32), 15, 0.0)
